@@ -1,0 +1,256 @@
+//! Glue: files → model → plan → dry-run (or, later, a run). The only place
+//! that reads files, looks at the clock and decides exit codes.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::ExitCode;
+
+use indexmap::IndexMap;
+
+use crate::cli::{Cli, Output};
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::model::inventory::InventoryFile;
+use crate::model::playbook::Playbook;
+use crate::model::task::TaskKind;
+use crate::plan::{self, Plan};
+use crate::tasks::maintain::MaintainArgs;
+use crate::yaml::{Part, Source, YamlPath};
+
+/// Exit codes, as documented in the README.
+pub mod exit {
+    pub const OK: u8 = 0;
+    pub const RUN_FAILED: u8 = 1;
+    pub const INVALID_INPUT: u8 = 2;
+}
+
+pub fn main(cli: Cli) -> ExitCode {
+    if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+        console::set_colors_enabled(false);
+        console::set_colors_enabled_stderr(false);
+    }
+    let plan = match load_and_plan(&cli) {
+        Ok(plan) => plan,
+        Err(diags) => {
+            report(&diags, cli.output);
+            return ExitCode::from(exit::INVALID_INPUT);
+        }
+    };
+    if cli.check {
+        let steps = count_steps(&plan);
+        match cli.output {
+            Output::Human => println!(
+                "ok: {} and {} are valid: {} hosts, {steps} steps planned",
+                plan.playbook,
+                plan.inventory,
+                plan.hosts.len()
+            ),
+            Output::Json => print_json("check", &serde_json::json!({"ok": true, "hosts": plan.hosts.len(), "steps": steps})),
+        }
+        return ExitCode::from(exit::OK);
+    }
+    if cli.dry_run {
+        match cli.output {
+            Output::Human => print!("{}", plan::display::render(&plan)),
+            Output::Json => print_json("plan", &plan),
+        }
+        return ExitCode::from(exit::OK);
+    }
+    eprintln!(
+        "error: running a plan is not implemented yet in this build of zkrun; nothing was run\n  \
+         = help: preview it with `--dry-run`, or validate with `--check`"
+    );
+    ExitCode::from(exit::RUN_FAILED)
+}
+
+fn count_steps(plan: &Plan) -> usize {
+    plan.stages
+        .iter()
+        .map(|s| match s {
+            plan::Stage::Once { .. } => 1,
+            plan::Stage::Parallel { steps, .. } => steps.len(),
+            plan::Stage::Rolling(r) => r.steps.values().map(Vec::len).sum(),
+        })
+        .sum()
+}
+
+fn print_json<T: serde::Serialize>(kind: &str, data: &T) {
+    let line = serde_json::json!({"type": kind, "data": data});
+    println!("{line}");
+}
+
+fn report(diags: &Diagnostics, output: Output) {
+    if output == Output::Json {
+        for d in &diags.0 {
+            print_json(
+                "error",
+                &serde_json::json!({
+                    "message": d.message,
+                    "location": d.location(),
+                    "label": d.snippet.as_ref().and_then(|s| s.label.clone()),
+                    "notes": d.notes,
+                    "help": d.help,
+                }),
+            );
+        }
+    }
+    eprint!("{}", diags.render(20));
+}
+
+/// Everything up to a plan, collecting as many problems as can be found
+/// before one of them makes the next stage meaningless.
+pub fn load_and_plan(cli: &Cli) -> Result<Plan, Diagnostics> {
+    let mut errors = Diagnostics::default();
+    let pb_src = Source::read(&cli.playbook, "playbook").map_err(|d| errors.push(d)).ok();
+    let inv_src = Source::read(&cli.inventory, "inventory").map_err(|d| errors.push(d)).ok();
+    let playbook: Option<Playbook> = pb_src
+        .as_ref()
+        .and_then(|s| s.parse("playbook").map_err(|d| errors.push(d)).ok());
+    let inv_file: Option<InventoryFile> = inv_src
+        .as_ref()
+        .and_then(|s| s.parse("inventory").map_err(|d| errors.push(d)).ok());
+    let inventory = match (&inv_file, &inv_src) {
+        (Some(f), Some(s)) => crate::inventory::resolve(f, s).map_err(|d| errors.extend(d)).ok(),
+        _ => None,
+    };
+    let extra_vars = parse_extra_vars(&cli.extra_vars).map_err(|d| errors.extend(d)).ok();
+    let files = match (&playbook, &pb_src) {
+        (Some(p), Some(s)) => load_template_files(p, s, &cli.playbook).map_err(|d| errors.extend(d)).ok(),
+        _ => None,
+    };
+    let (Some(playbook), Some(pb_src), Some(inventory), Some(inv_src), Some(extra_vars), Some(files)) =
+        (playbook, pb_src, inventory, inv_src, extra_vars, files)
+    else {
+        return Err(errors);
+    };
+    let run_id = cli.run_id.clone().unwrap_or_else(new_run_id);
+    plan::build(&plan::Inputs {
+        playbook: &playbook,
+        playbook_src: &pb_src,
+        inventory: &inventory,
+        inventory_src: &inv_src,
+        extra_vars: &extra_vars,
+        limit: cli.limit.as_deref(),
+        run_id: &run_id,
+        files: &files,
+    })
+}
+
+/// `-e name=value` (a string, as in Ansible) and `-e @file.yaml` (a mapping).
+pub fn parse_extra_vars(args: &[String]) -> Result<IndexMap<String, serde_json::Value>, Diagnostics> {
+    let mut vars = IndexMap::new();
+    let mut errors = Diagnostics::default();
+    for arg in args {
+        if let Some(path) = arg.strip_prefix('@') {
+            let loaded = Source::read(Path::new(path), "extra-vars file")
+                .and_then(|s| s.parse::<IndexMap<String, serde_json::Value>>("extra-vars file"));
+            match loaded {
+                Ok(map) => vars.extend(map),
+                Err(d) => errors.push(d),
+            }
+            continue;
+        }
+        match arg.split_once('=') {
+            Some((k, v)) if is_identifier(k) => {
+                vars.insert(k.to_string(), serde_json::Value::String(v.to_string()));
+            }
+            _ => errors.push(
+                Diagnostic::new(format!("-e `{arg}`: expected `name=value` or `@file.yaml`"))
+                    .help("names are letters, digits and `_`, not starting with a digit"),
+            ),
+        }
+    }
+    errors.into_result().map(|()| vars)
+}
+
+fn is_identifier(s: &str) -> bool {
+    !s.is_empty()
+        && !s.starts_with(|c: char| c.is_ascii_digit())
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Reads every `maintain: {template: {src}}` file, relative to the playbook.
+fn load_template_files(
+    pb: &Playbook,
+    src: &Source,
+    playbook_path: &Path,
+) -> Result<HashMap<String, String>, Diagnostics> {
+    let base = playbook_path.parent().unwrap_or(Path::new("."));
+    let mut files = HashMap::new();
+    let mut errors = Diagnostics::default();
+    for (n, task) in pb.tasks.iter().enumerate() {
+        let TaskKind::Maintain(MaintainArgs::Template(t)) = &task.kind else { continue };
+        if files.contains_key(&t.src) {
+            continue;
+        }
+        let at = YamlPath::root().key("tasks").index(n).key("maintain").key("template").key("src");
+        match Source::read(&base.join(&t.src), "template file") {
+            Ok(s) => {
+                if let Err(e) = crate::model::Template::check(&s.text) {
+                    errors.push(
+                        Diagnostic::new(format!("{e} in template file `{}`", t.src))
+                            .at(src.locate(&at, Part::Value)),
+                    );
+                }
+                files.insert(t.src.clone(), s.text);
+            }
+            Err(mut d) => {
+                d.snippet = src.locate(&at, Part::Value);
+                d = d.note(format!("template paths are relative to the playbook's directory, {}", base.display()));
+                errors.push(d);
+            }
+        }
+    }
+    errors.into_result().map(|()| files)
+}
+
+/// `20261125T161700Z-3f9c`: sortable, and unique enough for one operator.
+pub fn new_run_id() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let secs = now.as_secs();
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (y, m, d) = civil_from_days(days as i64);
+    let suffix = (now.subsec_nanos() ^ std::process::id().wrapping_mul(2_654_435_761)) & 0xffff;
+    format!(
+        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z-{suffix:04x}",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
+/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_ids_sort_by_time() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(20_417), (2025, 11, 25));
+        let id = new_run_id();
+        assert_eq!(id.len(), "20261125T161700Z-3f9c".len(), "{id}");
+    }
+
+    #[test]
+    fn extra_vars_take_name_value_pairs() {
+        let v = parse_extra_vars(&["a=1".into(), "b=x=y".into()]).unwrap();
+        assert_eq!(v["a"], "1");
+        assert_eq!(v["b"], "x=y");
+        assert!(parse_extra_vars(&["1a=2".into()]).is_err());
+        assert!(parse_extra_vars(&["noequals".into()]).is_err());
+    }
+}

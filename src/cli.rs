@@ -1,0 +1,56 @@
+//! Command-line definitions (clap). No behaviour here.
+
+use std::path::PathBuf;
+
+use clap::{Parser, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "zkrun",
+    version,
+    about = "Run YAML playbooks over SSH: graceful rolling restarts of ZooKeeper ensembles",
+    after_help = "Exit codes: 0 success, 1 the run failed, 2 invalid input or usage.\n\
+                  Examples:\n  zkrun playbooks/rolling-restart.yaml -i hosts.yaml --dry-run\n  \
+                  zkrun playbooks/rolling-restart.yaml -i hosts.yaml --check\n  \
+                  zkrun playbooks/rolling-restart.yaml -i hosts.yaml -l zk2 -e backup_root=/srv/backups"
+)]
+pub struct Cli {
+    /// The playbook (YAML) to run.
+    pub playbook: PathBuf,
+
+    /// The inventory (Ansible-style YAML).
+    #[arg(short, long, value_name = "FILE")]
+    pub inventory: PathBuf,
+
+    /// Print the plan (every step on every host, rendered) and exit; touches no host.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Only validate the playbook and inventory; touches no host.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub check: bool,
+
+    /// Restrict the play to hosts matching this pattern (e.g. `zk2`, `zk*`, `all:!zk3`).
+    #[arg(short, long, value_name = "PATTERN")]
+    pub limit: Option<String>,
+
+    /// Set a variable (highest precedence): `name=value`, or `@file.yaml` for a mapping. Repeatable.
+    #[arg(short = 'e', long = "extra-vars", value_name = "NAME=VALUE|@FILE")]
+    pub extra_vars: Vec<String>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Output::Human)]
+    pub output: Output,
+
+    /// Use this run id instead of a new one (reproducible previews).
+    #[arg(long, value_name = "ID", hide = true)]
+    pub run_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// For people: coloured on a terminal, plain otherwise.
+    Human,
+    /// JSON lines: one `{"type": ..., "data": ...}` object per line.
+    Json,
+}

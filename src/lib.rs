@@ -1,0 +1,17 @@
+//! zkrun: a declarative runbook engine for graceful ZooKeeper operations.
+//!
+//! The data flows one way:
+//! files → [`yaml`] → [`model`] → [`inventory`] → [`plan`] → (runner) → reporters.
+//! Everything up to the plan is pure and unit-tested; [`app`] is the glue.
+
+pub mod app;
+pub mod cli;
+pub mod diagnostic;
+pub mod inventory;
+pub mod model;
+pub mod plan;
+pub mod render;
+pub mod schema;
+pub mod tasks;
+pub mod yaml;
+pub mod zk;

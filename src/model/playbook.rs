@@ -1,0 +1,231 @@
+//! The playbook file: what to run, on which hosts, in which order.
+
+use std::fmt;
+
+use indexmap::IndexMap;
+use schemars::JsonSchema;
+use serde::de::{self, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
+
+use super::task::Task;
+use super::{HostName, Template};
+
+pub type Vars = IndexMap<String, serde_json::Value>;
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a playbook: a mapping with `name`, `hosts` and `tasks`"
+)]
+pub struct Playbook {
+    /// Shown in the plan and the progress display.
+    pub name: String,
+    /// Which inventory hosts to run on: a group, a host, or a pattern
+    /// (`zookeeper`, `zk*`, `east:west`, `zookeeper:!zk3`, `all:&canary`).
+    pub hosts: String,
+    /// Variables for templates; they override inventory variables.
+    #[serde(default)]
+    pub vars: Vars,
+    /// Names of variables whose values are secret: shown as `********` in
+    /// every output zkrun prints or stores.
+    #[serde(default)]
+    pub secrets: Vec<String>,
+    /// How ZooKeeper is managed on the hosts.
+    #[serde(default)]
+    pub service: Service,
+    /// How the rolling part moves through the hosts.
+    #[serde(default)]
+    pub rolling: Rolling,
+    pub tasks: Vec<Task>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Manager {
+    /// ZooKeeper's own `zkServer.sh start|stop`.
+    #[default]
+    Script,
+    /// `systemctl start|stop <unit>`.
+    Systemd,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Service {
+    #[serde(default)]
+    pub manager: Manager,
+    /// The control script, for `manager: script`.
+    #[serde(default = "default_script")]
+    pub script: Template,
+    /// The unit, for `manager: systemd`.
+    #[serde(default = "default_unit")]
+    pub unit: Template,
+    /// ZooKeeper's client port, where four-letter words are asked.
+    #[serde(default = "default_client_port")]
+    pub client_port: u16,
+    /// The address the node's client port listens on, as seen from the host
+    /// itself. Default: the host's `ansible_host` (or its name).
+    #[serde(default)]
+    pub client_address: Option<Template>,
+    /// The live config file; data directories are read from it at run time.
+    #[serde(default = "default_config")]
+    pub config: Template,
+    /// The command-line client, used by `verify` for a client-level read.
+    #[serde(default = "default_cli")]
+    pub cli: Template,
+    /// The server log, scanned by `verify` for fatal lines.
+    #[serde(default = "default_log")]
+    pub log: Template,
+}
+
+fn default_script() -> Template {
+    Template::new("/usr/share/zookeeper/bin/zkServer.sh")
+}
+fn default_unit() -> Template {
+    Template::new("zookeeper")
+}
+fn default_client_port() -> u16 {
+    2181
+}
+fn default_config() -> Template {
+    Template::new("/etc/zookeeper/conf/zoo.cfg")
+}
+fn default_cli() -> Template {
+    Template::new("/usr/share/zookeeper/bin/zkCli.sh")
+}
+fn default_log() -> Template {
+    Template::new("/var/log/zookeeper/zookeeper.log")
+}
+
+impl Default for Service {
+    fn default() -> Self {
+        Service {
+            manager: Manager::default(),
+            script: default_script(),
+            unit: default_unit(),
+            client_port: default_client_port(),
+            client_address: None,
+            config: default_config(),
+            cli: default_cli(),
+            log: default_log(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Rolling {
+    /// Hosts restarted at the same time. 1 keeps the most quorum slack.
+    #[serde(default = "one", deserialize_with = "at_least_one")]
+    #[schemars(range(min = 1))]
+    pub serial: u32,
+    #[serde(default)]
+    pub order: Order,
+    /// Failed hosts tolerated before the roll stops (default 0: stop at the
+    /// first failure and touch no further host).
+    #[serde(default)]
+    pub max_failures: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn at_least_one<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    let n = u32::deserialize(d)?;
+    if n == 0 {
+        return Err(de::Error::custom(
+            "`serial: 0` would restart no host; use 1 (one host at a time) or more",
+        ));
+    }
+    Ok(n)
+}
+
+impl Default for Rolling {
+    fn default() -> Self {
+        Rolling {
+            serial: 1,
+            order: Order::default(),
+            max_failures: 0,
+        }
+    }
+}
+
+/// The order of the rolling part.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Order {
+    /// Inventory order.
+    Inventory,
+    /// Inventory order, but the host that leads the ensemble when its turn
+    /// would come is moved to the end. Decided live, re-checked before each host.
+    #[default]
+    LeaderLast,
+    /// Exactly these hosts, in this order.
+    Explicit(Vec<HostName>),
+}
+
+impl Order {
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Order::Inventory => "inventory",
+            Order::LeaderLast => "leader-last",
+            Order::Explicit(_) => "explicit",
+        }
+    }
+}
+
+impl Serialize for Order {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Order::Explicit(hosts) => hosts.serialize(s),
+            other => s.serialize_str(other.describe()),
+        }
+    }
+}
+
+// Hand-written so an explicit list and the two keywords share one field
+// without `untagged`, which would lose the error's line number.
+impl<'de> Deserialize<'de> for Order {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Order;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("`inventory`, `leader-last`, or a list of host names")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Order, E> {
+                match v {
+                    "inventory" => Ok(Order::Inventory),
+                    "leader-last" => Ok(Order::LeaderLast),
+                    _ => Err(E::custom(format!(
+                        "unknown variant `{v}`, expected `inventory` or `leader-last` (or a list of host names)"
+                    ))),
+                }
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Order, A::Error> {
+                let mut hosts = Vec::new();
+                while let Some(h) = seq.next_element()? {
+                    hosts.push(h);
+                }
+                Ok(Order::Explicit(hosts))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl JsonSchema for Order {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Order".into()
+    }
+    fn json_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let host = g.subschema_for::<HostName>();
+        schemars::json_schema!({
+            "description": "`leader-last` (default): inventory order with the live leader moved to the end; `inventory`; or an explicit list of hosts.",
+            "oneOf": [
+                {"type": "string", "enum": ["inventory", "leader-last"]},
+                {"type": "array", "items": host}
+            ]
+        })
+    }
+}

@@ -1,0 +1,281 @@
+//! A task: common fields plus exactly one typed action (`stop: {...}`).
+//!
+//! The task mapping is read by hand rather than with `#[serde(flatten)]`:
+//! flatten buffers the input and loses line numbers, and a hand-written
+//! visitor can say "unknown task type `restart`" instead of a generic
+//! "unknown field".
+
+use std::fmt;
+
+use schemars::JsonSchema;
+use serde::de::{self, DeserializeSeed, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
+
+use super::template::Condition;
+use super::{Duration, TaskId};
+use crate::diagnostic::did_you_mean;
+use crate::tasks::{
+    backup::BackupArgs, maintain::MaintainArgs, start::StartArgs, status::StatusArgs,
+    stop::StopArgs, verify::VerifyArgs,
+};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Task {
+    pub id: Option<TaskId>,
+    pub name: Option<String>,
+    pub run: Run,
+    pub timeout: Option<Duration>,
+    pub retries: u32,
+    pub delay: Option<Duration>,
+    pub r#become: Option<bool>,
+    pub when: Option<Condition>,
+    #[serde(flatten)]
+    pub kind: TaskKind,
+}
+
+/// Where a task runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Run {
+    /// Once for the whole play (an ensemble check, a notification).
+    Once,
+    /// On every host at the same time, outside the rolling part (backups).
+    Parallel,
+    /// Host by host inside the rolling part: the default.
+    #[default]
+    Rolling,
+}
+
+impl Run {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Run::Once => "once",
+            Run::Parallel => "parallel",
+            Run::Rolling => "rolling",
+        }
+    }
+}
+
+/// The closed set of task types; each lives in its own file under `src/tasks/`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum TaskKind {
+    /// Copy the node's data (snapshot, transaction logs, epochs, myid, config).
+    Backup(BackupArgs),
+    /// Check the ensemble's health.
+    Status(StatusArgs),
+    /// Stop the ZooKeeper service and wait for the process to exit.
+    Stop(StopArgs),
+    /// Change the stopped node: a command, a shell script, or a rendered file.
+    Maintain(MaintainArgs),
+    /// Start the ZooKeeper service.
+    Start(StartArgs),
+    /// Wait until the node serves in the expected mode and is synced.
+    Verify(VerifyArgs),
+}
+
+pub const KINDS: [&str; 6] = ["backup", "status", "stop", "maintain", "start", "verify"];
+const COMMON: [&str; 8] = [
+    "id", "name", "run", "timeout", "retries", "delay", "become", "when",
+];
+
+impl TaskKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            TaskKind::Backup(_) => "backup",
+            TaskKind::Status(_) => "status",
+            TaskKind::Stop(_) => "stop",
+            TaskKind::Maintain(_) => "maintain",
+            TaskKind::Start(_) => "start",
+            TaskKind::Verify(_) => "verify",
+        }
+    }
+}
+
+enum Key {
+    Common(&'static str),
+    Kind(&'static str),
+}
+
+struct KeySeed<'a> {
+    seen: &'a [&'static str],
+    kind: Option<&'static str>,
+}
+
+impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
+    type Value = Key;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Key, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for KeySeed<'_> {
+    type Value = Key;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a task field name")
+    }
+
+    // Errors are raised here, while the key is read, so serde_yaml places
+    // them at the key rather than at the start of the task.
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Key, E> {
+        if let Some(c) = COMMON.iter().find(|c| **c == v) {
+            if self.seen.contains(c) {
+                return Err(E::custom(format!("duplicate field `{v}`")));
+            }
+            return Ok(Key::Common(c));
+        }
+        if let Some(k) = KINDS.iter().find(|k| **k == v) {
+            if let Some(first) = self.kind {
+                return Err(E::custom(format!(
+                    "task has two types, `{first}` and `{v}`: a task does one thing, so split it into two tasks"
+                )));
+            }
+            return Ok(Key::Kind(k));
+        }
+        if v == "restart" {
+            return Err(E::custom(
+                "unknown task type `restart`: zkrun restarts with a `stop` task and a `start` task, so the node can be checked and maintained in between",
+            ));
+        }
+        let list = |names: &[&str]| {
+            names
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        if did_you_mean(v, COMMON).is_some() {
+            Err(E::custom(format!(
+                "unknown field `{v}`, expected one of {}",
+                list(&COMMON)
+            )))
+        } else {
+            Err(E::custom(format!(
+                "unknown task type `{v}`, expected one of {}",
+                list(&KINDS)
+            )))
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Task {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(TaskVisitor)
+    }
+}
+
+struct TaskVisitor;
+
+impl<'de> Visitor<'de> for TaskVisitor {
+    type Value = Task;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a task: a mapping with a type key such as `stop: {}`")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Task, A::Error> {
+        let mut seen: Vec<&'static str> = Vec::new();
+        let mut id = None;
+        let mut name = None;
+        let mut run = None;
+        let mut timeout = None;
+        let mut retries = None;
+        let mut delay = None;
+        let mut become_ = None;
+        let mut when = None;
+        let mut kind: Option<TaskKind> = None;
+        while let Some(key) = map.next_key_seed(KeySeed {
+            seen: &seen,
+            kind: kind.as_ref().map(TaskKind::name),
+        })? {
+            match key {
+                Key::Common(field) => {
+                    seen.push(field);
+                    match field {
+                        "id" => id = Some(map.next_value()?),
+                        "name" => name = Some(map.next_value()?),
+                        "run" => run = Some(map.next_value()?),
+                        "timeout" => timeout = Some(map.next_value()?),
+                        "retries" => retries = Some(map.next_value()?),
+                        "delay" => delay = Some(map.next_value()?),
+                        "become" => become_ = Some(map.next_value()?),
+                        "when" => when = Some(map.next_value()?),
+                        _ => unreachable!("COMMON lists exactly these fields"),
+                    }
+                }
+                Key::Kind(k) => {
+                    kind = Some(match k {
+                        "backup" => TaskKind::Backup(map.next_value()?),
+                        "status" => TaskKind::Status(or_default(map.next_value()?)),
+                        "stop" => TaskKind::Stop(or_default(map.next_value()?)),
+                        "maintain" => TaskKind::Maintain(map.next_value()?),
+                        "start" => TaskKind::Start(or_default(map.next_value()?)),
+                        "verify" => TaskKind::Verify(or_default(map.next_value()?)),
+                        _ => unreachable!("KINDS lists exactly these types"),
+                    })
+                }
+            }
+        }
+        let kind = kind.ok_or_else(|| {
+            de::Error::custom(format!(
+                "task has no type: add one of {} (for example `stop: {{}}`)",
+                KINDS.join(", ")
+            ))
+        })?;
+        Ok(Task {
+            id,
+            name,
+            run: run.unwrap_or_default(),
+            timeout,
+            retries: retries.unwrap_or(0),
+            delay,
+            r#become: become_,
+            when,
+            kind,
+        })
+    }
+}
+
+/// `stop:` with nothing after it means "stop with the defaults".
+fn or_default<T: Default>(v: Option<T>) -> T {
+    v.unwrap_or_default()
+}
+
+/// The JSON Schema of a task. Only used for the schema: it describes the same
+/// shape that the hand-written visitor above accepts.
+#[derive(JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct TaskSchema {
+    /// Stable id; checkpoints and logs key on it. Defaults to the task type
+    /// (`stop`, then `stop-2`, ...). Lowercase letters, digits, `-`, `_`.
+    id: Option<TaskId>,
+    /// What the plan and the progress display call this task.
+    name: Option<String>,
+    /// `once`, `parallel` (every host at once, outside the roll) or `rolling`.
+    #[serde(default)]
+    run: Run,
+    /// Longest the task may take on one host before it fails.
+    timeout: Option<Duration>,
+    /// How often to try again after a failure (default 0).
+    retries: Option<u32>,
+    /// Wait between tries (default 5s).
+    delay: Option<Duration>,
+    /// Run commands through `sudo -n` (default: the host's `ansible_become`).
+    r#become: Option<bool>,
+    /// A minijinja expression over the host's variables; the task is skipped
+    /// on hosts where it is false.
+    when: Option<Condition>,
+    #[serde(flatten)]
+    kind: TaskKind,
+}
+
+impl JsonSchema for Task {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Task".into()
+    }
+    fn json_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        TaskSchema::json_schema(g)
+    }
+}

@@ -1,0 +1,487 @@
+//! playbook + inventory + extra variables → Plan. Pure: no I/O, no clock.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use indexmap::IndexMap;
+use minijinja::Value;
+use sha2::{Digest, Sha256};
+
+use super::context::{Cx, Problems, ServiceOnHost, render_field};
+use super::{FORMAT, Plan, PlanHost, Rolling, Stage, Step, TaskInfo};
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::inventory::{Host, Inventory, pattern};
+use crate::model::playbook::{Order, Playbook};
+use crate::model::task::{KINDS, Run, Task};
+use crate::model::{Duration, TaskId};
+use crate::render::{Context, Renderer};
+use crate::tasks::Action;
+use crate::yaml::{Part, Source, YamlPath};
+use crate::zk::Endpoint;
+
+pub struct Inputs<'a> {
+    pub playbook: &'a Playbook,
+    pub playbook_src: &'a Source,
+    pub inventory: &'a Inventory,
+    pub inventory_src: &'a Source,
+    /// `-e` variables, highest precedence.
+    pub extra_vars: &'a IndexMap<String, serde_json::Value>,
+    pub limit: Option<&'a str>,
+    pub run_id: &'a str,
+    /// Template files named by `maintain: {template: {src}}`, already read.
+    pub files: &'a HashMap<String, String>,
+}
+
+const DEFAULT_DELAY: Duration = Duration::secs(5);
+
+pub fn build(i: &Inputs) -> Result<Plan, Diagnostics> {
+    let pb = i.playbook;
+    let src = i.playbook_src;
+    let mut errors = Diagnostics::default();
+
+    let ids = task_ids(pb, src, &mut errors);
+    check_phases(pb, src, &mut errors);
+    let selected = select_hosts(i, &mut errors);
+    let order = selected
+        .as_ref()
+        .and_then(|sel| rolling_order(i, sel, &mut errors));
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let selected = selected.expect("no errors means hosts were selected");
+    let (order, leader_last) = order.expect("no errors means an order was found");
+
+    let secrets: HashSet<String> = pb.secrets.iter().cloned().collect();
+    let renderer = Renderer::new(secrets.clone());
+    let problems = Problems::default();
+
+    // Layers shared by every host, built once.
+    let shared = shared_builtins(i, &selected, &secrets);
+    let playbook_vars = to_values(pb.vars.iter());
+    let extra_vars = to_values(i.extra_vars.iter());
+
+    let mut hosts: Vec<PlanHost> = Vec::with_capacity(selected.len());
+    let mut contexts: Vec<Context> = Vec::with_capacity(selected.len());
+    let mut services: Vec<Option<ServiceOnHost>> = Vec::with_capacity(selected.len());
+    for host in &selected {
+        let mut own = shared.clone();
+        own.insert("inventory_hostname".into(), Value::from(host.name.as_str()));
+        let group_names: Vec<&str> = host
+            .groups
+            .iter()
+            .map(String::as_str)
+            .filter(|g| *g != "all")
+            .collect();
+        own.insert("group_names".into(), Value::from_serialize(&group_names));
+        let inventory_vars = to_values(host.vars.iter().map(|(k, v)| (k, &v.value)));
+        let cx = Context::new(&[&own, &inventory_vars, &playbook_vars, &extra_vars], &secrets);
+        let service = render_service(pb, host, &renderer, &cx, src, &problems);
+        hosts.push(PlanHost {
+            name: host.name.clone(),
+            connection: host.connection.clone(),
+            zookeeper: service.as_ref().map(|s| s.client.clone()).unwrap_or(Endpoint {
+                address: host.connection.address.clone(),
+                port: pb.service.client_port,
+            }),
+        });
+        contexts.push(cx);
+        services.push(service);
+    }
+
+    let infos: Vec<TaskInfo> = pb
+        .tasks
+        .iter()
+        .zip(&ids)
+        .map(|(t, id)| task_info(t, id))
+        .collect();
+    let position: HashMap<&str, usize> = hosts
+        .iter()
+        .enumerate()
+        .map(|(n, h)| (h.name.as_str(), n))
+        .collect();
+
+    let plan_step = |ti: usize, hi: usize| -> Option<Step> {
+        let task = &pb.tasks[ti];
+        let service = services[hi].as_ref()?;
+        let cx = Cx {
+            host: &hosts[hi],
+            service,
+            renderer: &renderer,
+            vars: &contexts[hi],
+            src,
+            task_path: YamlPath::root().key("tasks").index(ti),
+            task_id: ids[ti].as_str(),
+            files: i.files,
+            problems: &problems,
+        };
+        let r#become = task.r#become.unwrap_or(hosts[hi].connection.r#become);
+        if let Some(when) = &task.when {
+            let at = cx.field(&["when"]);
+            match renderer.condition(&when.0, &contexts[hi]) {
+                Ok(true) => {}
+                Ok(false) => {
+                    return Some(Step {
+                        task: ids[ti].clone(),
+                        host: hosts[hi].name.clone(),
+                        r#become,
+                        skip: Some(format!("when `{}` is false", when.0)),
+                        action: None,
+                    });
+                }
+                Err(e) => {
+                    let d = Diagnostic::new(format!("{} in the `when` of task `{}`", e.message(), ids[ti]))
+                        .at(src.locate(&at, Part::Value));
+                    problems.add(d, &hosts[hi].name);
+                    return None;
+                }
+            }
+        }
+        let action = Action::plan(&task.kind, &cx)?;
+        Some(Step {
+            task: ids[ti].clone(),
+            host: hosts[hi].name.clone(),
+            r#become,
+            skip: None,
+            action: Some(action),
+        })
+    };
+
+    let mut stages: Vec<Stage> = Vec::new();
+    let mut rolling: Option<Rolling> = None;
+    for (ti, task) in pb.tasks.iter().enumerate() {
+        match task.run {
+            Run::Once => {
+                let first = position[order[0].as_str()];
+                if let Some(step) = plan_step(ti, first) {
+                    stages.push(Stage::Once {
+                        task: infos[ti].clone(),
+                        step,
+                    });
+                }
+            }
+            Run::Parallel => {
+                let steps: Vec<Step> = (0..hosts.len()).filter_map(|hi| plan_step(ti, hi)).collect();
+                stages.push(Stage::Parallel {
+                    task: infos[ti].clone(),
+                    steps,
+                });
+            }
+            Run::Rolling => {
+                let r = rolling.get_or_insert_with(|| Rolling {
+                    order: pb.rolling.order.describe().to_string(),
+                    leader_last,
+                    serial: pb.rolling.serial,
+                    max_failures: pb.rolling.max_failures,
+                    hosts: order.clone(),
+                    batches: order
+                        .chunks(pb.rolling.serial as usize)
+                        .map(<[String]>::to_vec)
+                        .collect(),
+                    tasks: Vec::new(),
+                    steps: order.iter().map(|h| (h.clone(), Vec::new())).collect(),
+                });
+                r.tasks.push(infos[ti].clone());
+                for name in &order {
+                    if let Some(step) = plan_step(ti, position[name.as_str()]) {
+                        r.steps[name].push(step);
+                    }
+                }
+                // The rolling block is contiguous (checked above): close it
+                // when the next task is not a rolling one.
+                if pb.tasks.get(ti + 1).is_none_or(|t| t.run != Run::Rolling) {
+                    stages.push(Stage::Rolling(rolling.take().expect("just filled")));
+                }
+            }
+        }
+    }
+
+    if !problems.is_empty() {
+        return Err(Diagnostics(problems.into_diagnostics()));
+    }
+
+    Ok(Plan {
+        format: FORMAT,
+        name: pb.name.clone(),
+        playbook: src.path.clone(),
+        inventory: i.inventory_src.path.clone(),
+        run_id: i.run_id.to_string(),
+        fingerprint: fingerprint(i, &selected),
+        hosts,
+        stages,
+    })
+}
+
+fn to_values<'a>(vars: impl Iterator<Item = (&'a String, &'a serde_json::Value)>) -> BTreeMap<String, Value> {
+    vars.map(|(k, v)| (k.clone(), Value::from_serialize(v))).collect()
+}
+
+/// `groups`, `hostvars`, `play_hosts`, `run_id`: the same for every host.
+fn shared_builtins(i: &Inputs, selected: &[&Host], secrets: &HashSet<String>) -> BTreeMap<String, Value> {
+    let mut b = BTreeMap::new();
+    b.insert("groups".into(), Value::from_serialize(i.inventory.members()));
+    // Secret variables are left out of `hostvars`: a value reached through
+    // another host could not be redacted.
+    let hostvars: IndexMap<&str, IndexMap<&str, &serde_json::Value>> = i
+        .inventory
+        .hosts
+        .iter()
+        .map(|h| {
+            let vars = h
+                .vars
+                .iter()
+                .filter(|(k, _)| !secrets.contains(*k))
+                .map(|(k, v)| (k.as_str(), &v.value))
+                .collect();
+            (h.name.as_str(), vars)
+        })
+        .collect();
+    b.insert("hostvars".into(), Value::from_serialize(&hostvars));
+    let play_hosts: Vec<&str> = selected.iter().map(|h| h.name.as_str()).collect();
+    b.insert("play_hosts".into(), Value::from_serialize(&play_hosts));
+    b.insert("run_id".into(), Value::from(i.run_id));
+    b
+}
+
+fn render_service(
+    pb: &Playbook,
+    host: &Host,
+    renderer: &Renderer,
+    cx: &Context,
+    src: &Source,
+    problems: &Problems,
+) -> Option<ServiceOnHost> {
+    let s = &pb.service;
+    let at = YamlPath::root().key("service");
+    let field = |t: &crate::model::Template, name: &str| {
+        render_field(renderer, cx, t.as_str(), src, &at.key(name), "`service`", &host.name, problems)
+    };
+    let script = field(&s.script, "script");
+    let unit = field(&s.unit, "unit");
+    let config = field(&s.config, "config");
+    let cli = field(&s.cli, "cli");
+    let log = field(&s.log, "log");
+    let address = match &s.client_address {
+        Some(t) => field(t, "client_address").map(|t| t.real().to_string()),
+        None => Some(host.connection.address.clone()),
+    };
+    Some(ServiceOnHost {
+        manager: s.manager,
+        script: script?,
+        unit: unit?,
+        config: config?,
+        cli: cli?,
+        log: log?,
+        client: Endpoint {
+            address: address?,
+            port: s.client_port,
+        },
+    })
+}
+
+fn task_info(t: &Task, id: &TaskId) -> TaskInfo {
+    TaskInfo {
+        id: id.clone(),
+        kind: t.kind.name(),
+        name: t.name.clone().unwrap_or_else(|| t.kind.name().to_string()),
+        run: t.run,
+        timeout: t.timeout.unwrap_or_else(|| Action::default_timeout(&t.kind)),
+        retries: t.retries,
+        delay: t.delay.unwrap_or(DEFAULT_DELAY),
+    }
+}
+
+/// Explicit ids as written; the rest are named after their type (`stop`,
+/// then `stop-2`, ...). Duplicates are errors: checkpoints key on ids.
+fn task_ids(pb: &Playbook, src: &Source, errors: &mut Diagnostics) -> Vec<TaskId> {
+    let tasks = YamlPath::root().key("tasks");
+    let explicit: HashSet<&str> = pb
+        .tasks
+        .iter()
+        .filter_map(|t| t.id.as_ref().map(|i| i.as_str()))
+        .collect();
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut counts: HashMap<&str, usize> = KINDS.iter().map(|k| (*k, 0)).collect();
+    let mut ids = Vec::with_capacity(pb.tasks.len());
+    for (n, t) in pb.tasks.iter().enumerate() {
+        let id = match &t.id {
+            Some(id) => id.clone(),
+            None => {
+                let kind = t.kind.name();
+                let mut candidate;
+                loop {
+                    let c = counts.get_mut(kind).expect("known kind");
+                    *c += 1;
+                    candidate = if *c == 1 { kind.to_string() } else { format!("{kind}-{c}") };
+                    if !explicit.contains(candidate.as_str()) {
+                        break;
+                    }
+                }
+                TaskId(candidate)
+            }
+        };
+        if let Some(first) = seen.get(id.as_str()) {
+            let first_at = src
+                .locate(&tasks.index(*first).key("id"), Part::Value)
+                .or_else(|| src.locate(&tasks.index(*first), Part::Value))
+                .map(|s| format!("{}:{}:{}", s.path, s.line, s.column))
+                .unwrap_or_default();
+            errors.push(
+                Diagnostic::new(format!("duplicate task id `{id}`"))
+                    .at(src.locate(&tasks.index(n).key("id"), Part::Value))
+                    .label("used again here")
+                    .note(format!("first used by task {} at {first_at}", first + 1))
+                    .help("checkpoints and logs are keyed on task ids; give each task its own"),
+            );
+        } else {
+            seen.insert(id.0.clone(), n);
+        }
+        ids.push(id);
+    }
+    ids
+}
+
+/// Rolling tasks form one block; `once` and `parallel` tasks go before or
+/// after it, never inside, so "what runs when" reads top to bottom.
+fn check_phases(pb: &Playbook, src: &Source, errors: &mut Diagnostics) {
+    let tasks = YamlPath::root().key("tasks");
+    if pb.tasks.is_empty() {
+        errors.push(
+            Diagnostic::new("the playbook has no tasks")
+                .at(src.locate(&YamlPath::root().key("tasks"), Part::Key))
+                .help("add tasks such as `- {id: stop, stop: {}}`"),
+        );
+        return;
+    }
+    let first = pb.tasks.iter().position(|t| t.run == Run::Rolling);
+    let last = pb.tasks.iter().rposition(|t| t.run == Run::Rolling);
+    if let (Some(first), Some(last)) = (first, last) {
+        for n in first..=last {
+            let t = &pb.tasks[n];
+            if t.run != Run::Rolling {
+                errors.push(
+                    Diagnostic::new(format!(
+                        "task {} runs `{}` but sits inside the rolling part",
+                        n + 1,
+                        t.run.as_str()
+                    ))
+                    .at(src.locate(&tasks.index(n).key("run"), Part::Value))
+                    .help("move it before the first or after the last rolling task"),
+                );
+            }
+        }
+    }
+}
+
+fn select_hosts<'a>(i: &'a Inputs, errors: &mut Diagnostics) -> Option<Vec<&'a Host>> {
+    let at = YamlPath::root().key("hosts");
+    let inv = i.inventory;
+    let mut chosen = match pattern::select(inv, &i.playbook.hosts) {
+        Ok(c) => c,
+        Err(m) => {
+            errors.push(
+                Diagnostic::new(format!("`hosts: {}` matches nothing: {m}", i.playbook.hosts))
+                    .at(i.playbook_src.locate(&at, Part::Value))
+                    .note(format!("inventory: {}", i.inventory_src.path)),
+            );
+            return None;
+        }
+    };
+    if chosen.is_empty() {
+        errors.push(
+            Diagnostic::new(format!("`hosts: {}` matches no host of the inventory", i.playbook.hosts))
+                .at(i.playbook_src.locate(&at, Part::Value))
+                .note(format!("inventory: {}", i.inventory_src.path)),
+        );
+        return None;
+    }
+    if let Some(limit) = i.limit {
+        match pattern::select(inv, limit) {
+            Ok(l) => chosen.retain(|h| l.contains(h)),
+            Err(m) => {
+                errors.push(Diagnostic::new(format!("--limit `{limit}`: {m}")));
+                return None;
+            }
+        }
+        if chosen.is_empty() {
+            errors.push(Diagnostic::new(format!(
+                "--limit `{limit}` leaves none of the play's hosts (`hosts: {}`)",
+                i.playbook.hosts
+            )));
+            return None;
+        }
+    }
+    Some(chosen.into_iter().map(|n| &inv.hosts[n]).collect())
+}
+
+/// The planned order of the rolling part, and whether the leader is moved
+/// last at run time.
+fn rolling_order(i: &Inputs, selected: &[&Host], errors: &mut Diagnostics) -> Option<(Vec<String>, bool)> {
+    let names: Vec<String> = selected.iter().map(|h| h.name.clone()).collect();
+    match &i.playbook.rolling.order {
+        Order::Inventory => Some((names, false)),
+        Order::LeaderLast => Some((names, true)),
+        Order::Explicit(list) => {
+            let at = YamlPath::root().key("rolling").key("order");
+            let mut out: Vec<String> = Vec::new();
+            let before = errors.0.len();
+            for (n, h) in list.iter().enumerate() {
+                let item = at.index(n);
+                if i.inventory.host(h.as_str()).is_none() {
+                    errors.push(
+                        Diagnostic::new(format!("`rolling.order` names `{h}`, which is not in the inventory"))
+                            .at(i.playbook_src.locate(&item, Part::Value)),
+                    );
+                } else if out.contains(&h.0) {
+                    errors.push(
+                        Diagnostic::new(format!("`rolling.order` names `{h}` twice"))
+                            .at(i.playbook_src.locate(&item, Part::Value))
+                            .help("each host is restarted once; list it once"),
+                    );
+                } else if names.contains(&h.0) {
+                    // Hosts outside --limit are dropped, not errors.
+                    out.push(h.0.clone());
+                }
+            }
+            let missing: Vec<&str> = names
+                .iter()
+                .filter(|n| !list.iter().any(|h| &h.0 == *n))
+                .map(String::as_str)
+                .collect();
+            if !missing.is_empty() {
+                errors.push(
+                    Diagnostic::new(format!(
+                        "`rolling.order` leaves out {}",
+                        missing.join(", ")
+                    ))
+                    .at(i.playbook_src.locate(&at, Part::Key))
+                    .help("an explicit order lists every host of the play exactly once"),
+                );
+            }
+            (errors.0.len() == before).then_some((out, false))
+        }
+    }
+}
+
+fn fingerprint(i: &Inputs, selected: &[&Host]) -> String {
+    let hosts: Vec<serde_json::Value> = selected
+        .iter()
+        .map(|h| {
+            let vars: IndexMap<&str, &serde_json::Value> =
+                h.vars.iter().map(|(k, v)| (k.as_str(), &v.value)).collect();
+            serde_json::json!({"name": h.name, "vars": vars, "connection": h.connection})
+        })
+        .collect();
+    let mut files: Vec<(&String, &String)> = i.files.iter().collect();
+    files.sort();
+    let input = serde_json::json!({
+        "format": FORMAT,
+        "playbook": i.playbook,
+        "hosts": hosts,
+        "extra_vars": i.extra_vars,
+        "limit": i.limit,
+        "files": files,
+    });
+    let bytes = serde_json::to_vec(&input).expect("plain data serializes");
+    let digest = Sha256::digest(&bytes);
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}

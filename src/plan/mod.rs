@@ -1,0 +1,103 @@
+//! The plan: every step zkrun will take, per host, fully rendered.
+//!
+//! Built by a pure function (`build`) from the playbook, the inventory and
+//! the extra variables; printed by `--dry-run`; executed by the runner. What
+//! only the live ensemble can decide (where the leader goes) is marked here
+//! and decided, and recorded, by the runner.
+
+pub mod build;
+pub mod context;
+pub mod display;
+
+use indexmap::IndexMap;
+use serde::Serialize;
+
+use crate::inventory::Connection;
+use crate::model::task::Run;
+use crate::model::{Duration, TaskId};
+use crate::tasks::Action;
+use crate::zk::Endpoint;
+
+pub use build::{Inputs, build};
+
+/// Bumped when the plan's JSON shape changes incompatibly.
+pub const FORMAT: u32 = 1;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub format: u32,
+    pub name: String,
+    pub playbook: String,
+    pub inventory: String,
+    pub run_id: String,
+    /// sha256 over what the plan was built from (the parsed playbook, the
+    /// selected hosts and their variables, extra variables, template files).
+    /// Comments and formatting do not change it.
+    pub fingerprint: String,
+    pub hosts: Vec<PlanHost>,
+    pub stages: Vec<Stage>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanHost {
+    pub name: String,
+    pub connection: Connection,
+    /// The node's client port, as seen from the host.
+    pub zookeeper: Endpoint,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TaskInfo {
+    pub id: TaskId,
+    pub kind: &'static str,
+    pub name: String,
+    pub run: Run,
+    pub timeout: Duration,
+    pub retries: u32,
+    pub delay: Duration,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    pub task: TaskId,
+    pub host: String,
+    pub r#become: bool,
+    /// Why the step will not run (its `when` is false), if so.
+    pub skip: Option<String>,
+    /// None when skipped.
+    pub action: Option<Action>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "stage", rename_all = "kebab-case")]
+pub enum Stage {
+    /// One step for the whole play.
+    Once { task: TaskInfo, step: Step },
+    /// One step per host, all at once.
+    Parallel { task: TaskInfo, steps: Vec<Step> },
+    Rolling(Rolling),
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Rolling {
+    pub order: String,
+    /// True when the runner moves the live leader to the end.
+    pub leader_last: bool,
+    pub serial: u32,
+    pub max_failures: u32,
+    /// Planned order; with `leader_last` the runner may move one host.
+    pub hosts: Vec<String>,
+    pub batches: Vec<Vec<String>>,
+    pub tasks: Vec<TaskInfo>,
+    /// Per host, in plan order: one step per task.
+    pub steps: IndexMap<String, Vec<Step>>,
+}
+
+impl Plan {
+    pub fn rolling(&self) -> Option<&Rolling> {
+        self.stages.iter().find_map(|s| match s {
+            Stage::Rolling(r) => Some(r),
+            _ => None,
+        })
+    }
+}

@@ -1,0 +1,326 @@
+//! Templating: one minijinja environment with strict undefined variables, a
+//! `quote` filter, and secret redaction.
+//!
+//! Every templated value is rendered twice when it mentions a secret: once
+//! with the real values (what runs on the host) and once with `********`
+//! (what zkrun prints and stores). Plain strings are not rendered at all.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashSet};
+
+use minijinja::{Environment, ErrorKind, UndefinedBehavior, Value};
+use serde::{Serialize, Serializer};
+
+use crate::diagnostic::did_you_mean;
+
+pub const REDACTED: &str = "********";
+
+/// A rendered value: what is shown, and (only when it differs) what is real.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Text {
+    pub shown: String,
+    secret: Option<String>,
+}
+
+impl Text {
+    pub fn plain(s: impl Into<String>) -> Text {
+        Text {
+            shown: s.into(),
+            secret: None,
+        }
+    }
+
+    /// The value to use on the host. Never print this.
+    pub fn real(&self) -> &str {
+        self.secret.as_deref().unwrap_or(&self.shown)
+    }
+
+    pub fn has_secret(&self) -> bool {
+        self.secret.is_some()
+    }
+}
+
+impl std::fmt::Display for Text {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.shown)
+    }
+}
+
+// Only the shown value is ever serialized: plans and checkpoints hold no secrets.
+impl Serialize for Text {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.shown)
+    }
+}
+
+/// An environment for syntax checks only (no context, no caching).
+pub fn syntax_env() -> Environment<'static> {
+    let mut env = Environment::new();
+    configure(&mut env);
+    env
+}
+
+fn configure(env: &mut Environment<'_>) {
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_keep_trailing_newline(true);
+    env.add_filter("quote", |v: String| shell_quote(&v));
+}
+
+/// minijinja's error text without the template name it appends.
+pub fn describe_error(e: &minijinja::Error) -> String {
+    let mut s = match e.detail() {
+        Some(detail) => format!("{}: {detail}", kind_text(e.kind())),
+        None => kind_text(e.kind()).to_string(),
+    };
+    if let Some(line) = e.line().filter(|l| *l > 1) {
+        s.push_str(&format!(" (template line {line})"));
+    }
+    s
+}
+
+fn kind_text(kind: ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::SyntaxError => "syntax error",
+        ErrorKind::UndefinedError => "undefined value",
+        ErrorKind::UnknownFilter => "unknown filter",
+        ErrorKind::UnknownTest => "unknown test",
+        ErrorKind::UnknownFunction => "unknown function",
+        ErrorKind::InvalidOperation => "invalid operation",
+        ErrorKind::MissingArgument => "missing argument",
+        ErrorKind::TooManyArguments => "too many arguments",
+        ErrorKind::CannotUnpack => "cannot unpack",
+        _ => "template error",
+    }
+}
+
+/// POSIX shell quoting: safe words stay as they are, the rest is put in
+/// single quotes with embedded quotes spelled `'\''`.
+pub fn shell_quote(s: &str) -> String {
+    let safe = !s.is_empty()
+        && s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_@%+=:,./-".contains(c));
+    if safe {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// Why a template could not be rendered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RenderError {
+    /// A variable that no source defines for this host.
+    Undefined {
+        name: String,
+        suggestion: Option<String>,
+    },
+    Other(String),
+}
+
+impl RenderError {
+    pub fn message(&self) -> String {
+        match self {
+            RenderError::Undefined { name, .. } => format!("undefined variable `{name}`"),
+            RenderError::Other(m) => m.clone(),
+        }
+    }
+}
+
+/// The variables one host's templates see, real and redacted.
+pub struct Context {
+    pub real: Value,
+    redacted: Value,
+    names: Vec<String>,
+}
+
+impl Context {
+    /// `vars` in increasing precedence order; later maps win.
+    pub fn new(layers: &[&BTreeMap<String, Value>], secrets: &HashSet<String>) -> Context {
+        let mut merged: BTreeMap<String, Value> = BTreeMap::new();
+        for layer in layers {
+            for (k, v) in layer.iter() {
+                merged.insert(k.clone(), v.clone());
+            }
+        }
+        let names = merged.keys().cloned().collect();
+        let redacted = if secrets.iter().any(|s| merged.contains_key(s)) {
+            let mut r = merged.clone();
+            for s in secrets {
+                if let Some(v) = r.get_mut(s) {
+                    *v = Value::from(REDACTED);
+                }
+            }
+            Value::from(r)
+        } else {
+            Value::UNDEFINED
+        };
+        Context {
+            real: Value::from(merged),
+            redacted,
+            names,
+        }
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.names.iter().map(String::as_str)
+    }
+
+    fn has_secrets(&self) -> bool {
+        !self.redacted.is_undefined()
+    }
+}
+
+pub struct Renderer {
+    env: RefCell<Environment<'static>>,
+    known: RefCell<HashSet<String>>,
+    secrets: HashSet<String>,
+}
+
+impl Renderer {
+    pub fn new(secrets: HashSet<String>) -> Renderer {
+        let mut env = Environment::new();
+        configure(&mut env);
+        Renderer {
+            env: RefCell::new(env),
+            known: RefCell::new(HashSet::new()),
+            secrets,
+        }
+    }
+
+    pub fn secrets(&self) -> &HashSet<String> {
+        &self.secrets
+    }
+
+    fn mentions_secret(&self, source: &str) -> bool {
+        self.secrets.iter().any(|s| source.contains(s.as_str()))
+    }
+
+    /// Renders `source` for one host.
+    pub fn render(&self, source: &str, cx: &Context) -> Result<Text, RenderError> {
+        let plain = !(source.contains("{{") || source.contains("{%") || source.contains("{#"));
+        if plain {
+            return Ok(Text::plain(source));
+        }
+        let real = self.render_with(source, &cx.real, cx)?;
+        if cx.has_secrets() && self.mentions_secret(source) {
+            let shown = self.render_with(source, &cx.redacted, cx)?;
+            if shown != real {
+                return Ok(Text {
+                    shown,
+                    secret: Some(real),
+                });
+            }
+        }
+        Ok(Text::plain(real))
+    }
+
+    /// Evaluates a `when:` expression for one host.
+    pub fn condition(&self, expr: &str, cx: &Context) -> Result<bool, RenderError> {
+        let env = self.env.borrow();
+        let compiled = env
+            .compile_expression(expr)
+            .map_err(|e| RenderError::Other(describe_error(&e)))?;
+        match compiled.eval(&cx.real) {
+            Ok(v) => Ok(v.is_true()),
+            Err(e) => Err(self.explain(
+                &e,
+                compiled.undeclared_variables(false).into_iter().collect(),
+                cx,
+            )),
+        }
+    }
+
+    fn render_with(&self, source: &str, vars: &Value, cx: &Context) -> Result<String, RenderError> {
+        if !self.known.borrow().contains(source) {
+            self.env
+                .borrow_mut()
+                .add_template_owned(source.to_string(), source.to_string())
+                .map_err(|e| RenderError::Other(describe_error(&e)))?;
+            self.known.borrow_mut().insert(source.to_string());
+        }
+        let env = self.env.borrow();
+        let t = env
+            .get_template(source)
+            .map_err(|e| RenderError::Other(describe_error(&e)))?;
+        t.render(vars).map_err(|e| {
+            let mut names: Vec<String> = t.undeclared_variables(false).into_iter().collect();
+            names.sort();
+            self.explain(&e, names, cx)
+        })
+    }
+
+    /// Names the variable behind an undefined-value error, with a suggestion.
+    fn explain(&self, e: &minijinja::Error, mut names: Vec<String>, cx: &Context) -> RenderError {
+        if e.kind() == ErrorKind::UndefinedError {
+            names.sort();
+            let defined: HashSet<&str> = cx.names().collect();
+            if let Some(missing) = names.iter().find(|n| !defined.contains(n.as_str())) {
+                let suggestion = did_you_mean(missing, cx.names()).map(str::to_string);
+                return RenderError::Undefined {
+                    name: missing.clone(),
+                    suggestion,
+                };
+            }
+        }
+        RenderError::Other(describe_error(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cx(pairs: &[(&str, &str)], secrets: &HashSet<String>) -> Context {
+        let map: BTreeMap<String, Value> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), Value::from(*v)))
+            .collect();
+        Context::new(&[&map], secrets)
+    }
+
+    #[test]
+    fn quote_filter_makes_shell_words() {
+        assert_eq!(shell_quote("/var/lib/zookeeper"), "/var/lib/zookeeper");
+        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+        assert_eq!(shell_quote(""), "''");
+        let r = Renderer::new(HashSet::new());
+        let c = cx(&[("p", "x; rm -rf /")], &HashSet::new());
+        assert_eq!(r.render("ls {{ p | quote }}", &c).unwrap().real(), "ls 'x; rm -rf /'");
+    }
+
+    #[test]
+    fn undefined_variables_are_named_with_a_suggestion() {
+        let r = Renderer::new(HashSet::new());
+        let c = cx(&[("zk_home", "/opt/zk")], &HashSet::new());
+        let err = r.render("{{ zk_hoem }}/bin", &c).unwrap_err();
+        assert_eq!(
+            err,
+            RenderError::Undefined {
+                name: "zk_hoem".into(),
+                suggestion: Some("zk_home".into())
+            }
+        );
+    }
+
+    #[test]
+    fn secrets_are_shown_redacted_and_kept_real() {
+        let secrets: HashSet<String> = ["token".to_string()].into();
+        let r = Renderer::new(secrets.clone());
+        let c = cx(&[("token", "hunter2"), ("user", "zk")], &secrets);
+        let t = r.render("--auth {{ user }}:{{ token }}", &c).unwrap();
+        assert_eq!(t.shown, "--auth zk:********");
+        assert_eq!(t.real(), "--auth zk:hunter2");
+        assert_eq!(serde_json::to_string(&t).unwrap(), "\"--auth zk:********\"");
+    }
+
+    #[test]
+    fn conditions_evaluate_per_host() {
+        let r = Renderer::new(HashSet::new());
+        let c = cx(&[("role", "canary")], &HashSet::new());
+        assert!(r.condition("role == 'canary'", &c).unwrap());
+        assert!(!r.condition("role != 'canary'", &c).unwrap());
+        assert!(matches!(r.condition("rol == 1", &c), Err(RenderError::Undefined { .. })));
+    }
+}

@@ -1,0 +1,19 @@
+//! JSON Schemas of the playbook and inventory formats, generated from the
+//! Rust types. `tests/schemas.rs` keeps `schemas/*.json` in sync.
+
+use crate::model::inventory::InventoryFile;
+use crate::model::playbook::Playbook;
+
+pub fn playbook() -> String {
+    pretty(schemars::schema_for!(Playbook))
+}
+
+pub fn inventory() -> String {
+    pretty(schemars::schema_for!(InventoryFile))
+}
+
+fn pretty(schema: schemars::Schema) -> String {
+    let mut s = serde_json::to_string_pretty(&schema).expect("schemas serialize");
+    s.push('\n');
+    s
+}

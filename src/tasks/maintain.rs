@@ -1,0 +1,125 @@
+//! `maintain`: change the node while it is stopped. One of: a command (an
+//! argv, never through a shell), a shell script (explicitly a shell), or a
+//! file rendered from a template.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Deserializer, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::model::Template;
+use crate::plan::context::Cx;
+use crate::render::Text;
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub enum MaintainArgs {
+    /// Run a program with these arguments; each is one argv word, no shell.
+    Command(Vec<Template>),
+    /// Run this text with `sh -c`. Values from variables should go through
+    /// the `quote` filter.
+    Shell(Template),
+    /// Render a local template file to a path on the host.
+    Template(FileTemplate),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FileTemplate {
+    /// Template file, relative to the playbook's directory.
+    pub src: String,
+    /// Path on the host.
+    pub dest: Template,
+    /// Octal permissions such as `0644`; default: keep the file's, or 0644.
+    #[serde(default)]
+    pub mode: Option<FileMode>,
+}
+
+/// Octal file permissions, written as text so YAML does not read `0644` as 644.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct FileMode(#[schemars(pattern(r"^0?[0-7]{3}$"))] pub String);
+
+impl<'de> Deserialize<'de> for FileMode {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        let digits = s.strip_prefix('0').filter(|r| r.len() == 3).unwrap_or(&s);
+        if digits.len() == 3 && digits.chars().all(|c| ('0'..='7').contains(&c)) {
+            Ok(FileMode(s))
+        } else {
+            Err(serde::de::Error::custom(format!(
+                "file mode `{s}` is not octal permissions like \"0644\" (quote it)"
+            )))
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MaintainStep {
+    Command { argv: Vec<Text> },
+    Shell { script: Text },
+    Template {
+        src: String,
+        dest: Text,
+        mode: Option<String>,
+        bytes: usize,
+        sha256: String,
+        /// The rendered file. Not serialized: it may hold secrets.
+        #[serde(skip)]
+        content: Text,
+    },
+}
+
+pub fn plan(args: &MaintainArgs, cx: &Cx) -> Option<MaintainStep> {
+    Some(match args {
+        MaintainArgs::Command(words) => {
+            let mut argv = Vec::with_capacity(words.len());
+            for (i, w) in words.iter().enumerate() {
+                argv.push(cx.text_at(w, &cx.field(&["maintain", "command"]).index(i))?);
+            }
+            MaintainStep::Command { argv }
+        }
+        MaintainArgs::Shell(script) => MaintainStep::Shell {
+            script: cx.text(script, &["maintain", "shell"])?,
+        },
+        MaintainArgs::Template(t) => {
+            let content = cx.file(&t.src, &["maintain", "template", "src"])?;
+            let hash = Sha256::digest(content.real().as_bytes());
+            MaintainStep::Template {
+                src: t.src.clone(),
+                dest: cx.text(&t.dest, &["maintain", "template", "dest"])?,
+                mode: t.mode.as_ref().map(|m| m.0.clone()),
+                bytes: content.real().len(),
+                sha256: hash.iter().map(|b| format!("{b:02x}")).collect(),
+                content,
+            }
+        }
+    })
+}
+
+impl MaintainStep {
+    pub fn describe(&self) -> Vec<String> {
+        match self {
+            MaintainStep::Command { argv } => vec![format!("run: {}", super::shell_line(argv))],
+            MaintainStep::Shell { script } => {
+                let mut lines = vec!["sh -c:".to_string()];
+                lines.extend(script.shown.lines().map(|l| format!("  {l}")));
+                lines
+            }
+            MaintainStep::Template {
+                src,
+                dest,
+                mode,
+                bytes,
+                sha256,
+                ..
+            } => vec![
+                format!("render {src} -> {dest}"),
+                format!(
+                    "  {bytes} bytes, sha256 {}{}",
+                    &sha256[..12],
+                    mode.as_ref().map(|m| format!(", mode {m}")).unwrap_or_default()
+                ),
+            ],
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! `verify`: wait until the node serves in an expected mode, is synced with
+//! the leader, answers a client read, and its log holds no fatal line.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::model::Template;
+use crate::plan::context::Cx;
+use crate::render::Text;
+use crate::zk::{Endpoint, Mode};
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyArgs {
+    /// Modes the node may report once it serves.
+    #[serde(default = "follower_or_leader")]
+    pub mode: Vec<Mode>,
+    /// Require the leader to count this node as a synced follower.
+    #[serde(default = "yes")]
+    pub synced: bool,
+    /// A znode to list with the command-line client, as a client-level check.
+    #[serde(default)]
+    pub read: Option<Template>,
+    /// Fail on fatal start-up lines in the server log.
+    #[serde(default = "yes")]
+    pub log_errors: bool,
+}
+
+impl Default for VerifyArgs {
+    fn default() -> Self {
+        VerifyArgs {
+            mode: follower_or_leader(),
+            synced: true,
+            read: None,
+            log_errors: true,
+        }
+    }
+}
+
+fn follower_or_leader() -> Vec<Mode> {
+    vec![Mode::Follower, Mode::Leader]
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifyStep {
+    pub modes: Vec<Mode>,
+    pub synced: bool,
+    pub client: Endpoint,
+    /// The client read, as an argv.
+    pub read: Option<Vec<Text>>,
+    pub log: Option<Text>,
+}
+
+pub fn plan(args: &VerifyArgs, cx: &Cx) -> Option<VerifyStep> {
+    let client = cx.service.client.clone();
+    let read = match &args.read {
+        Some(path) => Some(vec![
+            cx.service.cli.clone(),
+            Text::plain("-server"),
+            Text::plain(client.to_string()),
+            Text::plain("ls"),
+            cx.text(path, &["verify", "read"])?,
+        ]),
+        None => None,
+    };
+    Some(VerifyStep {
+        modes: args.mode.clone(),
+        synced: args.synced,
+        client,
+        read,
+        log: args.log_errors.then(|| cx.service.log.clone()),
+    })
+}
+
+impl VerifyStep {
+    pub fn describe(&self) -> Vec<String> {
+        let modes: Vec<&str> = self.modes.iter().map(|m| m.as_str()).collect();
+        let mut lines = vec![format!(
+            "wait until {} serves as {}",
+            self.client,
+            modes.join(" or ")
+        )];
+        if self.synced {
+            lines.push("and the leader counts it as a synced follower".into());
+        }
+        if let Some(read) = &self.read {
+            lines.push(format!("client read: {}", super::shell_line(read)));
+        }
+        if let Some(log) = &self.log {
+            lines.push(format!("no fatal start-up lines in {log}"));
+        }
+        lines
+    }
+}

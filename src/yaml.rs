@@ -1,0 +1,457 @@
+//! The one module that knows which YAML crate zkrun uses.
+//!
+//! Typed data comes from `serde_yaml`, deserialized straight from the text so
+//! every structural error carries its line and column. Problems found later
+//! (an undefined variable, a duplicate id) are located with a second, cheap
+//! index of the same text built by `yaml-rust2`'s event parser: it maps a path
+//! such as `tasks/3/backup/dest` to the place of that key and value. The index
+//! is only built when a problem needs a place, so loading stays fast.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::OnceLock;
+
+use serde::de::DeserializeOwned;
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
+use yaml_rust2::scanner::{Marker, TScalarStyle};
+
+use crate::diagnostic::{Diagnostic, Snippet, did_you_mean};
+
+/// Playbooks and inventories larger than this are refused before parsing: a
+/// 10,000-host inventory is about 1 MiB, so this leaves room and still stops a
+/// runaway file from eating memory.
+pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// A file's text with the name it is shown under.
+#[derive(Debug)]
+pub struct Source {
+    pub path: String,
+    pub text: String,
+    positions: OnceLock<Positions>,
+}
+
+/// A path into a YAML document: map keys and sequence indices.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct YamlPath(String);
+
+impl YamlPath {
+    pub fn root() -> Self {
+        YamlPath(String::new())
+    }
+
+    pub fn key(&self, key: &str) -> Self {
+        YamlPath(format!("{}\u{1f}{key}", self.0))
+    }
+
+    pub fn index(&self, index: usize) -> Self {
+        self.key(&index.to_string())
+    }
+}
+
+/// Which part of a mapping entry a diagnostic points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    Key,
+    Value,
+}
+
+impl Source {
+    /// Reads a file, refusing what cannot be a playbook or inventory with a
+    /// message that says which file and why.
+    pub fn read(path: &Path, what: &str) -> Result<Source, Diagnostic> {
+        let shown = path.display().to_string();
+        let meta = std::fs::metadata(path).map_err(|e| {
+            let d = Diagnostic::new(format!("cannot read {what} `{shown}`: {}", io_reason(&e)));
+            if e.kind() == std::io::ErrorKind::NotFound {
+                d.help("check the path; it is read relative to the current directory")
+            } else {
+                d
+            }
+        })?;
+        if meta.is_dir() {
+            return Err(Diagnostic::new(format!(
+                "{what} `{shown}` is a directory, not a file"
+            ))
+            .help(format!("name the {what} YAML file itself")));
+        }
+        if meta.len() > MAX_FILE_BYTES {
+            return Err(Diagnostic::new(format!(
+                "{what} `{shown}` is {:.1} MiB; zkrun reads files up to {} MiB",
+                meta.len() as f64 / (1024.0 * 1024.0),
+                MAX_FILE_BYTES / (1024 * 1024)
+            ))
+            .help("is this the right file? Split a huge inventory with --limit or several files"));
+        }
+        let bytes = std::fs::read(path)
+            .map_err(|e| Diagnostic::new(format!("cannot read {what} `{shown}`: {}", io_reason(&e))))?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            let at = e.utf8_error().valid_up_to();
+            let prefix = &e.as_bytes()[..at];
+            let line = prefix.iter().filter(|b| **b == b'\n').count() + 1;
+            Diagnostic::new(format!(
+                "{what} `{shown}` is not UTF-8 text: invalid byte at line {line} (byte offset {at})"
+            ))
+            .help("YAML files must be UTF-8; is this a binary file?")
+        })?;
+        Ok(Source::new(shown, text))
+    }
+
+    pub fn new(path: impl Into<String>, text: impl Into<String>) -> Source {
+        Source {
+            path: path.into(),
+            text: text.into(),
+            positions: OnceLock::new(),
+        }
+    }
+
+    /// Deserializes the whole text as `T`.
+    pub fn parse<T: DeserializeOwned>(&self, what: &str) -> Result<T, Diagnostic> {
+        if self.text.trim().is_empty() {
+            return Err(Diagnostic::new(format!("{what} `{}` is empty", self.path))
+                .help(format!("a {what} is a YAML mapping; see the examples in the README")));
+        }
+        serde_yaml::from_str(&self.text).map_err(|e| self.serde_error(&e, what))
+    }
+
+    fn serde_error(&self, err: &serde_yaml::Error, what: &str) -> Diagnostic {
+        let full = err.to_string();
+        // serde_yaml appends " at line L column C" (and for syntax errors a
+        // second place); the snippet shows the place, so cut it from the text.
+        let message = match full.find(" at line ") {
+            Some(i) => full[..i].to_string(),
+            None => full.clone(),
+        };
+        let (path, message) = split_path(&message);
+        let message = friendly_types(&message);
+        let snippet = err.location().map(|loc| {
+            let width = unknown_name(&message).map_or(1, |n| n.chars().count());
+            self.snippet_at(loc.line(), loc.column(), width)
+        });
+        let mut d = Diagnostic::new(message.clone()).at(snippet);
+        if let Some((word, expected)) = unknown_name_and_candidates(&message) {
+            // "unknown field `x`, expected one of `a`, `b`": keep the first
+            // half as the message, suggest, and list the choices as help.
+            let head = message.split(", expected").next().unwrap_or(&message).to_string();
+            d.message = head;
+            if let Some(best) = did_you_mean(word, expected.iter().map(String::as_str)) {
+                d = d.label(format!("did you mean `{best}`?"));
+            }
+            if !expected.is_empty() {
+                d = d.help(format!("expected one of: {}", expected.join(", ")));
+            }
+        } else if message.contains("EOF while parsing") || message.contains("end of stream") {
+            d = d.help(format!("the {what} ends too early; is it complete?"));
+        } else if message.contains("found character that cannot start any token") {
+            d = d.help("YAML indents with spaces only; replace tabs with spaces");
+        } else if message.contains("recursion limit exceeded") {
+            d.message = format!("{what} is nested too deeply");
+            d = d.help("zkrun refuses YAML nested more than 128 levels");
+        } else if message.contains("repetition limit exceeded") {
+            d.message = format!("{what} expands too many YAML aliases (an alias bomb?)");
+            d = d.help("write the values out instead of nesting anchors and aliases");
+        }
+        if let Some(path) = path {
+            d = d.note(format!("in `{path}`"));
+        }
+        d
+    }
+
+    /// The snippet for a 1-based line and column.
+    pub fn snippet_at(&self, line: usize, column: usize, width: usize) -> Snippet {
+        let line_text = self
+            .text
+            .lines()
+            .nth(line.saturating_sub(1))
+            .unwrap_or("")
+            .to_string();
+        Snippet {
+            path: self.path.clone(),
+            line,
+            column: column.max(1),
+            width,
+            line_text,
+            label: None,
+        }
+    }
+
+    /// Where a key or value sits, if the path exists in the text.
+    pub fn locate(&self, path: &YamlPath, part: Part) -> Option<Snippet> {
+        let entry = self.positions().map.get(path)?;
+        let (mark, width) = match part {
+            Part::Key => entry.key.unwrap_or((entry.value, entry.value_width)),
+            Part::Value => (entry.value, entry.value_width),
+        };
+        Some(self.snippet_at(mark.line, mark.column, width))
+    }
+
+    /// Like `locate`, but points at `needle` inside the value when it is on
+    /// the same line (a variable name inside a template string).
+    pub fn locate_within(&self, path: &YamlPath, needle: &str) -> Option<Snippet> {
+        let mut s = self.locate(path, Part::Value)?;
+        let chars: Vec<char> = s.line_text.chars().collect();
+        let from = s.column.saturating_sub(1).min(chars.len());
+        // The first whole-word occurrence: `a` in `{{ a }}`, not in `/var`.
+        let word = |c: Option<&char>| c.is_some_and(|c| c.is_alphanumeric() || *c == '_');
+        let n: Vec<char> = needle.chars().collect();
+        let found = (from..chars.len().saturating_sub(n.len() - 1).max(from)).find(|&i| {
+            chars[i..].starts_with(&n)
+                && !word(i.checked_sub(1).and_then(|p| chars.get(p)))
+                && !word(chars.get(i + n.len()))
+        });
+        if let Some(i) = found {
+            s.column = i + 1;
+            s.width = n.len();
+        }
+        Some(s)
+    }
+
+    fn positions(&self) -> &Positions {
+        self.positions.get_or_init(|| Positions::index(&self.text))
+    }
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
+    }
+}
+
+/// serde_yaml prefixes messages with the path of the failing node
+/// (`tasks[2].stop: …`); split it off so it can go in a note.
+fn split_path(message: &str) -> (Option<String>, String) {
+    if let Some((head, tail)) = message.split_once(": ") {
+        let looks_like_path = !head.is_empty()
+            && !head.contains(' ')
+            && head
+                .chars()
+                .all(|c| c.is_alphanumeric() || "._-[]".contains(c));
+        if looks_like_path && head != "." {
+            return (Some(head.to_string()), tail.to_string());
+        }
+    }
+    (None, message.to_string())
+}
+
+/// Rust type names mean nothing to someone editing YAML.
+fn friendly_types(message: &str) -> String {
+    let mut m = message.to_string();
+    for (rust, human) in [
+        ("expected u8", "expected a whole number from 0 to 255"),
+        ("expected u16", "expected a whole number from 0 to 65535"),
+        ("expected u32", "expected a whole number"),
+        ("expected u64", "expected a whole number"),
+        ("expected usize", "expected a whole number"),
+        ("expected a boolean", "expected true or false"),
+        ("expected a string", "expected text"),
+        ("invalid type: unit value", "invalid type: empty value"),
+    ] {
+        if m.ends_with(rust) {
+            m.truncate(m.len() - rust.len());
+            m.push_str(human);
+        }
+    }
+    m
+}
+
+fn unknown_name(message: &str) -> Option<&str> {
+    if !(message.starts_with("unknown field") || message.starts_with("unknown variant")) {
+        return None;
+    }
+    message.split('`').nth(1)
+}
+
+fn unknown_name_and_candidates(message: &str) -> Option<(&str, Vec<String>)> {
+    let word = unknown_name(message)?;
+    let expected = match message.split_once("expected") {
+        Some((_, tail)) => tail
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_string)
+            .collect(),
+        None => Vec::new(),
+    };
+    Some((word, expected))
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Mark {
+    line: usize,
+    column: usize,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    key: Option<(Mark, usize)>,
+    value: Mark,
+    value_width: usize,
+}
+
+#[derive(Debug, Default)]
+struct Positions {
+    map: HashMap<YamlPath, Entry>,
+}
+
+enum Frame {
+    Map {
+        path: YamlPath,
+        at_key: bool,
+        key: Option<(String, Mark, usize)>,
+    },
+    Seq {
+        path: YamlPath,
+        next: usize,
+    },
+    /// Inside a complex key (a mapping used as a key): nothing is indexed.
+    Opaque { is_key: bool },
+}
+
+struct Indexer {
+    stack: Vec<Frame>,
+    positions: Positions,
+    documents: usize,
+}
+
+impl Positions {
+    fn index(text: &str) -> Positions {
+        let mut indexer = Indexer {
+            stack: Vec::new(),
+            positions: Positions::default(),
+            documents: 0,
+        };
+        // A syntax error ends the index early: serde_yaml reports it anyway.
+        let _ = Parser::new_from_str(text).load(&mut indexer, false);
+        indexer.positions
+    }
+}
+
+fn scalar_width(value: &str, style: TScalarStyle) -> usize {
+    if value.contains('\n') {
+        return 1;
+    }
+    let n = value.chars().count().max(1);
+    match style {
+        TScalarStyle::SingleQuoted | TScalarStyle::DoubleQuoted => n + 2,
+        _ => n,
+    }
+}
+
+/// What a node that just began is to its parent.
+enum Role {
+    Key,
+    Value(Option<YamlPath>),
+}
+
+impl Indexer {
+    fn begin(&mut self, m: Mark, width: usize, key_text: &str) -> Role {
+        let (path, key) = match self.stack.last_mut() {
+            None => {
+                self.documents += 1;
+                return Role::Value((self.documents == 1).then(YamlPath::root));
+            }
+            Some(Frame::Opaque { .. }) => return Role::Value(None),
+            Some(Frame::Map { at_key: at_key @ true, key, .. }) => {
+                *key = Some((key_text.to_string(), m, width));
+                *at_key = false;
+                return Role::Key;
+            }
+            Some(Frame::Map { path, key, .. }) => match key {
+                Some((k, km, kw)) => (path.key(k), Some((*km, *kw))),
+                None => return Role::Value(None),
+            },
+            Some(Frame::Seq { path, next }) => (path.index(*next), None),
+        };
+        self.positions.map.insert(
+            path.clone(),
+            Entry {
+                key,
+                value: m,
+                value_width: width,
+            },
+        );
+        Role::Value(Some(path))
+    }
+
+    /// A node ended: a mapping expects its next key, a sequence counts the item.
+    fn complete(&mut self, was_key: bool) {
+        match self.stack.last_mut() {
+            Some(Frame::Map { at_key, key, .. }) if !was_key => {
+                *at_key = true;
+                *key = None;
+            }
+            Some(Frame::Seq { next, .. }) => *next += 1,
+            _ => {}
+        }
+    }
+}
+
+impl MarkedEventReceiver for Indexer {
+    fn on_event(&mut self, ev: Event, marker: Marker) {
+        let m = Mark {
+            line: marker.line(),
+            column: marker.col() + 1,
+        };
+        match ev {
+            Event::Scalar(value, style, _, _) => {
+                let role = self.begin(m, scalar_width(&value, style), &value);
+                self.complete(matches!(role, Role::Key));
+            }
+            Event::Alias(_) => {
+                let role = self.begin(m, 1, "*");
+                self.complete(matches!(role, Role::Key));
+            }
+            Event::MappingStart(..) | Event::SequenceStart(..) => {
+                let is_map = matches!(ev, Event::MappingStart(..));
+                let frame = match self.begin(m, 1, "?") {
+                    Role::Key => Frame::Opaque { is_key: true },
+                    Role::Value(None) => Frame::Opaque { is_key: false },
+                    Role::Value(Some(path)) if is_map => Frame::Map {
+                        path,
+                        at_key: true,
+                        key: None,
+                    },
+                    Role::Value(Some(path)) => Frame::Seq { path, next: 0 },
+                };
+                self.stack.push(frame);
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                let was_key = matches!(self.stack.pop(), Some(Frame::Opaque { is_key: true }));
+                self.complete(was_key);
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEXT: &str = "name: x\ntasks:\n  - id: a\n    stop: {}\n  - id: b\n    backup:\n      dest: \"/x/{{ y }}\"\n";
+
+    #[test]
+    fn locates_keys_and_values() {
+        let src = Source::new("p.yaml", TEXT);
+        let tasks = YamlPath::root().key("tasks");
+        let s = src.locate(&tasks.index(1).key("id"), Part::Value).unwrap();
+        assert_eq!((s.line, s.column, s.width), (5, 9, 1));
+        let s = src.locate(&tasks.index(1).key("backup"), Part::Key).unwrap();
+        assert_eq!((s.line, s.column, s.width), (6, 5, 6));
+        let s = src
+            .locate_within(&tasks.index(1).key("backup").key("dest"), "y")
+            .unwrap();
+        assert_eq!((s.line, s.column, s.width), (7, 20, 1));
+        let s = src.locate(&YamlPath::root().key("name"), Part::Value).unwrap();
+        assert_eq!((s.line, s.column), (1, 7));
+    }
+
+    #[test]
+    fn positions_survive_flow_and_nested_values() {
+        let src = Source::new("i.yaml", "all:\n  children:\n    zk: {hosts: {zk1: {a: 1}, zk2: null}}\n");
+        let p = YamlPath::root().key("all").key("children").key("zk").key("hosts").key("zk2");
+        let s = src.locate(&p, Part::Key).unwrap();
+        assert_eq!((s.line, s.column), (3, 31));
+    }
+}
