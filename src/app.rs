@@ -44,7 +44,10 @@ pub fn main(cli: Cli) -> ExitCode {
                 plan.inventory,
                 plan.hosts.len()
             ),
-            Output::Json => print_json("check", &serde_json::json!({"ok": true, "hosts": plan.hosts.len(), "steps": steps})),
+            Output::Json => print_json(
+                "check",
+                &serde_json::json!({"ok": true, "hosts": plan.hosts.len(), "steps": steps}),
+            ),
         }
         return ExitCode::from(exit::OK);
     }
@@ -100,8 +103,12 @@ fn report(diags: &Diagnostics, output: Output) {
 /// before one of them makes the next stage meaningless.
 pub fn load_and_plan(cli: &Cli) -> Result<Plan, Diagnostics> {
     let mut errors = Diagnostics::default();
-    let pb_src = Source::read(&cli.playbook, "playbook").map_err(|d| errors.push(d)).ok();
-    let inv_src = Source::read(&cli.inventory, "inventory").map_err(|d| errors.push(d)).ok();
+    let pb_src = Source::read(&cli.playbook, "playbook")
+        .map_err(|d| errors.push(d))
+        .ok();
+    let inv_src = Source::read(&cli.inventory, "inventory")
+        .map_err(|d| errors.push(d))
+        .ok();
     let playbook: Option<Playbook> = pb_src
         .as_ref()
         .and_then(|s| s.parse("playbook").map_err(|d| errors.push(d)).ok());
@@ -109,16 +116,28 @@ pub fn load_and_plan(cli: &Cli) -> Result<Plan, Diagnostics> {
         .as_ref()
         .and_then(|s| s.parse("inventory").map_err(|d| errors.push(d)).ok());
     let inventory = match (&inv_file, &inv_src) {
-        (Some(f), Some(s)) => crate::inventory::resolve(f, s).map_err(|d| errors.extend(d)).ok(),
+        (Some(f), Some(s)) => crate::inventory::resolve(f, s)
+            .map_err(|d| errors.extend(d))
+            .ok(),
         _ => None,
     };
-    let extra_vars = parse_extra_vars(&cli.extra_vars).map_err(|d| errors.extend(d)).ok();
+    let extra_vars = parse_extra_vars(&cli.extra_vars)
+        .map_err(|d| errors.extend(d))
+        .ok();
     let files = match (&playbook, &pb_src) {
-        (Some(p), Some(s)) => load_template_files(p, s, &cli.playbook).map_err(|d| errors.extend(d)).ok(),
+        (Some(p), Some(s)) => load_template_files(p, s, &cli.playbook)
+            .map_err(|d| errors.extend(d))
+            .ok(),
         _ => None,
     };
-    let (Some(playbook), Some(pb_src), Some(inventory), Some(inv_src), Some(extra_vars), Some(files)) =
-        (playbook, pb_src, inventory, inv_src, extra_vars, files)
+    let (
+        Some(playbook),
+        Some(pb_src),
+        Some(inventory),
+        Some(inv_src),
+        Some(extra_vars),
+        Some(files),
+    ) = (playbook, pb_src, inventory, inv_src, extra_vars, files)
     else {
         return Err(errors);
     };
@@ -136,7 +155,9 @@ pub fn load_and_plan(cli: &Cli) -> Result<Plan, Diagnostics> {
 }
 
 /// `-e name=value` (a string, as in Ansible) and `-e @file.yaml` (a mapping).
-pub fn parse_extra_vars(args: &[String]) -> Result<IndexMap<String, serde_json::Value>, Diagnostics> {
+pub fn parse_extra_vars(
+    args: &[String],
+) -> Result<IndexMap<String, serde_json::Value>, Diagnostics> {
     let mut vars = IndexMap::new();
     let mut errors = Diagnostics::default();
     for arg in args {
@@ -178,11 +199,18 @@ fn load_template_files(
     let mut files = HashMap::new();
     let mut errors = Diagnostics::default();
     for (n, task) in pb.tasks.iter().enumerate() {
-        let TaskKind::Maintain(MaintainArgs::Template(t)) = &task.kind else { continue };
+        let TaskKind::Maintain(MaintainArgs::Template(t)) = &task.kind else {
+            continue;
+        };
         if files.contains_key(&t.src) {
             continue;
         }
-        let at = YamlPath::root().key("tasks").index(n).key("maintain").key("template").key("src");
+        let at = YamlPath::root()
+            .key("tasks")
+            .index(n)
+            .key("maintain")
+            .key("template")
+            .key("src");
         match Source::read(&base.join(&t.src), "template file") {
             Ok(s) => {
                 if let Err(e) = crate::model::Template::check(&s.text) {
@@ -194,8 +222,11 @@ fn load_template_files(
                 files.insert(t.src.clone(), s.text);
             }
             Err(mut d) => {
-                d.snippet = src.locate(&at, Part::Value);
-                d = d.note(format!("template paths are relative to the playbook's directory, {}", base.display()));
+                d.snippet = src.locate(&at, Part::Value).map(Box::new);
+                d = d.note(format!(
+                    "template paths are relative to the playbook's directory, {}",
+                    base.display()
+                ));
                 errors.push(d);
             }
         }

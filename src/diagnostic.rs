@@ -10,7 +10,7 @@ use console::style;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
     pub message: String,
-    pub snippet: Option<Snippet>,
+    pub snippet: Option<Box<Snippet>>,
     /// Extra facts: which hosts, which other places.
     pub notes: Vec<String>,
     /// What to do next.
@@ -43,7 +43,7 @@ impl Diagnostic {
     }
 
     pub fn at(mut self, snippet: Option<Snippet>) -> Self {
-        self.snippet = snippet;
+        self.snippet = snippet.map(Box::new);
         self
     }
 
@@ -174,7 +174,11 @@ impl Diagnostics {
             out.push('\n');
         }
         if self.0.len() > limit {
-            let _ = writeln!(out, "... and {} more errors not shown", self.0.len() - limit);
+            let _ = writeln!(
+                out,
+                "... and {} more errors not shown",
+                self.0.len() - limit
+            );
         }
         let n = self.0.len();
         let _ = writeln!(
@@ -239,6 +243,9 @@ mod tests {
         let text = d.render();
         assert!(text.contains(" --> p.yaml:3:1"), "{text}");
         assert!(text.contains("3 | servce: {}"), "{text}");
-        assert!(text.contains("  | ^^^^^^ did you mean `service`?"), "{text}");
+        assert!(
+            text.contains("  | ^^^^^^ did you mean `service`?"),
+            "{text}"
+        );
     }
 }

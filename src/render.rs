@@ -68,9 +68,10 @@ fn configure(env: &mut Environment<'_>) {
 
 /// minijinja's error text without the template name it appends.
 pub fn describe_error(e: &minijinja::Error) -> String {
-    let mut s = match e.detail() {
-        Some(detail) => format!("{}: {detail}", kind_text(e.kind())),
-        None => kind_text(e.kind()).to_string(),
+    let mut s = match (e.kind(), e.detail()) {
+        (ErrorKind::SyntaxError, Some(detail)) => detail.to_string(),
+        (kind, Some(detail)) => format!("{}: {detail}", kind_text(kind)),
+        (kind, None) => kind_text(kind).to_string(),
     };
     if let Some(line) = e.line().filter(|l| *l > 1) {
         s.push_str(&format!(" (template line {line})"));
@@ -97,8 +98,7 @@ fn kind_text(kind: ErrorKind) -> &'static str {
 /// single quotes with embedded quotes spelled `'\''`.
 pub fn shell_quote(s: &str) -> String {
     let safe = !s.is_empty()
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || "_@%+=:,./-".contains(c));
     if safe {
         s.to_string()
@@ -287,7 +287,10 @@ mod tests {
         assert_eq!(shell_quote(""), "''");
         let r = Renderer::new(HashSet::new());
         let c = cx(&[("p", "x; rm -rf /")], &HashSet::new());
-        assert_eq!(r.render("ls {{ p | quote }}", &c).unwrap().real(), "ls 'x; rm -rf /'");
+        assert_eq!(
+            r.render("ls {{ p | quote }}", &c).unwrap().real(),
+            "ls 'x; rm -rf /'"
+        );
     }
 
     #[test]
@@ -321,6 +324,9 @@ mod tests {
         let c = cx(&[("role", "canary")], &HashSet::new());
         assert!(r.condition("role == 'canary'", &c).unwrap());
         assert!(!r.condition("role != 'canary'", &c).unwrap());
-        assert!(matches!(r.condition("rol == 1", &c), Err(RenderError::Undefined { .. })));
+        assert!(matches!(
+            r.condition("rol == 1", &c),
+            Err(RenderError::Undefined { .. })
+        ));
     }
 }

@@ -69,10 +69,10 @@ impl Source {
             }
         })?;
         if meta.is_dir() {
-            return Err(Diagnostic::new(format!(
-                "{what} `{shown}` is a directory, not a file"
-            ))
-            .help(format!("name the {what} YAML file itself")));
+            return Err(
+                Diagnostic::new(format!("{what} `{shown}` is a directory, not a file"))
+                    .help(format!("name the {what} YAML file itself")),
+            );
         }
         if meta.len() > MAX_FILE_BYTES {
             return Err(Diagnostic::new(format!(
@@ -82,8 +82,9 @@ impl Source {
             ))
             .help("is this the right file? Split a huge inventory with --limit or several files"));
         }
-        let bytes = std::fs::read(path)
-            .map_err(|e| Diagnostic::new(format!("cannot read {what} `{shown}`: {}", io_reason(&e))))?;
+        let bytes = std::fs::read(path).map_err(|e| {
+            Diagnostic::new(format!("cannot read {what} `{shown}`: {}", io_reason(&e)))
+        })?;
         let text = String::from_utf8(bytes).map_err(|e| {
             let at = e.utf8_error().valid_up_to();
             let prefix = &e.as_bytes()[..at];
@@ -106,9 +107,16 @@ impl Source {
 
     /// Deserializes the whole text as `T`.
     pub fn parse<T: DeserializeOwned>(&self, what: &str) -> Result<T, Diagnostic> {
-        if self.text.trim().is_empty() {
-            return Err(Diagnostic::new(format!("{what} `{}` is empty", self.path))
-                .help(format!("a {what} is a YAML mapping; see the examples in the README")));
+        let blank = self
+            .text
+            .lines()
+            .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#') || l.trim() == "---");
+        if blank {
+            return Err(
+                Diagnostic::new(format!("{what} `{}` is empty", self.path)).help(format!(
+                    "a {what} is a YAML mapping; see the examples in the README"
+                )),
+            );
         }
         serde_yaml::from_str(&self.text).map_err(|e| self.serde_error(&e, what))
     }
@@ -117,21 +125,29 @@ impl Source {
         let full = err.to_string();
         // serde_yaml appends " at line L column C" (and for syntax errors a
         // second place); the snippet shows the place, so cut it from the text.
-        let message = match full.find(" at line ") {
-            Some(i) => full[..i].to_string(),
-            None => full.clone(),
+        let (message, context) = match full.find(" at line ") {
+            Some(i) => (full[..i].to_string(), context_of(&full[i..])),
+            None => (full.clone(), None),
         };
         let (path, message) = split_path(&message);
         let message = friendly_types(&message);
         let snippet = err.location().map(|loc| {
-            let width = unknown_name(&message).map_or(1, |n| n.chars().count());
-            self.snippet_at(loc.line(), loc.column(), width)
+            let mut s = self.snippet_at(loc.line(), loc.column(), 1);
+            s.width = match unknown_name(&message) {
+                Some(n) => n.chars().count(),
+                None => token_width(&s.line_text, loc.column()),
+            };
+            s
         });
         let mut d = Diagnostic::new(message.clone()).at(snippet);
         if let Some((word, expected)) = unknown_name_and_candidates(&message) {
             // "unknown field `x`, expected one of `a`, `b`": keep the first
             // half as the message, suggest, and list the choices as help.
-            let head = message.split(", expected").next().unwrap_or(&message).to_string();
+            let head = message
+                .split(", expected")
+                .next()
+                .unwrap_or(&message)
+                .to_string();
             d.message = head;
             if let Some(best) = did_you_mean(word, expected.iter().map(String::as_str)) {
                 d = d.label(format!("did you mean `{best}`?"));
@@ -139,6 +155,16 @@ impl Source {
             if !expected.is_empty() {
                 d = d.help(format!("expected one of: {}", expected.join(", ")));
             }
+        } else if let Some(start) = context.as_deref().filter(|c| c.contains("quoted scalar")) {
+            // Point at the opening quote, not at the end of the file.
+            d.message = "a quoted string is never closed".into();
+            if let Some((line, column)) = line_column(start) {
+                let width = 1;
+                d.snippet = Some(Box::new(self.snippet_at(line, column, width)));
+                d = d.label("this quote has no closing quote");
+            }
+            d = d.help("add the closing quote");
+            return d;
         } else if message.contains("EOF while parsing") || message.contains("end of stream") {
             d = d.help(format!("the {what} ends too early; is it complete?"));
         } else if message.contains("found character that cannot start any token") {
@@ -149,6 +175,12 @@ impl Source {
         } else if message.contains("repetition limit exceeded") {
             d.message = format!("{what} expands too many YAML aliases (an alias bomb?)");
             d = d.help("write the values out instead of nesting anchors and aliases");
+        }
+        if what == "inventory" && d.message.contains("expected a mapping") {
+            d = d.help("an inventory is a mapping of groups, usually `all:` with `hosts`, `children` and `vars`");
+        }
+        if let Some(context) = context {
+            d = d.note(context);
         }
         if let Some(path) = path {
             d = d.note(format!("in `{path}`"));
@@ -218,6 +250,20 @@ fn io_reason(e: &std::io::Error) -> String {
     }
 }
 
+/// libyaml adds where the construct it was reading began: ", while
+/// scanning a quoted scalar at line 1 column 7". Keep that as a note.
+fn context_of(tail: &str) -> Option<String> {
+    let (_, rest) = tail.split_once(", while ")?;
+    Some(format!("while {rest}"))
+}
+
+/// "… at line 1 column 7" → (1, 7).
+fn line_column(text: &str) -> Option<(usize, usize)> {
+    let (_, rest) = text.rsplit_once(" at line ")?;
+    let (line, column) = rest.split_once(" column ")?;
+    Some((line.trim().parse().ok()?, column.trim().parse().ok()?))
+}
+
 /// serde_yaml prefixes messages with the path of the failing node
 /// (`tasks[2].stop: …`); split it off so it can go in a note.
 fn split_path(message: &str) -> (Option<String>, String) {
@@ -237,6 +283,7 @@ fn split_path(message: &str) -> (Option<String>, String) {
 /// Rust type names mean nothing to someone editing YAML.
 fn friendly_types(message: &str) -> String {
     let mut m = message.to_string();
+    m = m.replace("invalid type: unit value", "invalid type: empty value");
     for (rust, human) in [
         ("expected u8", "expected a whole number from 0 to 255"),
         ("expected u16", "expected a whole number from 0 to 65535"),
@@ -246,6 +293,7 @@ fn friendly_types(message: &str) -> String {
         ("expected a boolean", "expected true or false"),
         ("expected a string", "expected text"),
         ("invalid type: unit value", "invalid type: empty value"),
+        (", expected a map", ", expected a mapping"),
     ] {
         if m.ends_with(rust) {
             m.truncate(m.len() - rust.len());
@@ -255,8 +303,38 @@ fn friendly_types(message: &str) -> String {
     m
 }
 
+/// The width of the scalar that starts at a 1-based column: a quoted
+/// string to its closing quote, a plain one up to a flow delimiter or comment.
+/// A `key: value` pair is not one scalar: then just the first character.
+fn token_width(line: &str, column: usize) -> usize {
+    let chars: Vec<char> = line.chars().skip(column.saturating_sub(1)).collect();
+    let Some(&first) = chars.first() else {
+        return 1;
+    };
+    let n = if first == '"' || first == '\'' {
+        chars[1..]
+            .iter()
+            .position(|c| *c == first)
+            .map_or(1, |p| p + 2)
+    } else {
+        let end = chars
+            .iter()
+            .position(|c| matches!(c, ',' | '}' | ']' | '#'))
+            .unwrap_or(chars.len());
+        let token: String = chars[..end].iter().collect();
+        let token = token.trim_end();
+        if token.contains(": ") {
+            return 1;
+        }
+        // A key: underline the name, not its colon.
+        token.strip_suffix(':').unwrap_or(token).chars().count()
+    };
+    n.max(1)
+}
+
 fn unknown_name(message: &str) -> Option<&str> {
-    if !(message.starts_with("unknown field") || message.starts_with("unknown variant")) {
+    let known = ["unknown field", "unknown variant", "unknown task type"];
+    if !known.iter().any(|k| message.starts_with(k)) {
         return None;
     }
     message.split('`').nth(1)
@@ -305,7 +383,9 @@ enum Frame {
         next: usize,
     },
     /// Inside a complex key (a mapping used as a key): nothing is indexed.
-    Opaque { is_key: bool },
+    Opaque {
+        is_key: bool,
+    },
 }
 
 struct Indexer {
@@ -352,7 +432,11 @@ impl Indexer {
                 return Role::Value((self.documents == 1).then(YamlPath::root));
             }
             Some(Frame::Opaque { .. }) => return Role::Value(None),
-            Some(Frame::Map { at_key: at_key @ true, key, .. }) => {
+            Some(Frame::Map {
+                at_key: at_key @ true,
+                key,
+                ..
+            }) => {
                 *key = Some((key_text.to_string(), m, width));
                 *at_key = false;
                 return Role::Key;
@@ -437,20 +521,32 @@ mod tests {
         let tasks = YamlPath::root().key("tasks");
         let s = src.locate(&tasks.index(1).key("id"), Part::Value).unwrap();
         assert_eq!((s.line, s.column, s.width), (5, 9, 1));
-        let s = src.locate(&tasks.index(1).key("backup"), Part::Key).unwrap();
+        let s = src
+            .locate(&tasks.index(1).key("backup"), Part::Key)
+            .unwrap();
         assert_eq!((s.line, s.column, s.width), (6, 5, 6));
         let s = src
             .locate_within(&tasks.index(1).key("backup").key("dest"), "y")
             .unwrap();
         assert_eq!((s.line, s.column, s.width), (7, 20, 1));
-        let s = src.locate(&YamlPath::root().key("name"), Part::Value).unwrap();
+        let s = src
+            .locate(&YamlPath::root().key("name"), Part::Value)
+            .unwrap();
         assert_eq!((s.line, s.column), (1, 7));
     }
 
     #[test]
     fn positions_survive_flow_and_nested_values() {
-        let src = Source::new("i.yaml", "all:\n  children:\n    zk: {hosts: {zk1: {a: 1}, zk2: null}}\n");
-        let p = YamlPath::root().key("all").key("children").key("zk").key("hosts").key("zk2");
+        let src = Source::new(
+            "i.yaml",
+            "all:\n  children:\n    zk: {hosts: {zk1: {a: 1}, zk2: null}}\n",
+        );
+        let p = YamlPath::root()
+            .key("all")
+            .key("children")
+            .key("zk")
+            .key("hosts")
+            .key("zk2");
         let s = src.locate(&p, Part::Key).unwrap();
         assert_eq!((s.line, s.column), (3, 31));
     }

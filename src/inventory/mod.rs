@@ -70,8 +70,11 @@ impl Inventory {
 
     /// Group name → its hosts (nested groups included), in inventory order.
     pub fn members(&self) -> IndexMap<String, Vec<String>> {
-        let mut out: IndexMap<String, Vec<String>> =
-            self.groups.keys().map(|g| (g.clone(), Vec::new())).collect();
+        let mut out: IndexMap<String, Vec<String>> = self
+            .groups
+            .keys()
+            .map(|g| (g.clone(), Vec::new()))
+            .collect();
         for h in &self.hosts {
             for g in &h.groups {
                 if let Some(list) = out.get_mut(g) {
@@ -139,7 +142,10 @@ pub fn resolve(file: &InventoryFile, src: &Source) -> Result<Inventory, Diagnost
     })
 }
 
-fn sourced(vars: Option<&IndexMap<String, serde_json::Value>>, at: &YamlPath) -> IndexMap<String, Sourced> {
+fn sourced(
+    vars: Option<&IndexMap<String, serde_json::Value>>,
+    at: &YamlPath,
+) -> IndexMap<String, Sourced> {
     vars.into_iter()
         .flatten()
         .map(|(k, v)| {
@@ -156,10 +162,12 @@ fn sourced(vars: Option<&IndexMap<String, serde_json::Value>>, at: &YamlPath) ->
 
 impl Collector<'_> {
     fn node(&mut self, name: &str, at: YamlPath) -> &mut GroupNode {
-        self.groups.entry(name.to_string()).or_insert_with(|| GroupNode {
-            at,
-            ..GroupNode::default()
-        })
+        self.groups
+            .entry(name.to_string())
+            .or_insert_with(|| GroupNode {
+                at,
+                ..GroupNode::default()
+            })
     }
 
     fn group(&mut self, name: &HostName, group: Option<&Group>, at: YamlPath) {
@@ -188,11 +196,14 @@ impl Collector<'_> {
         }
         for (host, host_vars) in group.hosts.iter().flatten() {
             let hat = at.key("hosts").key(host.as_str());
-            self.listings.entry(host.0.clone()).or_default().push(Listing {
-                group: name.0.clone(),
-                vars: sourced(host_vars.as_ref(), &hat),
-                at: hat,
-            });
+            self.listings
+                .entry(host.0.clone())
+                .or_default()
+                .push(Listing {
+                    group: name.0.clone(),
+                    vars: sourced(host_vars.as_ref(), &hat),
+                    at: hat,
+                });
         }
         for (child, child_group) in group.children.iter().flatten() {
             let cat = at.key("children").key(child.as_str());
@@ -218,7 +229,8 @@ impl Collector<'_> {
             Done,
         }
         let names: Vec<String> = self.groups.keys().cloned().collect();
-        let mut marks: HashMap<String, Mark> = names.iter().map(|n| (n.clone(), Mark::New)).collect();
+        let mut marks: HashMap<String, Mark> =
+            names.iter().map(|n| (n.clone(), Mark::New)).collect();
         for start in &names {
             if marks[start] != Mark::New {
                 continue;
@@ -350,11 +362,7 @@ impl Collector<'_> {
     }
 
     /// The variables a host in exactly these groups gets from them.
-    fn group_vars(
-        &self,
-        direct: &[String],
-        memo: &mut HashMap<String, Vec<String>>,
-    ) -> Merged {
+    fn group_vars(&self, direct: &[String], memo: &mut HashMap<String, Vec<String>>) -> Merged {
         let mut groups: Vec<String> = Vec::new();
         for g in direct {
             for a in std::iter::once(g.clone()).chain(self.ancestors(g, memo)) {
@@ -456,7 +464,11 @@ fn short(v: &serde_json::Value) -> String {
     }
 }
 
-fn connection(name: &str, vars: &IndexMap<String, Sourced>, src: &Source) -> Result<Connection, Diagnostic> {
+fn connection(
+    name: &str,
+    vars: &IndexMap<String, Sourced>,
+    src: &Source,
+) -> Result<Connection, Diagnostic> {
     let bad = |k: &str, msg: String| {
         let at = vars.get(k).map(|v| v.at.clone()).unwrap_or_default();
         Diagnostic::new(format!("host `{name}`: {msg}")).at(src.locate(&at, Part::Value))
@@ -473,12 +485,12 @@ fn connection(name: &str, vars: &IndexMap<String, Sourced>, src: &Source) -> Res
     HostName::check(&address, "ansible_host").map_err(|m| bad("ansible_host", m))?;
     let port = match text("ansible_port")? {
         None => None,
-        Some(p) => Some(
-            p.parse::<u16>()
-                .ok()
-                .filter(|p| *p > 0)
-                .ok_or_else(|| bad("ansible_port", format!("`ansible_port` is `{p}`, not a port from 1 to 65535")))?,
-        ),
+        Some(p) => Some(p.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| {
+            bad(
+                "ansible_port",
+                format!("`ansible_port` is `{p}`, not a port from 1 to 65535"),
+            )
+        })?),
     };
     let user = text("ansible_user")?;
     if let Some(u) = &user {
@@ -489,9 +501,17 @@ fn connection(name: &str, vars: &IndexMap<String, Sourced>, src: &Source) -> Res
         None | Some(serde_json::Value::Null) => false,
         Some(serde_json::Value::Bool(b)) => *b,
         Some(serde_json::Value::String(s)) if matches!(s.as_str(), "yes" | "true" | "True") => true,
-        Some(serde_json::Value::String(s)) if matches!(s.as_str(), "no" | "false" | "False") => false,
+        Some(serde_json::Value::String(s)) if matches!(s.as_str(), "no" | "false" | "False") => {
+            false
+        }
         Some(other) => {
-            return Err(bad("ansible_become", format!("`ansible_become` must be true or false, not {}", short(other))));
+            return Err(bad(
+                "ansible_become",
+                format!(
+                    "`ansible_become` must be true or false, not {}",
+                    short(other)
+                ),
+            ));
         }
     };
     Ok(Connection {
@@ -540,8 +560,13 @@ mod tests {
     fn unrelated_groups_disagreeing_is_an_error_unless_the_host_decides() {
         let text = "all:\n  children:\n    a:\n      vars: {port: 1}\n      hosts: {zk1: }\n    b:\n      vars: {port: 2}\n      hosts: {zk1: }\n";
         let err = load(text).unwrap_err();
-        assert!(err.0[0].message.contains("two unrelated groups"), "{:?}", err);
-        let ok = load(&text.replace("hosts: {zk1: }\n    b", "hosts: {zk1: {port: 3}}\n    b")).unwrap();
+        assert!(
+            err.0[0].message.contains("two unrelated groups"),
+            "{:?}",
+            err
+        );
+        let ok =
+            load(&text.replace("hosts: {zk1: }\n    b", "hosts: {zk1: {port: 3}}\n    b")).unwrap();
         assert_eq!(ok.host("zk1").unwrap().vars["port"].value, 3);
     }
 
@@ -555,7 +580,10 @@ mod tests {
     fn connection_vars_are_read_and_checked() {
         let inv = load("all:\n  hosts:\n    zk1: {ansible_host: 127.0.0.11, ansible_port: 2222, ansible_user: root, ansible_become: yes}\n").unwrap();
         let c = &inv.host("zk1").unwrap().connection;
-        assert_eq!((c.address.as_str(), c.port, c.user.as_deref(), c.r#become), ("127.0.0.11", Some(2222), Some("root"), true));
+        assert_eq!(
+            (c.address.as_str(), c.port, c.user.as_deref(), c.r#become),
+            ("127.0.0.11", Some(2222), Some("root"), true)
+        );
         let err = load("all:\n  hosts:\n    zk1: {ansible_port: 70000}\n").unwrap_err();
         assert!(err.0[0].message.contains("not a port"));
     }

@@ -34,7 +34,9 @@ pub fn select(inv: &Inventory, pattern: &str) -> Result<Vec<usize>, String> {
     }
     // A pattern of only `&`/`!` terms starts from all hosts, as in Ansible.
     let base = union.unwrap_or_else(|| vec![true; inv.hosts.len()]);
-    Ok((0..inv.hosts.len()).filter(|i| base[*i] && keep[*i]).collect())
+    Ok((0..inv.hosts.len())
+        .filter(|i| base[*i] && keep[*i])
+        .collect())
 }
 
 fn matches(inv: &Inventory, name: &str) -> Result<Vec<bool>, String> {
@@ -55,7 +57,11 @@ fn matches(inv: &Inventory, name: &str) -> Result<Vec<bool>, String> {
         return Ok(hits);
     }
     if inv.groups.contains_key(name) {
-        return Ok(inv.hosts.iter().map(|h| h.groups.iter().any(|g| g == name)).collect());
+        return Ok(inv
+            .hosts
+            .iter()
+            .map(|h| h.groups.iter().any(|g| g == name))
+            .collect());
     }
     if inv.hosts.iter().any(|h| h.name == name) {
         return Ok(inv.hosts.iter().map(|h| h.name == name).collect());

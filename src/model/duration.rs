@@ -26,13 +26,17 @@ impl Duration {
         let mut total: u128 = 0;
         let mut rest = s;
         while !rest.is_empty() {
-            let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+            let digits = rest
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(rest.len());
             if digits == 0 {
                 return Err(bad());
             }
             let n: u128 = rest[..digits].parse().map_err(|_| bad())?;
             rest = &rest[digits..];
-            let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+            let unit_len = rest
+                .find(|c: char| c.is_ascii_digit())
+                .unwrap_or(rest.len());
             let millis = match &rest[..unit_len] {
                 "ms" => 1,
                 "s" => 1_000,
@@ -96,7 +100,9 @@ impl<'de> Deserialize<'de> for Duration {
                 )))
             }
             fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Duration, E> {
-                Err(E::custom(format!("invalid duration `{v}`: expected a positive duration like `30s`")))
+                Err(E::custom(format!(
+                    "invalid duration `{v}`: expected a positive duration like `30s`"
+                )))
             }
         }
         d.deserialize_any(Visitor)
@@ -136,7 +142,11 @@ mod tests {
 
     #[test]
     fn rejects_nonsense_with_a_hint() {
-        assert!(Duration::parse("banana").unwrap_err().contains("like `500ms`"));
+        assert!(
+            Duration::parse("banana")
+                .unwrap_err()
+                .contains("like `500ms`")
+        );
         assert!(Duration::parse("60").unwrap_err().contains("write `60s`"));
         assert!(Duration::parse("5d").is_err());
         assert!(Duration::parse("200h").unwrap_err().contains("week"));

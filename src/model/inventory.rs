@@ -25,7 +25,10 @@ use super::playbook::Vars;
 pub struct InventoryFile(pub IndexMap<HostName, Option<Group>>);
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, expecting = "a group: a mapping with `hosts`, `children` or `vars`")]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a group: a mapping with `hosts`, `children` or `vars`"
+)]
 pub struct Group {
     /// Hosts of this group, each with its own variables (or nothing).
     #[serde(default)]

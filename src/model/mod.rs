@@ -3,6 +3,7 @@
 //! Every struct denies unknown fields, so a typo is an error with a place,
 //! never a silently ignored setting.
 
+pub mod checked;
 pub mod duration;
 pub mod inventory;
 pub mod names;

@@ -23,7 +23,11 @@ impl HostName {
         if let Some(c) = name.chars().find(|c| c.is_whitespace() || c.is_control()) {
             return Err(format!(
                 "{what} name {name:?} contains {}; names may not hold whitespace or control characters",
-                if c.is_whitespace() { "whitespace" } else { "a control character" }
+                if c.is_whitespace() {
+                    "whitespace"
+                } else {
+                    "a control character"
+                }
             ));
         }
         if name.len() > 253 {
@@ -45,9 +49,9 @@ impl fmt::Display for HostName {
 
 impl<'de> Deserialize<'de> for HostName {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        HostName::check(&s, "host or group").map_err(serde::de::Error::custom)?;
-        Ok(HostName(s))
+        super::checked::string(d, "a host or group name", |s| {
+            HostName::check(s, "host or group").map(|()| HostName(s.to_string()))
+        })
     }
 }
 
@@ -86,9 +90,9 @@ impl fmt::Display for TaskId {
 
 impl<'de> Deserialize<'de> for TaskId {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        TaskId::check(&s).map_err(serde::de::Error::custom)?;
-        Ok(TaskId(s))
+        super::checked::string(d, "a task id", |s| {
+            TaskId::check(s).map(|()| TaskId(s.to_string()))
+        })
     }
 }
 
@@ -99,9 +103,21 @@ mod tests {
     #[test]
     fn host_names_that_ssh_would_misread_are_refused() {
         assert!(HostName::check("zk1.example.com", "host").is_ok());
-        assert!(HostName::check("-oProxyCommand=x", "host").unwrap_err().contains("option"));
-        assert!(HostName::check("zk 1", "host").unwrap_err().contains("whitespace"));
-        assert!(HostName::check("zk\u{7}", "host").unwrap_err().contains("control"));
+        assert!(
+            HostName::check("-oProxyCommand=x", "host")
+                .unwrap_err()
+                .contains("option")
+        );
+        assert!(
+            HostName::check("zk 1", "host")
+                .unwrap_err()
+                .contains("whitespace")
+        );
+        assert!(
+            HostName::check("zk\u{7}", "host")
+                .unwrap_err()
+                .contains("control")
+        );
     }
 
     #[test]

@@ -132,13 +132,10 @@ fn one() -> u32 {
 }
 
 fn at_least_one<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
-    let n = u32::deserialize(d)?;
-    if n == 0 {
-        return Err(de::Error::custom(
-            "`serial: 0` would restart no host; use 1 (one host at a time) or more",
-        ));
-    }
-    Ok(n)
+    super::checked::number(d, "a whole number of hosts, at least 1", |n| match n {
+        0 => Err("`serial: 0` would restart no host; use 1 (one host at a time) or more".into()),
+        n => u32::try_from(n).map_err(|_| format!("`serial: {n}` is too large")),
+    })
 }
 
 impl Default for Rolling {

@@ -27,9 +27,12 @@ impl Template {
 
     pub fn check(source: &str) -> Result<(), String> {
         let env = crate::render::syntax_env();
-        env.template_from_str(source)
-            .map(|_| ())
-            .map_err(|e| format!("template syntax error: {}", crate::render::describe_error(&e)))
+        env.template_from_str(source).map(|_| ()).map_err(|e| {
+            format!(
+                "syntax error in template: {}",
+                crate::render::describe_error(&e)
+            )
+        })
     }
 }
 
@@ -41,12 +44,13 @@ impl fmt::Display for Template {
 
 impl<'de> Deserialize<'de> for Template {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        let t = Template(s);
-        if !t.is_plain() {
-            Template::check(&t.0).map_err(serde::de::Error::custom)?;
-        }
-        Ok(t)
+        super::checked::string(d, "text (templates allowed)", |s| {
+            let t = Template(s.to_string());
+            if !t.is_plain() {
+                Template::check(s)?;
+            }
+            Ok(t)
+        })
     }
 }
 
@@ -57,14 +61,15 @@ pub struct Condition(pub String);
 
 impl<'de> Deserialize<'de> for Condition {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        let env = crate::render::syntax_env();
-        env.compile_expression(&s).map_err(|e| {
-            serde::de::Error::custom(format!(
-                "`when` expression syntax error: {}",
-                crate::render::describe_error(&e)
-            ))
-        })?;
-        Ok(Condition(s))
+        super::checked::string(d, "an expression", |s| {
+            let env = crate::render::syntax_env();
+            env.compile_expression(s).map_err(|e| {
+                format!(
+                    "syntax error in `when` expression: {}",
+                    crate::render::describe_error(&e)
+                )
+            })?;
+            Ok(Condition(s.to_string()))
+        })
     }
 }

@@ -44,11 +44,11 @@ pub fn build(i: &Inputs) -> Result<Plan, Diagnostics> {
     let order = selected
         .as_ref()
         .and_then(|sel| rolling_order(i, sel, &mut errors));
-    if !errors.is_empty() {
+    // Without hosts and an order nothing can be rendered; other problems
+    // (duplicate ids, misplaced tasks) still let rendering find more.
+    let (Some(selected), Some((order, leader_last))) = (selected, order) else {
         return Err(errors);
-    }
-    let selected = selected.expect("no errors means hosts were selected");
-    let (order, leader_last) = order.expect("no errors means an order was found");
+    };
 
     let secrets: HashSet<String> = pb.secrets.iter().cloned().collect();
     let renderer = Renderer::new(secrets.clone());
@@ -73,15 +73,21 @@ pub fn build(i: &Inputs) -> Result<Plan, Diagnostics> {
             .collect();
         own.insert("group_names".into(), Value::from_serialize(&group_names));
         let inventory_vars = to_values(host.vars.iter().map(|(k, v)| (k, &v.value)));
-        let cx = Context::new(&[&own, &inventory_vars, &playbook_vars, &extra_vars], &secrets);
+        let cx = Context::new(
+            &[&own, &inventory_vars, &playbook_vars, &extra_vars],
+            &secrets,
+        );
         let service = render_service(pb, host, &renderer, &cx, src, &problems);
         hosts.push(PlanHost {
             name: host.name.clone(),
             connection: host.connection.clone(),
-            zookeeper: service.as_ref().map(|s| s.client.clone()).unwrap_or(Endpoint {
-                address: host.connection.address.clone(),
-                port: pb.service.client_port,
-            }),
+            zookeeper: service
+                .as_ref()
+                .map(|s| s.client.clone())
+                .unwrap_or(Endpoint {
+                    address: host.connection.address.clone(),
+                    port: pb.service.client_port,
+                }),
         });
         contexts.push(cx);
         services.push(service);
@@ -128,8 +134,12 @@ pub fn build(i: &Inputs) -> Result<Plan, Diagnostics> {
                     });
                 }
                 Err(e) => {
-                    let d = Diagnostic::new(format!("{} in the `when` of task `{}`", e.message(), ids[ti]))
-                        .at(src.locate(&at, Part::Value));
+                    let d = Diagnostic::new(format!(
+                        "{} in the `when` of task `{}`",
+                        e.message(),
+                        ids[ti]
+                    ))
+                    .at(src.locate(&at, Part::Value));
                     problems.add(d, &hosts[hi].name);
                     return None;
                 }
@@ -159,7 +169,9 @@ pub fn build(i: &Inputs) -> Result<Plan, Diagnostics> {
                 }
             }
             Run::Parallel => {
-                let steps: Vec<Step> = (0..hosts.len()).filter_map(|hi| plan_step(ti, hi)).collect();
+                let steps: Vec<Step> = (0..hosts.len())
+                    .filter_map(|hi| plan_step(ti, hi))
+                    .collect();
                 stages.push(Stage::Parallel {
                     task: infos[ti].clone(),
                     steps,
@@ -194,8 +206,9 @@ pub fn build(i: &Inputs) -> Result<Plan, Diagnostics> {
         }
     }
 
-    if !problems.is_empty() {
-        return Err(Diagnostics(problems.into_diagnostics()));
+    errors.0.extend(problems.into_diagnostics());
+    if !errors.is_empty() {
+        return Err(errors);
     }
 
     Ok(Plan {
@@ -210,14 +223,24 @@ pub fn build(i: &Inputs) -> Result<Plan, Diagnostics> {
     })
 }
 
-fn to_values<'a>(vars: impl Iterator<Item = (&'a String, &'a serde_json::Value)>) -> BTreeMap<String, Value> {
-    vars.map(|(k, v)| (k.clone(), Value::from_serialize(v))).collect()
+fn to_values<'a>(
+    vars: impl Iterator<Item = (&'a String, &'a serde_json::Value)>,
+) -> BTreeMap<String, Value> {
+    vars.map(|(k, v)| (k.clone(), Value::from_serialize(v)))
+        .collect()
 }
 
 /// `groups`, `hostvars`, `play_hosts`, `run_id`: the same for every host.
-fn shared_builtins(i: &Inputs, selected: &[&Host], secrets: &HashSet<String>) -> BTreeMap<String, Value> {
+fn shared_builtins(
+    i: &Inputs,
+    selected: &[&Host],
+    secrets: &HashSet<String>,
+) -> BTreeMap<String, Value> {
     let mut b = BTreeMap::new();
-    b.insert("groups".into(), Value::from_serialize(i.inventory.members()));
+    b.insert(
+        "groups".into(),
+        Value::from_serialize(i.inventory.members()),
+    );
     // Secret variables are left out of `hostvars`: a value reached through
     // another host could not be redacted.
     let hostvars: IndexMap<&str, IndexMap<&str, &serde_json::Value>> = i
@@ -252,7 +275,16 @@ fn render_service(
     let s = &pb.service;
     let at = YamlPath::root().key("service");
     let field = |t: &crate::model::Template, name: &str| {
-        render_field(renderer, cx, t.as_str(), src, &at.key(name), "`service`", &host.name, problems)
+        render_field(
+            renderer,
+            cx,
+            t.as_str(),
+            src,
+            &at.key(name),
+            "`service`",
+            &host.name,
+            problems,
+        )
     };
     let script = field(&s.script, "script");
     let unit = field(&s.unit, "unit");
@@ -283,7 +315,9 @@ fn task_info(t: &Task, id: &TaskId) -> TaskInfo {
         kind: t.kind.name(),
         name: t.name.clone().unwrap_or_else(|| t.kind.name().to_string()),
         run: t.run,
-        timeout: t.timeout.unwrap_or_else(|| Action::default_timeout(&t.kind)),
+        timeout: t
+            .timeout
+            .unwrap_or_else(|| Action::default_timeout(&t.kind)),
         retries: t.retries,
         delay: t.delay.unwrap_or(DEFAULT_DELAY),
     }
@@ -310,7 +344,11 @@ fn task_ids(pb: &Playbook, src: &Source, errors: &mut Diagnostics) -> Vec<TaskId
                 loop {
                     let c = counts.get_mut(kind).expect("known kind");
                     *c += 1;
-                    candidate = if *c == 1 { kind.to_string() } else { format!("{kind}-{c}") };
+                    candidate = if *c == 1 {
+                        kind.to_string()
+                    } else {
+                        format!("{kind}-{c}")
+                    };
                     if !explicit.contains(candidate.as_str()) {
                         break;
                     }
@@ -378,18 +416,24 @@ fn select_hosts<'a>(i: &'a Inputs, errors: &mut Diagnostics) -> Option<Vec<&'a H
         Ok(c) => c,
         Err(m) => {
             errors.push(
-                Diagnostic::new(format!("`hosts: {}` matches nothing: {m}", i.playbook.hosts))
-                    .at(i.playbook_src.locate(&at, Part::Value))
-                    .note(format!("inventory: {}", i.inventory_src.path)),
+                Diagnostic::new(format!(
+                    "`hosts: {}` matches nothing: {m}",
+                    i.playbook.hosts
+                ))
+                .at(i.playbook_src.locate(&at, Part::Value))
+                .note(format!("inventory: {}", i.inventory_src.path)),
             );
             return None;
         }
     };
     if chosen.is_empty() {
         errors.push(
-            Diagnostic::new(format!("`hosts: {}` matches no host of the inventory", i.playbook.hosts))
-                .at(i.playbook_src.locate(&at, Part::Value))
-                .note(format!("inventory: {}", i.inventory_src.path)),
+            Diagnostic::new(format!(
+                "`hosts: {}` matches no host of the inventory",
+                i.playbook.hosts
+            ))
+            .at(i.playbook_src.locate(&at, Part::Value))
+            .note(format!("inventory: {}", i.inventory_src.path)),
         );
         return None;
     }
@@ -414,7 +458,11 @@ fn select_hosts<'a>(i: &'a Inputs, errors: &mut Diagnostics) -> Option<Vec<&'a H
 
 /// The planned order of the rolling part, and whether the leader is moved
 /// last at run time.
-fn rolling_order(i: &Inputs, selected: &[&Host], errors: &mut Diagnostics) -> Option<(Vec<String>, bool)> {
+fn rolling_order(
+    i: &Inputs,
+    selected: &[&Host],
+    errors: &mut Diagnostics,
+) -> Option<(Vec<String>, bool)> {
     let names: Vec<String> = selected.iter().map(|h| h.name.clone()).collect();
     match &i.playbook.rolling.order {
         Order::Inventory => Some((names, false)),
@@ -427,8 +475,10 @@ fn rolling_order(i: &Inputs, selected: &[&Host], errors: &mut Diagnostics) -> Op
                 let item = at.index(n);
                 if i.inventory.host(h.as_str()).is_none() {
                     errors.push(
-                        Diagnostic::new(format!("`rolling.order` names `{h}`, which is not in the inventory"))
-                            .at(i.playbook_src.locate(&item, Part::Value)),
+                        Diagnostic::new(format!(
+                            "`rolling.order` names `{h}`, which is not in the inventory"
+                        ))
+                        .at(i.playbook_src.locate(&item, Part::Value)),
                     );
                 } else if out.contains(&h.0) {
                     errors.push(
@@ -448,12 +498,9 @@ fn rolling_order(i: &Inputs, selected: &[&Host], errors: &mut Diagnostics) -> Op
                 .collect();
             if !missing.is_empty() {
                 errors.push(
-                    Diagnostic::new(format!(
-                        "`rolling.order` leaves out {}",
-                        missing.join(", ")
-                    ))
-                    .at(i.playbook_src.locate(&at, Part::Key))
-                    .help("an explicit order lists every host of the play exactly once"),
+                    Diagnostic::new(format!("`rolling.order` leaves out {}", missing.join(", ")))
+                        .at(i.playbook_src.locate(&at, Part::Key))
+                        .help("an explicit order lists every host of the play exactly once"),
                 );
             }
             (errors.0.len() == before).then_some((out, false))

@@ -44,8 +44,11 @@ impl ServiceOnHost {
 /// thousand hosts is reported once, with the hosts listed.
 #[derive(Default)]
 pub struct Problems {
-    found: RefCell<IndexMap<(String, Option<String>), (Diagnostic, Vec<String>)>>,
+    /// (message, location) → the diagnostic and the hosts it applies to.
+    found: RefCell<IndexMap<ProblemKey, (Diagnostic, Vec<String>)>>,
 }
+
+type ProblemKey = (String, Option<String>);
 
 impl Problems {
     pub fn add(&self, d: Diagnostic, host: &str) {
@@ -70,7 +73,11 @@ impl Problems {
                 1 => d.note(format!("for host {}", hosts[0])),
                 n => {
                     let shown: Vec<&str> = hosts.iter().take(5).map(String::as_str).collect();
-                    let more = if n > 5 { format!(" and {} more", n - 5) } else { String::new() };
+                    let more = if n > 5 {
+                        format!(" and {} more", n - 5)
+                    } else {
+                        String::new()
+                    };
                     d.note(format!("for hosts {}{more}", shown.join(", ")))
                 }
             })
@@ -93,7 +100,9 @@ pub struct Cx<'a> {
 
 impl Cx<'_> {
     pub fn field(&self, segments: &[&str]) -> YamlPath {
-        segments.iter().fold(self.task_path.clone(), |p, s| p.key(s))
+        segments
+            .iter()
+            .fold(self.task_path.clone(), |p, s| p.key(s))
     }
 
     /// Renders a templated field of the task; on failure records a located
@@ -177,7 +186,7 @@ pub fn render_field(
                 RenderError::Other(_) => src.locate(at, Part::Value),
             };
             let label = match &e {
-                RenderError::Undefined { .. } => "not defined for this host",
+                RenderError::Undefined { .. } => "not defined",
                 RenderError::Other(_) => "here",
             };
             let d = Diagnostic::new(format!("{} in {what}", e.message()))

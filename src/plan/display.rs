@@ -9,7 +9,12 @@ use super::{Plan, Rolling, Stage, Step, TaskInfo};
 
 pub fn render(plan: &Plan) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{} {}", style("Plan").bold().cyan(), style(&plan.name).bold());
+    let _ = writeln!(
+        out,
+        "{} {}",
+        style("Plan").bold().cyan(),
+        style(&plan.name).bold()
+    );
     let names: Vec<&str> = plan.hosts.iter().map(|h| h.name.as_str()).collect();
     for (k, v) in [
         ("playbook", plan.playbook.clone()),
@@ -27,7 +32,7 @@ pub fn render(plan: &Plan) -> String {
             Stage::Once { task, step } => {
                 n += 1;
                 let _ = writeln!(out, "{}", heading(n, task, "once"));
-                step_lines(&mut out, step, "     ");
+                step_lines(&mut out, step, "     ", false);
             }
             Stage::Parallel { task, steps } => {
                 n += 1;
@@ -35,11 +40,11 @@ pub fn render(plan: &Plan) -> String {
                 let _ = writeln!(out, "{}", heading(n, task, &where_));
                 for step in steps {
                     let _ = writeln!(out, "     {}", style(&step.host).bold());
-                    step_lines(&mut out, step, "       ");
+                    step_lines(&mut out, step, "       ", false);
                 }
             }
             Stage::Rolling(r) => {
-                rolling(&mut out, r, &mut n);
+                rolling(&mut out, plan, r, &mut n);
             }
         }
     }
@@ -54,26 +59,76 @@ fn heading(n: usize, task: &TaskInfo, where_: &str) -> String {
     };
     let mut extra = format!("{where_} · timeout {}", task.timeout);
     if task.retries > 0 {
-        extra.push_str(&format!(" · {} retries, {} apart", task.retries, task.delay));
+        extra.push_str(&format!(
+            " · {} retries, {} apart",
+            task.retries, task.delay
+        ));
     }
     format!("{}. {} · {}", n, style(title).bold(), style(extra).dim())
 }
 
-fn step_lines(out: &mut String, step: &Step, indent: &str) {
-    if let Some(why) = &step.skip {
-        let _ = writeln!(out, "{indent}{}", style(format!("skipped: {why}")).yellow());
-        return;
-    }
-    let Some(action) = &step.action else { return };
-    for line in action.describe() {
-        let _ = writeln!(out, "{indent}{line}");
-    }
-    if step.r#become {
-        let _ = writeln!(out, "{indent}{}", style("(as root, through sudo -n)").dim());
+/// The plan is read in a terminal; lines longer than this are wrapped.
+const WIDTH: usize = 80;
+
+fn step_lines(out: &mut String, step: &Step, indent: &str, sudo_default: bool) {
+    for line in describe(step, sudo_default) {
+        for part in wrap(&line, WIDTH.saturating_sub(indent.len())) {
+            let _ = writeln!(out, "{indent}{part}");
+        }
     }
 }
 
-fn rolling(out: &mut String, r: &Rolling, n: &mut usize) {
+fn describe(step: &Step, sudo_default: bool) -> Vec<String> {
+    if let Some(why) = &step.skip {
+        return vec![format!("skipped: {why}")];
+    }
+    let mut lines = step
+        .action
+        .as_ref()
+        .map(|a| a.describe())
+        .unwrap_or_default();
+    let runs_commands = !matches!(step.action, Some(crate::tasks::Action::Status(_)));
+    if runs_commands
+        && step.r#become != sudo_default
+        && let Some(first) = lines.first_mut()
+    {
+        {
+            first.push_str(if step.r#become {
+                " [sudo]"
+            } else {
+                " [no sudo]"
+            });
+        }
+    }
+    lines
+}
+
+/// Greedy wrap at spaces; continuation lines are indented two more columns.
+fn wrap(line: &str, width: usize) -> Vec<String> {
+    if line.chars().count() <= width || width < 20 {
+        return vec![line.to_string()];
+    }
+    let lead = line.len() - line.trim_start().len();
+    let cont = " ".repeat(lead + 2);
+    let mut out: Vec<String> = Vec::new();
+    let mut current = " ".repeat(lead);
+    let mut fresh = true;
+    for word in line.split_whitespace() {
+        if !fresh && current.chars().count() + 1 + word.chars().count() > width {
+            out.push(std::mem::replace(&mut current, cont.clone()));
+            fresh = true;
+        }
+        if !fresh {
+            current.push(' ');
+        }
+        current.push_str(word);
+        fresh = false;
+    }
+    out.push(current);
+    out
+}
+
+fn rolling(out: &mut String, plan: &Plan, r: &Rolling, n: &mut usize) {
     let failures = match r.max_failures {
         0 => "stop at the first failure".to_string(),
         k => format!("stop after {k} failed hosts"),
@@ -98,13 +153,17 @@ fn rolling(out: &mut String, r: &Rolling, n: &mut usize) {
         .enumerate()
         .map(|(i, b)| format!("{}: {}", i + 1, b.join(", ")))
         .collect();
-    let _ = writeln!(out, "  {:<9}{}", style("batches").dim(), batches.join("   "));
+    let _ = writeln!(
+        out,
+        "  {:<9}{}",
+        style("batches").dim(),
+        batches.join("   ")
+    );
     if r.leader_last {
         let _ = writeln!(
             out,
-            "  {:<9}{}",
+            "  {:<9}found live before each host's turn; whoever leads then goes last",
             style("leader").dim(),
-            "found live before each host's turn; whoever leads then goes last"
         );
     }
     let tasks: Vec<String> = r
@@ -115,15 +174,42 @@ fn rolling(out: &mut String, r: &Rolling, n: &mut usize) {
             format!("{}. {}", n, t.id)
         })
         .collect();
-    let _ = writeln!(out, "  {:<9}{}", style("each").dim(), tasks.join(" → "));
-    let width = r.tasks.iter().map(|t| t.id.as_str().len()).max().unwrap_or(4);
+    for (i, line) in wrap(&tasks.join(" → "), WIDTH - 11).iter().enumerate() {
+        let label = if i == 0 { "each" } else { "" };
+        let _ = writeln!(out, "  {:<9}{}", style(label).dim(), line.trim_start());
+    }
+    let width = r
+        .tasks
+        .iter()
+        .map(|t| t.id.as_str().len())
+        .max()
+        .unwrap_or(4);
     for (host, steps) in &r.steps {
-        let _ = writeln!(out, "\n  {}", style(host).bold());
+        let conn = plan
+            .hosts
+            .iter()
+            .find(|h| &h.name == host)
+            .map(|h| &h.connection);
+        let sudo = conn.is_some_and(|c| c.r#become);
+        let mut reach = conn
+            .map(|c| match &c.user {
+                Some(u) => format!("{u}@{}", c.address),
+                None => c.address.clone(),
+            })
+            .unwrap_or_default();
+        if let Some(port) = conn.and_then(|c| c.port) {
+            reach.push_str(&format!(" port {port}"));
+        }
+        if sudo {
+            reach.push_str(" · commands through sudo -n");
+        }
+        let _ = writeln!(out, "\n  {}  {}", style(host).bold(), style(reach).dim());
+        let indent = 4 + width + 2;
         for (t, step) in r.tasks.iter().zip(steps) {
-            let mut lines = Vec::new();
-            let mut tmp = String::new();
-            step_lines(&mut tmp, step, "");
-            lines.extend(tmp.lines().map(str::to_string));
+            let lines: Vec<String> = describe(step, sudo)
+                .iter()
+                .flat_map(|l| wrap(l, WIDTH - indent))
+                .collect();
             for (i, line) in lines.iter().enumerate() {
                 let label = if i == 0 { t.id.as_str() } else { "" };
                 let _ = writeln!(out, "    {:<width$}  {line}", style(label).green());
@@ -136,6 +222,10 @@ fn list(names: &[&str], max: usize) -> String {
     if names.len() <= max {
         names.join(", ")
     } else {
-        format!("{}, … ({} more)", names[..max].join(", "), names.len() - max)
+        format!(
+            "{}, … ({} more)",
+            names[..max].join(", "),
+            names.len() - max
+        )
     }
 }

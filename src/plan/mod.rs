@@ -72,9 +72,15 @@ pub struct Step {
 #[serde(tag = "stage", rename_all = "kebab-case")]
 pub enum Stage {
     /// One step for the whole play.
-    Once { task: TaskInfo, step: Step },
+    Once {
+        task: TaskInfo,
+        step: Step,
+    },
     /// One step per host, all at once.
-    Parallel { task: TaskInfo, steps: Vec<Step> },
+    Parallel {
+        task: TaskInfo,
+        steps: Vec<Step>,
+    },
     Rolling(Rolling),
 }
 

@@ -42,7 +42,7 @@ impl BackupStep {
     pub fn describe(&self) -> Vec<String> {
         let mut lines = vec![
             format!("copy to {}:", self.dest),
-            "  newest valid snapshot, the txn logs it needs, epochs, myid, config".into(),
+            "  newest valid snapshot + the txn logs it needs, epochs, myid, config".into(),
             format!("  data dirs read from {} at run time", self.config),
         ];
         if self.keep > 0 {

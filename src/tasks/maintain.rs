@@ -2,7 +2,10 @@
 //! argv, never through a shell), a shell script (explicitly a shell), or a
 //! file rendered from a template.
 
+use std::fmt;
+
 use schemars::JsonSchema;
+use serde::de;
 use serde::{Deserialize, Deserializer, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -10,7 +13,7 @@ use crate::model::Template;
 use crate::plan::context::Cx;
 use crate::render::Text;
 
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub enum MaintainArgs {
     /// Run a program with these arguments; each is one argv word, no shell.
@@ -20,6 +23,76 @@ pub enum MaintainArgs {
     Shell(Template),
     /// Render a local template file to a path on the host.
     Template(FileTemplate),
+}
+
+const ACTIONS: [&str; 3] = ["command", "shell", "template"];
+
+// serde_yaml wants enums as YAML tags (`!shell ...`); people write a
+// one-key mapping (`shell: ...`), so read that by hand.
+impl<'de> Deserialize<'de> for MaintainArgs {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> de::Visitor<'de> for V {
+            type Value = MaintainArgs;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("one of `command: [...]`, `shell: ...` or `template: {src, dest}`")
+            }
+            fn visit_map<A: de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<MaintainArgs, A::Error> {
+                let mut found: Option<MaintainArgs> = None;
+                while let Some(key) = map.next_key_seed(ActionKey(found.is_some()))? {
+                    found = Some(match key {
+                        "command" => {
+                            let argv: Vec<Template> = map.next_value()?;
+                            if argv.is_empty() {
+                                return Err(de::Error::custom(
+                                    "`command` is empty: give the program and its arguments",
+                                ));
+                            }
+                            MaintainArgs::Command(argv)
+                        }
+                        "shell" => MaintainArgs::Shell(map.next_value()?),
+                        _ => MaintainArgs::Template(map.next_value()?),
+                    });
+                }
+                found.ok_or_else(|| {
+                    de::Error::custom("`maintain` needs one of `command`, `shell` or `template`")
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+struct ActionKey(bool);
+
+impl<'de> de::DeserializeSeed<'de> for ActionKey {
+    type Value = &'static str;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<&'static str, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl de::Visitor<'_> for ActionKey {
+    type Value = &'static str;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("`command`, `shell` or `template`")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<&'static str, E> {
+        let Some(key) = ACTIONS.iter().find(|a| **a == v) else {
+            return Err(E::custom(format!(
+                "unknown field `{v}`, expected one of `command`, `shell`, `template`"
+            )));
+        };
+        if self.0 {
+            return Err(E::custom(format!(
+                "`maintain` does one thing: `{v}` comes after another action; split it into two tasks"
+            )));
+        }
+        Ok(key)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -40,23 +113,28 @@ pub struct FileMode(#[schemars(pattern(r"^0?[0-7]{3}$"))] pub String);
 
 impl<'de> Deserialize<'de> for FileMode {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        let digits = s.strip_prefix('0').filter(|r| r.len() == 3).unwrap_or(&s);
-        if digits.len() == 3 && digits.chars().all(|c| ('0'..='7').contains(&c)) {
-            Ok(FileMode(s))
-        } else {
-            Err(serde::de::Error::custom(format!(
-                "file mode `{s}` is not octal permissions like \"0644\" (quote it)"
-            )))
-        }
+        crate::model::checked::string(d, "octal permissions like \"0644\"", |s| {
+            let digits = s.strip_prefix('0').filter(|r| r.len() == 3).unwrap_or(s);
+            if digits.len() == 3 && digits.chars().all(|c| ('0'..='7').contains(&c)) {
+                Ok(FileMode(s.to_string()))
+            } else {
+                Err(format!(
+                    "file mode `{s}` is not octal permissions like \"0644\" (quote it)"
+                ))
+            }
+        })
     }
 }
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum MaintainStep {
-    Command { argv: Vec<Text> },
-    Shell { script: Text },
+    Command {
+        argv: Vec<Text>,
+    },
+    Shell {
+        script: Text,
+    },
     Template {
         src: String,
         dest: Text,
@@ -117,7 +195,9 @@ impl MaintainStep {
                 format!(
                     "  {bytes} bytes, sha256 {}{}",
                     &sha256[..12],
-                    mode.as_ref().map(|m| format!(", mode {m}")).unwrap_or_default()
+                    mode.as_ref()
+                        .map(|m| format!(", mode {m}"))
+                        .unwrap_or_default()
                 ),
             ],
         }

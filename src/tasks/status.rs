@@ -51,7 +51,10 @@ impl StatusStep {
                 "gate: without {}, the other voters keep a serving, synced quorum",
                 self.host
             )],
-            Require::Serving => vec![format!("check that {} serves (srvr has a Mode line)", self.host)],
+            Require::Serving => vec![format!(
+                "check that {} serves (srvr has a Mode line)",
+                self.host
+            )],
         }
     }
 }
