@@ -1,0 +1,135 @@
+//! Snapshots of the dry-run of every shipped playbook against the example
+//! inventories: what an SRE reads before anything runs.
+
+use std::path::Path;
+
+use zkrun::app::load_and_plan;
+use zkrun::cli::{Cli, Output};
+
+fn plan(playbook: &str, inventory: &str, extra: &[&str]) -> zkrun::plan::Plan {
+    let cli = Cli {
+        playbook: Path::new(playbook).into(),
+        inventory: Path::new(inventory).into(),
+        dry_run: true,
+        check: false,
+        limit: None,
+        extra_vars: extra.iter().map(|s| s.to_string()).collect(),
+        output: Output::Human,
+        run_id: Some("20261125T120000Z-0001".into()),
+    };
+    match load_and_plan(&cli) {
+        Ok(p) => p,
+        Err(d) => panic!("{}", d.render(20)),
+    }
+}
+
+fn text(p: &zkrun::plan::Plan) -> String {
+    console::set_colors_enabled(false);
+    zkrun::plan::display::render(p)
+}
+
+#[test]
+fn rolling_restart_on_three_nodes() {
+    let p = plan("playbooks/rolling-restart.yaml", "examples/inventory-3.yaml", &[]);
+    insta::assert_snapshot!(text(&p));
+}
+
+#[test]
+fn rolling_restart_on_five_nodes_with_maintenance() {
+    let p = plan(
+        "playbooks/rolling-restart.yaml",
+        "examples/inventory-5.yaml",
+        &["maintenance=apt-get clean"],
+    );
+    insta::assert_snapshot!(text(&p));
+}
+
+#[test]
+fn config_change_on_three_nodes() {
+    let p = plan("playbooks/config-change.yaml", "examples/inventory-3.yaml", &[]);
+    insta::assert_snapshot!(text(&p));
+}
+
+#[test]
+fn upgrade_on_five_nodes() {
+    let p = plan(
+        "playbooks/upgrade.yaml",
+        "examples/inventory-5.yaml",
+        &["zookeeper_version=3.8.0-11+deb12u2"],
+    );
+    insta::assert_snapshot!(text(&p));
+}
+
+#[test]
+fn plan_json_has_the_documented_shape() {
+    let p = plan("playbooks/rolling-restart.yaml", "examples/inventory-3.yaml", &[]);
+    insta::assert_json_snapshot!(p);
+}
+
+#[test]
+fn dry_run_lines_fit_80_columns() {
+    for (pb, inv, extra) in [
+        ("playbooks/rolling-restart.yaml", "examples/inventory-5.yaml", vec!["maintenance=apt-get clean"]),
+        ("playbooks/config-change.yaml", "examples/inventory-5.yaml", vec![]),
+        ("playbooks/upgrade.yaml", "examples/inventory-5.yaml", vec!["zookeeper_version=3.8.0-11+deb12u2"]),
+    ] {
+        let t = text(&plan(pb, inv, &extra));
+        for line in t.lines() {
+            assert!(line.chars().count() <= 80, "{pb}: {} columns: {line}", line.chars().count());
+        }
+    }
+}
+
+#[test]
+fn the_fingerprint_ignores_comments_and_run_id_but_not_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let original = std::fs::read_to_string("playbooks/rolling-restart.yaml").unwrap();
+    let copy = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_string_lossy().to_string()
+    };
+    let a = copy("a.yaml", &original);
+    let b = copy("b.yaml", &format!("# a new comment\n{original}"));
+    let c = copy("c.yaml", &original.replace("timeout: 90s", "timeout: 91s"));
+    let inv = "examples/inventory-3.yaml";
+    let fa = plan(&a, inv, &[]).fingerprint;
+    assert_eq!(fa, plan(&b, inv, &[]).fingerprint);
+    assert_ne!(fa, plan(&c, inv, &[]).fingerprint);
+    assert_ne!(fa, plan(&a, inv, &["backup_root=/srv"]).fingerprint);
+}
+
+#[test]
+fn secrets_never_reach_the_printed_or_serialized_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let pb = dir.path().join("secret.yaml");
+    std::fs::write(
+        &pb,
+        "name: s\nhosts: zookeeper\nsecrets: [token]\ntasks:\n  - id: notify\n    maintain: {command: [curl, -H, \"Authorization: {{ token }}\", http://127.0.0.1:9/]}\n",
+    )
+    .unwrap();
+    let p = plan(pb.to_str().unwrap(), "examples/inventory-3.yaml", &["token=hunter2"]);
+    let shown = text(&p);
+    let json = serde_json::to_string(&p).unwrap();
+    assert!(shown.contains("Authorization: ********"), "{shown}");
+    assert!(!shown.contains("hunter2") && !json.contains("hunter2"));
+    // The real value is still there for the runner.
+    let r = p.rolling().unwrap();
+    let Some(zkrun::tasks::Action::Maintain(zkrun::tasks::maintain::MaintainStep::Command { argv })) =
+        &r.steps["zk1"][0].action
+    else {
+        panic!("expected a command step")
+    };
+    assert_eq!(argv[2].real(), "Authorization: hunter2");
+}
+
+#[test]
+fn limit_and_when_shape_the_plan() {
+    let mut cli_extra = vec![];
+    let p = plan("playbooks/rolling-restart.yaml", "examples/inventory-3.yaml", &cli_extra);
+    let r = p.rolling().unwrap();
+    assert!(r.steps["zk2"].iter().any(|s| s.skip.is_some()), "maintain is skipped without -e");
+    cli_extra.push("maintenance=true");
+    let p = plan("playbooks/rolling-restart.yaml", "examples/inventory-3.yaml", &cli_extra);
+    assert!(p.rolling().unwrap().steps["zk2"].iter().all(|s| s.skip.is_none()));
+}
