@@ -9,7 +9,14 @@ const PURE: &[&str] = &[
     "src/tasks",
     "src/diagnostic.rs",
 ];
-const FORBIDDEN: &[&str] = &["tokio", "openssh", "indicatif", "std::fs", "std::process", "std::net"];
+const FORBIDDEN: &[&str] = &[
+    "tokio",
+    "openssh",
+    "indicatif",
+    "std::fs",
+    "std::process",
+    "std::net",
+];
 
 fn files(path: &str) -> Vec<std::path::PathBuf> {
     let p = std::path::Path::new(path);

@@ -22,8 +22,8 @@ impl Rng {
 }
 
 const SPICE: &[&str] = &[
-    "{", "}", "[", "]", ":", "- ", "\t", "\"", "'", "&a ", "*a", "!!", "{{", "}}", "{%", "\n", "#", "?", ",", "|", ">",
-    "\u{0}", "\u{feff}", "é", "---\n", "...",
+    "{", "}", "[", "]", ":", "- ", "\t", "\"", "'", "&a ", "*a", "!!", "{{", "}}", "{%", "\n", "#",
+    "?", ",", "|", ">", "\u{0}", "\u{feff}", "é", "---\n", "...",
 ];
 
 fn mutate(rng: &mut Rng, base: &[u8]) -> Vec<u8> {
@@ -62,7 +62,10 @@ fn mutated_inputs_never_panic_the_loader() {
         let _ = src.parse::<Playbook>("playbook");
         let _ = src.parse::<InventoryFile>("inventory");
         // The position index must cope too.
-        let _ = src.locate(&YamlPath::root().key("tasks").index(2).key("id"), Part::Value);
+        let _ = src.locate(
+            &YamlPath::root().key("tasks").index(2).key("id"),
+            Part::Value,
+        );
         let _ = src.locate_within(&YamlPath::root().key("name"), "x");
     }
 }

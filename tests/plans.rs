@@ -30,7 +30,11 @@ fn text(p: &zkrun::plan::Plan) -> String {
 
 #[test]
 fn rolling_restart_on_three_nodes() {
-    let p = plan("playbooks/rolling-restart.yaml", "examples/inventory-3.yaml", &[]);
+    let p = plan(
+        "playbooks/rolling-restart.yaml",
+        "examples/inventory-3.yaml",
+        &[],
+    );
     insta::assert_snapshot!(text(&p));
 }
 
@@ -46,7 +50,11 @@ fn rolling_restart_on_five_nodes_with_maintenance() {
 
 #[test]
 fn config_change_on_three_nodes() {
-    let p = plan("playbooks/config-change.yaml", "examples/inventory-3.yaml", &[]);
+    let p = plan(
+        "playbooks/config-change.yaml",
+        "examples/inventory-3.yaml",
+        &[],
+    );
     insta::assert_snapshot!(text(&p));
 }
 
@@ -62,20 +70,40 @@ fn upgrade_on_five_nodes() {
 
 #[test]
 fn plan_json_has_the_documented_shape() {
-    let p = plan("playbooks/rolling-restart.yaml", "examples/inventory-3.yaml", &[]);
+    let p = plan(
+        "playbooks/rolling-restart.yaml",
+        "examples/inventory-3.yaml",
+        &[],
+    );
     insta::assert_json_snapshot!(p);
 }
 
 #[test]
 fn dry_run_lines_fit_80_columns() {
     for (pb, inv, extra) in [
-        ("playbooks/rolling-restart.yaml", "examples/inventory-5.yaml", vec!["maintenance=apt-get clean"]),
-        ("playbooks/config-change.yaml", "examples/inventory-5.yaml", vec![]),
-        ("playbooks/upgrade.yaml", "examples/inventory-5.yaml", vec!["zookeeper_version=3.8.0-11+deb12u2"]),
+        (
+            "playbooks/rolling-restart.yaml",
+            "examples/inventory-5.yaml",
+            vec!["maintenance=apt-get clean"],
+        ),
+        (
+            "playbooks/config-change.yaml",
+            "examples/inventory-5.yaml",
+            vec![],
+        ),
+        (
+            "playbooks/upgrade.yaml",
+            "examples/inventory-5.yaml",
+            vec!["zookeeper_version=3.8.0-11+deb12u2"],
+        ),
     ] {
         let t = text(&plan(pb, inv, &extra));
         for line in t.lines() {
-            assert!(line.chars().count() <= 80, "{pb}: {} columns: {line}", line.chars().count());
+            assert!(
+                line.chars().count() <= 80,
+                "{pb}: {} columns: {line}",
+                line.chars().count()
+            );
         }
     }
 }
@@ -108,15 +136,20 @@ fn secrets_never_reach_the_printed_or_serialized_plan() {
         "name: s\nhosts: zookeeper\nsecrets: [token]\ntasks:\n  - id: notify\n    maintain: {command: [curl, -H, \"Authorization: {{ token }}\", http://127.0.0.1:9/]}\n",
     )
     .unwrap();
-    let p = plan(pb.to_str().unwrap(), "examples/inventory-3.yaml", &["token=hunter2"]);
+    let p = plan(
+        pb.to_str().unwrap(),
+        "examples/inventory-3.yaml",
+        &["token=hunter2"],
+    );
     let shown = text(&p);
     let json = serde_json::to_string(&p).unwrap();
     assert!(shown.contains("Authorization: ********"), "{shown}");
     assert!(!shown.contains("hunter2") && !json.contains("hunter2"));
     // The real value is still there for the runner.
     let r = p.rolling().unwrap();
-    let Some(zkrun::tasks::Action::Maintain(zkrun::tasks::maintain::MaintainStep::Command { argv })) =
-        &r.steps["zk1"][0].action
+    let Some(zkrun::tasks::Action::Maintain(zkrun::tasks::maintain::MaintainStep::Command {
+        argv,
+    })) = &r.steps["zk1"][0].action
     else {
         panic!("expected a command step")
     };
@@ -126,10 +159,25 @@ fn secrets_never_reach_the_printed_or_serialized_plan() {
 #[test]
 fn limit_and_when_shape_the_plan() {
     let mut cli_extra = vec![];
-    let p = plan("playbooks/rolling-restart.yaml", "examples/inventory-3.yaml", &cli_extra);
+    let p = plan(
+        "playbooks/rolling-restart.yaml",
+        "examples/inventory-3.yaml",
+        &cli_extra,
+    );
     let r = p.rolling().unwrap();
-    assert!(r.steps["zk2"].iter().any(|s| s.skip.is_some()), "maintain is skipped without -e");
+    assert!(
+        r.steps["zk2"].iter().any(|s| s.skip.is_some()),
+        "maintain is skipped without -e"
+    );
     cli_extra.push("maintenance=true");
-    let p = plan("playbooks/rolling-restart.yaml", "examples/inventory-3.yaml", &cli_extra);
-    assert!(p.rolling().unwrap().steps["zk2"].iter().all(|s| s.skip.is_none()));
+    let p = plan(
+        "playbooks/rolling-restart.yaml",
+        "examples/inventory-3.yaml",
+        &cli_extra,
+    );
+    assert!(
+        p.rolling().unwrap().steps["zk2"]
+            .iter()
+            .all(|s| s.skip.is_none())
+    );
 }

@@ -15,13 +15,20 @@ fn every_host_answers_over_ssh_as_itself_with_its_own_files() {
             n,
             "hostname; cat /var/lib/zookeeper/myid; grep clientPortAddress /etc/zookeeper/conf/zoo.cfg; readlink /var/lib/zookeeper/myid",
         );
-        assert!(out.status.success(), "ssh zk{n}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "ssh zk{n}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let text = String::from_utf8_lossy(&out.stdout);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], format!("zk{n}"), "hostname of zk{n}");
         assert_eq!(lines[1], n.to_string(), "myid seen on zk{n}");
         assert_eq!(lines[2], format!("clientPortAddress={}", tb.address(n)));
-        assert_eq!(lines[3], "/etc/zookeeper/conf/myid", "Debian's myid symlink");
+        assert_eq!(
+            lines[3], "/etc/zookeeper/conf/myid",
+            "Debian's myid symlink"
+        );
     }
 }
 
@@ -65,7 +72,10 @@ fn stopping_sshd_makes_a_host_unreachable_until_restarted() {
     let (tb, _turn) = testbed();
     tb.hook(&["ssh-stop", "2"]);
     let out = tb.ssh(2, "true");
-    assert!(!out.status.success(), "zk2 still answered with its sshd stopped");
+    assert!(
+        !out.status.success(),
+        "zk2 still answered with its sshd stopped"
+    );
     // ZooKeeper itself is untouched by the sshd fault.
     assert!(four_letter_word(&tb.address(2), "srvr").is_some_and(|r| r.contains("Mode:")));
     tb.hook(&["ssh-start", "2"]);
@@ -78,7 +88,9 @@ fn a_killed_node_is_seen_down_and_comes_back_with_a_new_pid() {
     let before = tb.zk_pids()[0].expect("zk1 runs");
     tb.hook(&["zk-kill", "1"]);
     eventually("zk1 to stop answering", Duration::from_secs(10), || {
-        four_letter_word(&tb.address(1), "srvr").is_none().then_some(())
+        four_letter_word(&tb.address(1), "srvr")
+            .is_none()
+            .then_some(())
     });
     assert_eq!(tb.zk_pids()[0], None);
     tb.hook(&["zk-start", "1"]);
@@ -118,7 +130,10 @@ fn run_script(envs: &[(&str, &str)], args: &[&str], uid: Option<u32>) -> (bool, 
         }
     };
     let out = cmd.args(args).envs(envs.iter().copied()).output().unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stderr).to_string())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
 }
 
 #[test]
@@ -139,7 +154,14 @@ fn no_apt_is_refused_clearly() {
         std::os::unix::fs::symlink(format!("/usr/bin/{tool}"), dir.path().join(tool)).unwrap();
     }
     let path = dir.path().to_string_lossy().to_string();
-    let (ok, err) = run_script(&[("PATH", &path), ("ZKRUN_TESTBED", "/run/zkrun-testbed-noapt")], &["up"], None);
+    let (ok, err) = run_script(
+        &[
+            ("PATH", &path),
+            ("ZKRUN_TESTBED", "/run/zkrun-testbed-noapt"),
+        ],
+        &["up"],
+        None,
+    );
     assert!(!ok);
     assert!(err.contains("no apt-get here"), "{err}");
 }
@@ -153,7 +175,10 @@ fn ports_taken_by_another_process_are_named() {
     let (ok, err) = run_script(&[("ZKRUN_TESTBED", &state)], &["up", "3"], None);
     assert!(!ok, "a second testbed came up on taken ports");
     assert!(err.contains("is already taken"), "{err}");
-    assert!(!std::path::Path::new(&state).exists(), "the failed up left state behind");
+    assert!(
+        !std::path::Path::new(&state).exists(),
+        "the failed up left state behind"
+    );
 }
 
 #[test]
@@ -167,7 +192,9 @@ fn a_stale_testbed_from_a_killed_run_is_cleaned_and_rebuilt() {
         .unwrap();
     assert!(killed.success());
     eventually("zk1 to go away", Duration::from_secs(10), || {
-        four_letter_word(&tb.address(1), "srvr").is_none().then_some(())
+        four_letter_word(&tb.address(1), "srvr")
+            .is_none()
+            .then_some(())
     });
     let (ok, err) = run_script(&[], &["up", "3"], None);
     assert!(ok, "{err}");

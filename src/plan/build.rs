@@ -59,9 +59,18 @@ pub fn build(i: &Inputs) -> Result<Plan, Diagnostics> {
     let playbook_vars = to_values(pb.vars.iter());
     let extra_vars = to_values(i.extra_vars.iter());
 
+    let infos: Vec<TaskInfo> = pb
+        .tasks
+        .iter()
+        .zip(&ids)
+        .map(|(t, id)| task_info(t, id))
+        .collect();
+    let once_host = order[0].as_str();
+
+    // One host at a time: its variables are needed only while its steps
+    // are rendered, which keeps memory flat for large inventories.
     let mut hosts: Vec<PlanHost> = Vec::with_capacity(selected.len());
-    let mut contexts: Vec<Context> = Vec::with_capacity(selected.len());
-    let mut services: Vec<Option<ServiceOnHost>> = Vec::with_capacity(selected.len());
+    let mut per_host: Vec<Vec<Option<Step>>> = Vec::with_capacity(selected.len());
     for host in &selected {
         let mut own = shared.clone();
         own.insert("inventory_hostname".into(), Value::from(host.name.as_str()));
@@ -73,12 +82,12 @@ pub fn build(i: &Inputs) -> Result<Plan, Diagnostics> {
             .collect();
         own.insert("group_names".into(), Value::from_serialize(&group_names));
         let inventory_vars = to_values(host.vars.iter().map(|(k, v)| (k, &v.value)));
-        let cx = Context::new(
+        let vars = Context::new(
             &[&own, &inventory_vars, &playbook_vars, &extra_vars],
             &secrets,
         );
-        let service = render_service(pb, host, &renderer, &cx, src, &problems);
-        hosts.push(PlanHost {
+        let service = render_service(pb, host, &renderer, &vars, src, &problems);
+        let plan_host = PlanHost {
             name: host.name.clone(),
             connection: host.connection.clone(),
             zookeeper: service
@@ -88,80 +97,48 @@ pub fn build(i: &Inputs) -> Result<Plan, Diagnostics> {
                     address: host.connection.address.clone(),
                     port: pb.service.client_port,
                 }),
-        });
-        contexts.push(cx);
-        services.push(service);
+        };
+        let steps = match &service {
+            Some(service) => pb
+                .tasks
+                .iter()
+                .enumerate()
+                .map(|(ti, task)| {
+                    if task.run == Run::Once && host.name != once_host {
+                        return None;
+                    }
+                    let cx = Cx {
+                        host: &plan_host,
+                        service,
+                        renderer: &renderer,
+                        vars: &vars,
+                        src,
+                        task_path: YamlPath::root().key("tasks").index(ti),
+                        task_id: ids[ti].as_str(),
+                        files: i.files,
+                        problems: &problems,
+                    };
+                    plan_step(task, &ids[ti], &cx)
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        hosts.push(plan_host);
+        per_host.push(steps);
     }
-
-    let infos: Vec<TaskInfo> = pb
-        .tasks
-        .iter()
-        .zip(&ids)
-        .map(|(t, id)| task_info(t, id))
-        .collect();
     let position: HashMap<&str, usize> = hosts
         .iter()
         .enumerate()
         .map(|(n, h)| (h.name.as_str(), n))
         .collect();
-
-    let plan_step = |ti: usize, hi: usize| -> Option<Step> {
-        let task = &pb.tasks[ti];
-        let service = services[hi].as_ref()?;
-        let cx = Cx {
-            host: &hosts[hi],
-            service,
-            renderer: &renderer,
-            vars: &contexts[hi],
-            src,
-            task_path: YamlPath::root().key("tasks").index(ti),
-            task_id: ids[ti].as_str(),
-            files: i.files,
-            problems: &problems,
-        };
-        let r#become = task.r#become.unwrap_or(hosts[hi].connection.r#become);
-        if let Some(when) = &task.when {
-            let at = cx.field(&["when"]);
-            match renderer.condition(&when.0, &contexts[hi]) {
-                Ok(true) => {}
-                Ok(false) => {
-                    return Some(Step {
-                        task: ids[ti].clone(),
-                        host: hosts[hi].name.clone(),
-                        r#become,
-                        skip: Some(format!("when `{}` is false", when.0)),
-                        action: None,
-                    });
-                }
-                Err(e) => {
-                    let d = Diagnostic::new(format!(
-                        "{} in the `when` of task `{}`",
-                        e.message(),
-                        ids[ti]
-                    ))
-                    .at(src.locate(&at, Part::Value));
-                    problems.add(d, &hosts[hi].name);
-                    return None;
-                }
-            }
-        }
-        let action = Action::plan(&task.kind, &cx)?;
-        Some(Step {
-            task: ids[ti].clone(),
-            host: hosts[hi].name.clone(),
-            r#become,
-            skip: None,
-            action: Some(action),
-        })
-    };
+    let mut take = |hi: usize, ti: usize| per_host[hi].get_mut(ti).and_then(Option::take);
 
     let mut stages: Vec<Stage> = Vec::new();
     let mut rolling: Option<Rolling> = None;
     for (ti, task) in pb.tasks.iter().enumerate() {
         match task.run {
             Run::Once => {
-                let first = position[order[0].as_str()];
-                if let Some(step) = plan_step(ti, first) {
+                if let Some(step) = take(position[once_host], ti) {
                     stages.push(Stage::Once {
                         task: infos[ti].clone(),
                         step,
@@ -169,9 +146,7 @@ pub fn build(i: &Inputs) -> Result<Plan, Diagnostics> {
                 }
             }
             Run::Parallel => {
-                let steps: Vec<Step> = (0..hosts.len())
-                    .filter_map(|hi| plan_step(ti, hi))
-                    .collect();
+                let steps: Vec<Step> = (0..hosts.len()).filter_map(|hi| take(hi, ti)).collect();
                 stages.push(Stage::Parallel {
                     task: infos[ti].clone(),
                     steps,
@@ -193,7 +168,7 @@ pub fn build(i: &Inputs) -> Result<Plan, Diagnostics> {
                 });
                 r.tasks.push(infos[ti].clone());
                 for name in &order {
-                    if let Some(step) = plan_step(ti, position[name.as_str()]) {
+                    if let Some(step) = take(position[name.as_str()], ti) {
                         r.steps[name].push(step);
                     }
                 }
@@ -221,6 +196,32 @@ pub fn build(i: &Inputs) -> Result<Plan, Diagnostics> {
         hosts,
         stages,
     })
+}
+
+/// One task on one host; None when rendering failed (the problem is recorded).
+fn plan_step(task: &Task, id: &TaskId, cx: &Cx) -> Option<Step> {
+    let r#become = task.r#become.unwrap_or(cx.host.connection.r#become);
+    let step = |skip, action| Step {
+        task: id.clone(),
+        host: cx.host.name.clone(),
+        r#become,
+        skip,
+        action,
+    };
+    if let Some(when) = &task.when {
+        match cx.renderer.condition(&when.0, cx.vars) {
+            Ok(true) => {}
+            Ok(false) => return Some(step(Some(format!("when `{}` is false", when.0)), None)),
+            Err(e) => {
+                let d = Diagnostic::new(format!("{} in the `when` of task `{id}`", e.message()))
+                    .at(cx.src.locate(&cx.field(&["when"]), Part::Value));
+                cx.problems.add(d, &cx.host.name);
+                return None;
+            }
+        }
+    }
+    let action = Action::plan(&task.kind, cx)?;
+    Some(step(None, Some(action)))
 }
 
 fn to_values<'a>(

@@ -89,7 +89,10 @@ impl Testbed {
 
     /// Runs a testbed subcommand (a fault hook) and returns its stdout.
     pub fn hook(&self, args: &[&str]) -> String {
-        let out = Command::new(script()).args(args).output().expect("run scripts/testbed");
+        let out = Command::new(script())
+            .args(args)
+            .output()
+            .expect("run scripts/testbed");
         assert!(
             out.status.success(),
             "scripts/testbed {args:?} failed:\n{}",
@@ -143,7 +146,10 @@ pub fn eventually<T>(what: &str, limit: Duration, mut check: impl FnMut() -> Opt
         if let Some(v) = check() {
             return v;
         }
-        assert!(Instant::now() < deadline, "timed out after {limit:?} waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {limit:?} waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
