@@ -7,13 +7,18 @@ use std::process::ExitCode;
 
 use indexmap::IndexMap;
 
+use std::io::IsTerminal;
+
 use crate::cli::{Cli, Output};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::model::inventory::InventoryFile;
 use crate::model::playbook::Playbook;
 use crate::model::task::TaskKind;
 use crate::plan::{self, Plan};
+use crate::report::{self, Reporter};
+use crate::runner::{self, event::RunStatus};
 use crate::tasks::maintain::MaintainArgs;
+use crate::transport::ssh::{Ssh, SshOptions};
 use crate::yaml::{Part, Source, YamlPath};
 
 /// Exit codes, as documented in the README.
@@ -58,11 +63,61 @@ pub fn main(cli: Cli) -> ExitCode {
         }
         return ExitCode::from(exit::OK);
     }
-    eprintln!(
-        "error: running a plan is not implemented yet in this build of zkrun; nothing was run\n  \
-         = help: preview it with `--dry-run`, or validate with `--check`"
-    );
-    ExitCode::from(exit::RUN_FAILED)
+    execute(&cli, &plan)
+}
+
+/// Runs the plan over SSH with the front end that suits where output goes.
+fn execute(cli: &Cli, plan: &Plan) -> ExitCode {
+    let unsupported = runner::unsupported(plan);
+    if !unsupported.is_empty() {
+        let list: Vec<String> = unsupported
+            .iter()
+            .map(|(t, k)| format!("`{t}` ({k})"))
+            .collect();
+        eprintln!(
+            "error: this build of zkrun cannot execute {}; nothing was run and no host was contacted\n  \
+             = help: today only `maintain` tasks execute; preview the whole plan with --dry-run",
+            list.join(", ")
+        );
+        return ExitCode::from(exit::RUN_FAILED);
+    }
+    let reporter: Box<dyn Reporter> = match cli.output {
+        Output::Json => Box::new(report::json::Json),
+        Output::Human if std::io::stdout().is_terminal() && !cli.quiet => {
+            let note = match plan.rolling() {
+                Some(r) if r.leader_last => "leader last",
+                Some(_) => "plan order",
+                None => "",
+            };
+            Box::new(report::progress::Progress::new(note))
+        }
+        Output::Human => Box::new(report::plain::Plain { quiet: cli.quiet }),
+    };
+    let ssh = Ssh::new(SshOptions {
+        config_file: cli.ssh_config.clone(),
+        accept_new_host_keys: cli.accept_new_host_keys,
+        connect_timeout: cli.connect_timeout.0,
+    });
+    let options = runner::RunOptions {
+        forks: cli.forks,
+        log_dir: cli.log_dir.join(&plan.run_id),
+        verbose: cli.verbose,
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(exit::RUN_FAILED);
+        }
+    };
+    let summary = runtime.block_on(runner::run(plan, &ssh, &options, &|e| reporter.event(&e)));
+    match summary.status {
+        RunStatus::Ok => ExitCode::from(exit::OK),
+        RunStatus::Failed => ExitCode::from(exit::RUN_FAILED),
+    }
 }
 
 fn count_steps(plan: &Plan) -> usize {

@@ -42,9 +42,41 @@ pub struct Cli {
     #[arg(long, value_enum, default_value_t = Output::Human)]
     pub output: Output,
 
+    /// Hosts connected to, and worked on outside the rolling part, at once.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub forks: usize,
+
+    /// An ssh_config file for every connection (as `ssh -F`); default: your own ~/.ssh/config.
+    #[arg(long, value_name = "FILE")]
+    pub ssh_config: Option<PathBuf>,
+
+    /// Trust host keys seen for the first time (changed keys are always refused).
+    #[arg(long)]
+    pub accept_new_host_keys: bool,
+
+    /// How long to wait for each SSH connection.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub connect_timeout: crate::model::Duration,
+
+    /// Where each step's output is written: <DIR>/<run id>/<host>/<task>.log.
+    #[arg(long, value_name = "DIR", default_value = ".zkrun/runs")]
+    pub log_dir: PathBuf,
+
+    /// Show remote output as it comes.
+    #[arg(short, long)]
+    pub verbose: bool,
+
+    /// Only failures and the summary.
+    #[arg(short, long, conflicts_with = "verbose")]
+    pub quiet: bool,
+
     /// Use this run id instead of a new one (reproducible previews).
     #[arg(long, value_name = "ID", hide = true)]
     pub run_id: Option<String>,
+}
+
+fn parse_duration(s: &str) -> Result<crate::model::Duration, String> {
+    crate::model::Duration::parse(s)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -3,20 +3,37 @@
 
 use std::path::{Path, PathBuf};
 
+use clap::Parser;
 use zkrun::app::load_and_plan;
-use zkrun::cli::{Cli, Output};
+use zkrun::cli::Cli;
+
+fn cli_args(
+    playbook: impl AsRef<std::path::Path>,
+    inventory: impl AsRef<std::path::Path>,
+    extra: Vec<String>,
+) -> Vec<std::ffi::OsString> {
+    let mut a: Vec<std::ffi::OsString> = vec![
+        "zkrun".into(),
+        playbook.as_ref().into(),
+        "-i".into(),
+        inventory.as_ref().into(),
+        "--dry-run".into(),
+        "--run-id".into(),
+        "20261125T120000Z-0001".into(),
+    ];
+    for e in extra {
+        a.push("-e".into());
+        a.push(e.into());
+    }
+    a
+}
 
 fn cli(playbook: &Path, inventory: &Path) -> Cli {
-    Cli {
-        playbook: playbook.to_path_buf(),
-        inventory: inventory.to_path_buf(),
-        dry_run: true,
-        check: false,
-        limit: None,
-        extra_vars: Vec::new(),
-        output: Output::Human,
-        run_id: Some("20261125T120000Z-0001".into()),
-    }
+    Cli::parse_from(cli_args(
+        playbook.to_path_buf(),
+        inventory.to_path_buf(),
+        Vec::new(),
+    ))
 }
 
 /// The rendered errors; panics if the input was accepted.

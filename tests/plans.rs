@@ -3,20 +3,37 @@
 
 use std::path::Path;
 
+use clap::Parser;
 use zkrun::app::load_and_plan;
-use zkrun::cli::{Cli, Output};
+use zkrun::cli::Cli;
+
+fn cli_args(
+    playbook: impl AsRef<std::path::Path>,
+    inventory: impl AsRef<std::path::Path>,
+    extra: Vec<String>,
+) -> Vec<std::ffi::OsString> {
+    let mut a: Vec<std::ffi::OsString> = vec![
+        "zkrun".into(),
+        playbook.as_ref().into(),
+        "-i".into(),
+        inventory.as_ref().into(),
+        "--dry-run".into(),
+        "--run-id".into(),
+        "20261125T120000Z-0001".into(),
+    ];
+    for e in extra {
+        a.push("-e".into());
+        a.push(e.into());
+    }
+    a
+}
 
 fn plan(playbook: &str, inventory: &str, extra: &[&str]) -> zkrun::plan::Plan {
-    let cli = Cli {
-        playbook: Path::new(playbook).into(),
-        inventory: Path::new(inventory).into(),
-        dry_run: true,
-        check: false,
-        limit: None,
-        extra_vars: extra.iter().map(|s| s.to_string()).collect(),
-        output: Output::Human,
-        run_id: Some("20261125T120000Z-0001".into()),
-    };
+    let cli = Cli::parse_from(cli_args(
+        Path::new(playbook),
+        Path::new(inventory),
+        extra.iter().map(|s| s.to_string()).collect(),
+    ));
     match load_and_plan(&cli) {
         Ok(p) => p,
         Err(d) => panic!("{}", d.render(20)),

@@ -12,6 +12,8 @@ use sha2::{Digest, Sha256};
 use crate::model::Template;
 use crate::plan::context::Cx;
 use crate::render::Text;
+use crate::runner::exec::{Exec, StepError};
+use crate::transport::Transport;
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
@@ -174,7 +176,45 @@ pub fn plan(args: &MaintainArgs, cx: &Cx) -> Option<MaintainStep> {
     })
 }
 
+/// Writes stdin to "$1" atomically (a temporary file beside it, then a
+/// rename), with mode "$2" when given; the directory must exist.
+const WRITE_FILE: &str = r#"set -e
+tmp=$(mktemp "$1.zkrun.XXXXXX")
+trap 'rm -f "$tmp"' EXIT
+cat >"$tmp"
+if [ -n "$2" ]; then chmod "$2" "$tmp"; elif [ -e "$1" ]; then chmod --reference="$1" "$tmp"; else chmod 0644 "$tmp"; fi
+mv -f "$tmp" "$1"
+trap - EXIT"#;
+
 impl MaintainStep {
+    pub async fn execute<T: Transport>(&self, x: &Exec<'_, T>) -> Result<(), StepError> {
+        match self {
+            MaintainStep::Command { argv } => x.check(argv, None).await.map(drop),
+            MaintainStep::Shell { script } => {
+                let argv = [Text::plain("sh"), Text::plain("-c"), script.clone()];
+                x.check(&argv, None).await.map(drop)
+            }
+            MaintainStep::Template {
+                dest,
+                mode,
+                content,
+                ..
+            } => {
+                let argv = [
+                    Text::plain("sh"),
+                    Text::plain("-c"),
+                    Text::plain(WRITE_FILE),
+                    Text::plain("zkrun-write"),
+                    dest.clone(),
+                    Text::plain(mode.clone().unwrap_or_default()),
+                ];
+                x.check(&argv, Some(content.real().as_bytes().to_vec()))
+                    .await
+                    .map(drop)
+            }
+        }
+    }
+
     pub fn describe(&self) -> Vec<String> {
         match self {
             MaintainStep::Command { argv } => vec![format!("run: {}", super::shell_line(argv))],

@@ -13,6 +13,8 @@ use serde::Serialize;
 
 use crate::model::task::TaskKind;
 use crate::plan::context::Cx;
+use crate::runner::exec::{Exec, StepError};
+use crate::transport::Transport;
 
 /// A task rendered for one host.
 #[derive(Debug, Clone, Serialize)]
@@ -36,6 +38,33 @@ impl Action {
             TaskKind::Start(a) => Action::Start(start::plan(a, cx)?),
             TaskKind::Verify(a) => Action::Verify(verify::plan(a, cx)?),
         })
+    }
+
+    /// Runs the step on its host.
+    pub async fn execute<T: Transport>(&self, x: &Exec<'_, T>) -> Result<(), StepError> {
+        match self {
+            Action::Maintain(s) => s.execute(x).await,
+            other => Err(not_yet(other.kind())),
+        }
+    }
+
+    /// Whether this build can execute the step. The ZooKeeper-aware types
+    /// (status, backup, stop, start, verify) are planned and previewed, but
+    /// run only once their checks exist: running `stop` without the wait
+    /// that makes it safe would be worse than refusing.
+    pub fn executable(&self) -> bool {
+        matches!(self, Action::Maintain(_))
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Action::Backup(_) => "backup",
+            Action::Status(_) => "status",
+            Action::Stop(_) => "stop",
+            Action::Maintain(_) => "maintain",
+            Action::Start(_) => "start",
+            Action::Verify(_) => "verify",
+        }
     }
 
     /// What the step does, a line per effect, for the dry-run.
@@ -63,6 +92,13 @@ impl Action {
             TaskKind::Verify(_) => Duration::secs(120),
         }
     }
+}
+
+fn not_yet(kind: &str) -> StepError {
+    StepError::new(format!(
+        "`{kind}` tasks cannot run in this build of zkrun yet"
+    ))
+    .help("preview them with --dry-run; today only `maintain` tasks execute")
 }
 
 /// An argv shown as a shell would read it.

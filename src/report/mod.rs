@@ -1,0 +1,13 @@
+//! Front ends: they turn runner events into what a person or a program reads.
+//! A terminal gets progress bars, a pipe timestamped lines, `--output json`
+//! one JSON object per line.
+
+pub mod json;
+pub mod plain;
+pub mod progress;
+
+use crate::runner::event::Event;
+
+pub trait Reporter {
+    fn event(&self, e: &Event);
+}

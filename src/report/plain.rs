@@ -1,0 +1,169 @@
+//! Timestamped lines, for pipes and logs: one line per step, failures in
+//! full, and a summary that never lets "not started" look like "ok".
+
+use std::fmt::Write as _;
+use std::io::Write;
+use std::time::SystemTime;
+
+use console::style;
+
+use super::Reporter;
+use crate::runner::event::{Event, RunStatus, StepStatus, Stream, Summary};
+
+pub struct Plain {
+    pub quiet: bool,
+}
+
+fn clock() -> String {
+    let secs = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    format!(
+        "{:02}:{:02}:{:02}",
+        secs / 3600 % 24,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+pub fn seconds(ms: u64) -> String {
+    format!("{:.1}s", ms as f64 / 1000.0)
+}
+
+/// The lines every front end prints for a failed step.
+pub fn failure_lines(
+    host: &str,
+    task: &str,
+    message: &Option<String>,
+    help: &Option<String>,
+    tail: &[String],
+    log: &Option<String>,
+) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{} {host} · {task}: {}",
+        style("error:").red().bold(),
+        message.as_deref().unwrap_or("failed")
+    );
+    if !tail.is_empty() {
+        let _ = writeln!(s, "  last output:");
+        for l in tail {
+            let _ = writeln!(s, "  | {l}");
+        }
+    }
+    if let Some(log) = log {
+        let _ = writeln!(s, "  full output: {log}");
+    }
+    if let Some(help) = help {
+        let _ = writeln!(s, "  {} {help}", style("help:").bold());
+    }
+    s
+}
+
+pub fn summary_lines(s: &Summary) -> String {
+    let mut out = String::new();
+    let verdict = match s.status {
+        RunStatus::Ok => style("succeeded").green().bold(),
+        RunStatus::Failed => style("FAILED").red().bold(),
+    };
+    let _ = writeln!(out, "run {verdict} in {}", seconds(s.ms));
+    let _ = writeln!(out, "  done         {}", list(&s.done));
+    let _ = writeln!(out, "  failed       {}", list(&s.failed));
+    let _ = write!(out, "  not started  {}", list(&s.not_started));
+    if !s.not_started.is_empty() {
+        let _ = write!(out, "  (nothing was run on these)");
+    }
+    out.push('\n');
+    out
+}
+
+fn list(hosts: &[String]) -> String {
+    if hosts.is_empty() {
+        "-".into()
+    } else {
+        hosts.join(", ")
+    }
+}
+
+impl Reporter for Plain {
+    fn event(&self, e: &Event) {
+        let mut out = std::io::stdout().lock();
+        let t = clock();
+        let line = match e {
+            Event::RunStarted {
+                playbook,
+                hosts,
+                run_id,
+                log_dir,
+            } => Some(format!(
+                "{t} run {run_id}: {playbook} on {} hosts (logs: {log_dir})",
+                hosts.len()
+            )),
+            Event::ConnectFailed { host, error, help } => Some(format!(
+                "{t} {host} {} {error}\n  {} {help}",
+                style("unreachable:").red().bold(),
+                style("help:").bold()
+            )),
+            Event::Connected { .. } if self.quiet => None,
+            Event::Connected { host, ms } => Some(format!("{t} {host} connected ({ms} ms)")),
+            Event::StageStarted { name } if !self.quiet => Some(format!("{t} == {name}")),
+            Event::BatchStarted {
+                index,
+                total,
+                hosts,
+            } if !self.quiet => Some(format!("{t} batch {index}/{total}: {}", hosts.join(", "))),
+            Event::StepStarted {
+                host,
+                task,
+                attempt,
+                attempts,
+                ..
+            } if *attempt > 1 => Some(format!("{t} {host} {task} retry {attempt}/{attempts}")),
+            Event::Output {
+                host,
+                task,
+                stream,
+                line,
+            } => Some(format!(
+                "{t} {host} {task} {}| {line}",
+                if *stream == Stream::Stderr { "!" } else { " " }
+            )),
+            Event::StepFinished {
+                host,
+                task,
+                status,
+                ms,
+                message,
+                help,
+                tail,
+                log,
+                ..
+            } => match status {
+                StepStatus::Ok if self.quiet => None,
+                StepStatus::Ok => Some(format!(
+                    "{t} {host} {task} {} ({})",
+                    style("ok").green(),
+                    seconds(*ms)
+                )),
+                StepStatus::Skipped if self.quiet => None,
+                StepStatus::Skipped => Some(format!(
+                    "{t} {host} {task} {} ({})",
+                    style("skipped").yellow(),
+                    message.as_deref().unwrap_or("")
+                )),
+                StepStatus::Failed => Some(format!(
+                    "{t} {}",
+                    failure_lines(host, task, message, help, tail, log).trim_end()
+                )),
+            },
+            Event::RunFinished(s) => Some(format!("{t} {}", summary_lines(s).trim_end())),
+            _ => None,
+        };
+        if let Some(line) = line {
+            let _ = writeln!(out, "{line}");
+            let _ = out.flush();
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! On a terminal: a header with the rolling context and one live line per
+//! host (state, current step, elapsed time). Failures and the summary are
+//! printed above the bars so they stay on screen.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+
+use super::Reporter;
+use super::plain::{failure_lines, seconds, summary_lines};
+use crate::runner::event::{Event, HostStatus, StepStatus};
+
+pub struct Progress {
+    multi: MultiProgress,
+    header: ProgressBar,
+    hosts: Mutex<HashMap<String, ProgressBar>>,
+    leader_note: String,
+}
+
+impl Progress {
+    /// `leader_note` is shown in the header, e.g. "leader last".
+    pub fn new(leader_note: &str) -> Progress {
+        let multi = MultiProgress::new();
+        let header = multi.add(ProgressBar::new_spinner());
+        header.set_style(ProgressStyle::with_template("{spinner:.cyan} {msg}").expect("template"));
+        header.enable_steady_tick(Duration::from_millis(120));
+        Progress {
+            multi,
+            header,
+            hosts: Mutex::new(HashMap::new()),
+            leader_note: leader_note.to_string(),
+        }
+    }
+
+    fn bar(&self, host: &str) -> ProgressBar {
+        let mut hosts = self.hosts.lock().expect("not poisoned");
+        hosts
+            .entry(host.to_string())
+            .or_insert_with(|| {
+                let b = self.multi.add(ProgressBar::new_spinner());
+                b.set_style(
+                    ProgressStyle::with_template("  {prefix:<10} {msg} {elapsed:>4}")
+                        .expect("template"),
+                );
+                b.set_prefix(host.to_string());
+                b.set_message(console::style("waiting").dim().to_string());
+                b
+            })
+            .clone()
+    }
+
+    fn above(&self, text: &str) {
+        let _ = self.multi.println(text.trim_end());
+    }
+}
+
+impl Reporter for Progress {
+    fn event(&self, e: &Event) {
+        match e {
+            Event::RunStarted {
+                playbook,
+                hosts,
+                run_id,
+                ..
+            } => {
+                self.header
+                    .set_message(format!("{playbook} · run {run_id} · connecting"));
+                for h in hosts {
+                    self.bar(h);
+                }
+            }
+            Event::Connected { host, .. } => self.bar(host).set_message("connected".to_string()),
+            Event::ConnectFailed { host, error, help } => {
+                self.bar(host)
+                    .set_message(console::style("unreachable").red().to_string());
+                self.above(&format!(
+                    "error: {host} unreachable: {error}\n  help: {help}"
+                ));
+            }
+            Event::StageStarted { name } => self.header.set_message(name.clone()),
+            Event::BatchStarted {
+                index,
+                total,
+                hosts,
+            } => self.header.set_message(format!(
+                "batch {index}/{total} · {} restarting · {}",
+                hosts.join(", "),
+                self.leader_note
+            )),
+            Event::StepStarted {
+                host,
+                task,
+                attempt,
+                attempts,
+                ..
+            } => {
+                let b = self.bar(host);
+                b.enable_steady_tick(Duration::from_millis(120));
+                let retry = if *attempt > 1 {
+                    format!(" (try {attempt}/{attempts})")
+                } else {
+                    String::new()
+                };
+                b.set_message(format!(
+                    "{} {task}{retry}",
+                    console::style("running").cyan()
+                ));
+            }
+            Event::StepFinished {
+                host,
+                task,
+                status,
+                ms,
+                message,
+                help,
+                tail,
+                log,
+                ..
+            } => {
+                let b = self.bar(host);
+                match status {
+                    StepStatus::Ok => b.set_message(format!(
+                        "{} {task} ({})",
+                        console::style("ok").green(),
+                        seconds(*ms)
+                    )),
+                    StepStatus::Skipped => {
+                        b.set_message(format!("{} {task}", console::style("skipped").yellow()))
+                    }
+                    StepStatus::Failed => {
+                        b.set_message(format!("{} {task}", console::style("FAILED").red().bold()));
+                        self.above(&failure_lines(host, task, message, help, tail, log));
+                    }
+                }
+            }
+            Event::HostFinished { host, status } => {
+                let b = self.bar(host);
+                b.disable_steady_tick();
+                let word = match status {
+                    HostStatus::Ok => console::style("done").green().to_string(),
+                    HostStatus::Failed => console::style("failed").red().bold().to_string(),
+                };
+                b.set_message(word);
+            }
+            Event::Output {
+                host, task, line, ..
+            } => self.above(&format!("{host} {task} | {line}")),
+            Event::RunFinished(s) => {
+                for (host, b) in self.hosts.lock().expect("not poisoned").iter() {
+                    if s.not_started.contains(host) {
+                        b.set_message(console::style("not started").dim().to_string());
+                    }
+                    b.finish();
+                }
+                self.header.finish_and_clear();
+                self.above(&summary_lines(s));
+            }
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! What the runner tells the front ends. The JSON envelope is
+//! `{"type": "<snake_case name>", "data": {...}}` (see schemas/events.schema.json).
+
+use schemars::JsonSchema;
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[serde(tag = "type", content = "data", rename_all = "snake_case")]
+pub enum Event {
+    RunStarted {
+        run_id: String,
+        playbook: String,
+        hosts: Vec<String>,
+        /// Where each step's full output is written.
+        log_dir: String,
+    },
+    /// Connections are opened to every host before anything runs.
+    Connected {
+        host: String,
+        ms: u64,
+    },
+    ConnectFailed {
+        host: String,
+        error: String,
+        help: String,
+    },
+    /// A stage: `before the roll`, `rolling`, `after the roll`.
+    StageStarted {
+        name: String,
+    },
+    BatchStarted {
+        index: usize,
+        total: usize,
+        hosts: Vec<String>,
+    },
+    StepStarted {
+        host: String,
+        task: String,
+        kind: String,
+        attempt: u32,
+        attempts: u32,
+    },
+    /// A line of remote output (sent with -v).
+    Output {
+        host: String,
+        task: String,
+        stream: Stream,
+        line: String,
+    },
+    StepFinished {
+        host: String,
+        task: String,
+        status: StepStatus,
+        ms: u64,
+        /// For failures: what happened and what to do.
+        message: Option<String>,
+        help: Option<String>,
+        exit_code: Option<i32>,
+        /// The last lines of output, for failures.
+        tail: Vec<String>,
+        log: Option<String>,
+    },
+    HostFinished {
+        host: String,
+        status: HostStatus,
+    },
+    RunFinished(Summary),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StepStatus {
+    Ok,
+    Failed,
+    Skipped,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HostStatus {
+    Ok,
+    Failed,
+}
+
+/// The end of a run: hosts done, failed, and never touched.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct Summary {
+    pub status: RunStatus,
+    pub done: Vec<String>,
+    pub failed: Vec<String>,
+    /// Hosts the rolling part never reached: nothing was run on them.
+    pub not_started: Vec<String>,
+    pub ms: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    Ok,
+    Failed,
+}

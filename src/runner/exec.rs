@@ -1,0 +1,148 @@
+//! What a task's `execute` gets: a way to run commands on its host, sleep
+//! and read the clock, without knowing about SSH or the async runtime. The
+//! task files stay free of both.
+
+use std::cell::RefCell;
+use std::time::{Duration, Instant};
+
+use crate::plan::PlanHost;
+use crate::render::Text;
+use crate::runner::event::{Event, Stream};
+use crate::transport::{Output, RemoteCommand, TIMED_OUT, Transport};
+
+/// Why a step failed, in the operator's terms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepError {
+    pub message: String,
+    pub help: Option<String>,
+    pub exit_code: Option<i32>,
+    pub tail: Vec<String>,
+}
+
+impl StepError {
+    pub fn new(message: impl Into<String>) -> StepError {
+        StepError {
+            message: message.into(),
+            help: None,
+            exit_code: None,
+            tail: Vec::new(),
+        }
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> StepError {
+        self.help = Some(help.into());
+        self
+    }
+}
+
+pub struct Exec<'a, T: Transport> {
+    pub transport: &'a T,
+    pub host: &'a PlanHost,
+    pub task: &'a str,
+    pub timeout: Duration,
+    pub r#become: bool,
+    pub started: Instant,
+    pub verbose: bool,
+    pub emit: &'a dyn Fn(Event),
+    /// Everything the step's commands printed, for its log file.
+    pub log: RefCell<Vec<u8>>,
+}
+
+/// How many output lines a failure shows.
+const TAIL: usize = 10;
+
+impl<T: Transport> Exec<'_, T> {
+    /// Time left before the step's timeout.
+    pub fn remaining(&self) -> Duration {
+        self.timeout.saturating_sub(self.started.elapsed())
+    }
+
+    pub async fn sleep(&self, d: Duration) {
+        tokio_sleep(d).await
+    }
+
+    /// Runs a command; a transport failure becomes a step error.
+    /// Runs a command. Messages and the log show each word's shown form,
+    /// so secrets stay out of them; the host gets the real values.
+    pub async fn run(&self, argv: &[Text], stdin: Option<Vec<u8>>) -> Result<Output, StepError> {
+        let timeout = self.remaining().max(Duration::from_secs(1));
+        let command = RemoteCommand {
+            argv: argv.iter().map(|t| t.real().to_string()).collect(),
+            stdin,
+            r#become: self.r#become,
+            timeout,
+        };
+        {
+            let mut log = self.log.borrow_mut();
+            log.extend_from_slice(format!("$ {}\n", crate::tasks::shell_line(argv)).as_bytes());
+        }
+        let out = self.transport.run(self.host, &command).await.map_err(|e| {
+            let (message, help) = e.explain();
+            StepError::new(message).help(help)
+        })?;
+        {
+            let mut log = self.log.borrow_mut();
+            log.extend_from_slice(&out.stdout);
+            log.extend_from_slice(&out.stderr);
+            log.extend_from_slice(
+                format!(
+                    "[exit {}]\n",
+                    out.code.map_or("signal".into(), |c| c.to_string())
+                )
+                .as_bytes(),
+            );
+        }
+        if self.verbose {
+            for (stream, bytes) in [(Stream::Stdout, &out.stdout), (Stream::Stderr, &out.stderr)] {
+                for line in String::from_utf8_lossy(bytes).lines() {
+                    (self.emit)(Event::Output {
+                        host: self.host.name.clone(),
+                        task: self.task.to_string(),
+                        stream,
+                        line: line.to_string(),
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Runs a command that must succeed; says why when it does not.
+    pub async fn check(&self, argv: &[Text], stdin: Option<Vec<u8>>) -> Result<Output, StepError> {
+        let shown = crate::tasks::shell_line(argv);
+        let out = self.run(argv, stdin).await?;
+        if out.success() {
+            return Ok(out);
+        }
+        Err(self.failure(&shown, &out))
+    }
+
+    pub fn failure(&self, shown: &str, out: &Output) -> StepError {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let mut text = String::from_utf8_lossy(&out.stdout).to_string();
+        text.push_str(&stderr);
+        let lines: Vec<String> = text.lines().map(str::to_string).collect();
+        let tail = lines[lines.len().saturating_sub(TAIL)..].to_vec();
+        let mut e = match out.code {
+            Some(TIMED_OUT) => StepError::new(format!(
+                "`{shown}` ran past the step's timeout ({}s) and was ended on the host",
+                self.timeout.as_secs()
+            ))
+            .help("raise the task's `timeout` if the host is just slow, or look at what it was waiting for"),
+            _ if self.r#become && stderr.contains("a password is required") => StepError::new(format!(
+                "sudo on {} wants a password for `{shown}`",
+                self.host.name
+            ))
+            .help("zkrun never types passwords: allow these commands with NOPASSWD in sudoers, or connect as a user that needs no sudo"),
+            Some(code) => StepError::new(format!("`{shown}` exited with status {code}")),
+            None => StepError::new(format!("`{shown}` was ended by a signal")),
+        };
+        e.exit_code = out.code;
+        e.tail = tail;
+        e
+    }
+}
+
+async fn tokio_sleep(d: Duration) {
+    tokio::time::sleep(d).await
+}

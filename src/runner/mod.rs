@@ -1,0 +1,345 @@
+//! Executes a plan: connects to every host first, runs the stages in order,
+//! the rolling part batch by batch, and stops touching hosts once more have
+//! failed than the playbook allows. It reports through events and never
+//! prints.
+
+pub mod event;
+pub mod exec;
+
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use futures_util::stream::{self, StreamExt};
+
+use crate::plan::{Plan, PlanHost, Stage, Step, TaskInfo};
+use crate::transport::Transport;
+use event::{Event, HostStatus, RunStatus, StepStatus, Summary};
+use exec::{Exec, StepError};
+
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Hosts worked on at once outside the rolling part (and connections opened at once).
+    pub forks: usize,
+    /// `<log_dir>/<host>/<task>.log` gets each step's full output.
+    pub log_dir: PathBuf,
+    /// Send remote output as events.
+    pub verbose: bool,
+}
+
+/// Runs the plan and returns what happened to each host.
+pub async fn run<T: Transport>(
+    plan: &Plan,
+    t: &T,
+    o: &RunOptions,
+    emit: &dyn Fn(Event),
+) -> Summary {
+    let started = Instant::now();
+    let names: Vec<String> = plan.hosts.iter().map(|h| h.name.clone()).collect();
+    emit(Event::RunStarted {
+        run_id: plan.run_id.clone(),
+        playbook: plan.name.clone(),
+        hosts: names.clone(),
+        log_dir: o.log_dir.display().to_string(),
+    });
+    let mut r = Runner {
+        plan,
+        t,
+        o,
+        emit,
+        failed: Vec::new(),
+        done: Vec::new(),
+    };
+    let ok = r.connect_all().await && r.stages().await;
+    t.close().await;
+    let failed = r.failed.clone();
+    let mut done: Vec<String> = names
+        .iter()
+        .filter(|h| r.done.contains(h))
+        .cloned()
+        .collect();
+    if ok && plan.rolling().is_none() {
+        done = names
+            .iter()
+            .filter(|h| !failed.contains(h))
+            .cloned()
+            .collect();
+    }
+    let not_started: Vec<String> = names
+        .iter()
+        .filter(|h| !done.contains(h) && !failed.contains(h))
+        .cloned()
+        .collect();
+    let summary = Summary {
+        status: if ok && failed.is_empty() {
+            RunStatus::Ok
+        } else {
+            RunStatus::Failed
+        },
+        done,
+        failed,
+        not_started,
+        ms: started.elapsed().as_millis() as u64,
+    };
+    emit(Event::RunFinished(summary.clone()));
+    summary
+}
+
+struct Runner<'a, T: Transport> {
+    plan: &'a Plan,
+    t: &'a T,
+    o: &'a RunOptions,
+    emit: &'a dyn Fn(Event),
+    failed: Vec<String>,
+    /// Hosts whose rolling steps all succeeded.
+    done: Vec<String>,
+}
+
+impl<T: Transport> Runner<'_, T> {
+    fn host(&self, name: &str) -> &PlanHost {
+        self.plan
+            .hosts
+            .iter()
+            .find(|h| h.name == name)
+            .expect("steps name plan hosts")
+    }
+
+    /// Every host is reached before anything runs: a roll that cannot reach
+    /// its last host should not start on its first.
+    async fn connect_all(&mut self) -> bool {
+        let this = &*self;
+        let results: Vec<(String, Result<u64, crate::transport::TransportError>)> =
+            stream::iter(self.plan.hosts.iter())
+                .map(|h| async move {
+                    let t0 = Instant::now();
+                    let r = this.t.connect(h).await;
+                    (h.name.clone(), r.map(|()| t0.elapsed().as_millis() as u64))
+                })
+                .buffer_unordered(self.o.forks.max(1))
+                .collect()
+                .await;
+        let mut ok = true;
+        for (host, r) in results {
+            match r {
+                Ok(ms) => (self.emit)(Event::Connected { host, ms }),
+                Err(e) => {
+                    ok = false;
+                    let (error, help) = e.explain();
+                    (self.emit)(Event::ConnectFailed {
+                        host,
+                        error,
+                        help: format!("{help}; nothing was run on any host"),
+                    });
+                }
+            }
+        }
+        ok
+    }
+
+    async fn stages(&mut self) -> bool {
+        let plan = self.plan;
+        for stage in &plan.stages {
+            let ok = match stage {
+                Stage::Once { task, step } => {
+                    (self.emit)(Event::StageStarted {
+                        name: format!("{} (once)", task.id),
+                    });
+                    let ok = self.step(task, step).await;
+                    if !ok {
+                        self.failed.push(step.host.clone());
+                    }
+                    ok
+                }
+                Stage::Parallel { task, steps } => {
+                    (self.emit)(Event::StageStarted {
+                        name: format!("{} (parallel)", task.id),
+                    });
+                    let this = &*self;
+                    let results: Vec<(String, bool)> = stream::iter(steps.iter())
+                        .map(|s| async move { (s.host.clone(), this.step(task, s).await) })
+                        .buffer_unordered(self.o.forks.max(1))
+                        .collect()
+                        .await;
+                    let failed: Vec<String> = results
+                        .into_iter()
+                        .filter(|(_, ok)| !ok)
+                        .map(|(h, _)| h)
+                        .collect();
+                    let ok = failed.is_empty();
+                    self.failed.extend(failed);
+                    ok
+                }
+                Stage::Rolling(r) => self.rolling(r).await,
+            };
+            if !ok {
+                return false;
+            }
+        }
+        true
+    }
+
+    async fn rolling(&mut self, r: &crate::plan::Rolling) -> bool {
+        (self.emit)(Event::StageStarted {
+            name: "rolling".into(),
+        });
+        let mut failures = 0u32;
+        let total = r.batches.len();
+        for (index, batch) in r.batches.iter().enumerate() {
+            (self.emit)(Event::BatchStarted {
+                index: index + 1,
+                total,
+                hosts: batch.clone(),
+            });
+            let this = &*self;
+            let results: Vec<(String, bool)> =
+                futures_util::future::join_all(batch.iter().map(|h| async move {
+                    let mut ok = true;
+                    for (task, step) in r.tasks.iter().zip(&r.steps[h]) {
+                        if !this.step(task, step).await {
+                            ok = false;
+                            break;
+                        }
+                    }
+                    (this.emit)(Event::HostFinished {
+                        host: h.clone(),
+                        status: if ok {
+                            HostStatus::Ok
+                        } else {
+                            HostStatus::Failed
+                        },
+                    });
+                    (h.clone(), ok)
+                }))
+                .await;
+            for (h, ok) in results {
+                if ok {
+                    self.done.push(h);
+                } else {
+                    failures += 1;
+                    self.failed.push(h);
+                }
+            }
+            if failures > r.max_failures {
+                return false;
+            }
+        }
+        failures == 0
+    }
+
+    /// One step with its retries; true when it succeeded or was skipped.
+    async fn step(&self, task: &TaskInfo, step: &Step) -> bool {
+        let host = self.host(&step.host);
+        let Some(action) = &step.action else {
+            (self.emit)(Event::StepFinished {
+                host: step.host.clone(),
+                task: task.id.to_string(),
+                status: StepStatus::Skipped,
+                ms: 0,
+                message: step.skip.clone(),
+                help: None,
+                exit_code: None,
+                tail: Vec::new(),
+                log: None,
+            });
+            return true;
+        };
+        let attempts = task.retries + 1;
+        let mut last: Option<StepError> = None;
+        let t0 = Instant::now();
+        let mut log = Vec::new();
+        for attempt in 1..=attempts {
+            (self.emit)(Event::StepStarted {
+                host: step.host.clone(),
+                task: task.id.to_string(),
+                kind: task.kind.to_string(),
+                attempt,
+                attempts,
+            });
+            let x = Exec {
+                transport: self.t,
+                host,
+                task: task.id.as_str(),
+                timeout: task.timeout.0,
+                r#become: step.r#become,
+                started: Instant::now(),
+                verbose: self.o.verbose,
+                emit: self.emit,
+                log: RefCell::new(Vec::new()),
+            };
+            let result = action.execute(&x).await;
+            log.extend(x.log.into_inner());
+            match result {
+                Ok(()) => {
+                    last = None;
+                    break;
+                }
+                Err(e) => {
+                    last = Some(e);
+                    if attempt < attempts {
+                        tokio::time::sleep(task.delay.0).await;
+                    }
+                }
+            }
+        }
+        let log_path = self.write_log(&step.host, task.id.as_str(), &log);
+        let ms = t0.elapsed().as_millis() as u64;
+        let (status, e) = match last {
+            None => (StepStatus::Ok, None),
+            Some(e) => (StepStatus::Failed, Some(e)),
+        };
+        let e = e.unwrap_or_else(|| StepError::new(""));
+        (self.emit)(Event::StepFinished {
+            host: step.host.clone(),
+            task: task.id.to_string(),
+            status,
+            ms,
+            message: (status == StepStatus::Failed).then(|| {
+                if attempts > 1 {
+                    format!("{} (after {attempts} attempts)", e.message)
+                } else {
+                    e.message.clone()
+                }
+            }),
+            help: e.help,
+            exit_code: e.exit_code,
+            tail: e.tail,
+            log: log_path,
+        });
+        status == StepStatus::Ok
+    }
+
+    fn write_log(&self, host: &str, task: &str, bytes: &[u8]) -> Option<String> {
+        let dir = self.o.log_dir.join(host);
+        let path = dir.join(format!("{task}.log"));
+        std::fs::create_dir_all(&dir).ok()?;
+        std::fs::write(&path, bytes).ok()?;
+        Some(path.display().to_string())
+    }
+}
+
+/// Steps this build cannot execute, as (task, kind): checked before a run so
+/// an unsupported step stops it before any host is touched.
+pub fn unsupported(plan: &Plan) -> Vec<(String, &'static str)> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    let mut check = |step: &Step| {
+        if let Some(a) = &step.action
+            && !a.executable()
+            && seen.insert(step.task.to_string())
+        {
+            out.push((step.task.to_string(), a.kind()));
+        }
+    };
+    for stage in &plan.stages {
+        match stage {
+            Stage::Once { step, .. } => check(step),
+            Stage::Parallel { steps, .. } => steps.iter().for_each(&mut check),
+            Stage::Rolling(r) => r.steps.values().flatten().for_each(&mut check),
+        }
+    }
+    out
+}
+
+/// Default timeout for opening a connection.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);

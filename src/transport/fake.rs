@@ -1,0 +1,109 @@
+//! A scripted transport for unit tests: answers are looked up by host and
+//! the command's first words; every command is recorded.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use super::{Output, RemoteCommand, Transport, TransportError};
+use crate::plan::PlanHost;
+
+/// (host or `*`, argv prefix, what to return)
+type Answer = (String, String, Result<Output, TransportError>);
+
+#[derive(Default)]
+pub struct Fake {
+    /// (host, argv prefix joined by spaces) → answer. The longest prefix wins.
+    answers: Mutex<Vec<Answer>>,
+    unreachable: Mutex<HashMap<String, TransportError>>,
+    /// Every command run, as (host, argv without the timeout wrapper).
+    pub log: Mutex<Vec<(String, Vec<String>)>>,
+    pub closed: Mutex<bool>,
+}
+
+impl Fake {
+    pub fn new() -> Fake {
+        Fake::default()
+    }
+
+    /// Commands on `host` starting with `prefix` get this answer. `*` matches any host.
+    pub fn answer(
+        &self,
+        host: &str,
+        prefix: &str,
+        answer: Result<Output, TransportError>,
+    ) -> &Self {
+        self.answers
+            .lock()
+            .unwrap()
+            .push((host.into(), prefix.into(), answer));
+        self
+    }
+
+    pub fn exit(&self, host: &str, prefix: &str, code: i32, stderr: &str) -> &Self {
+        self.answer(
+            host,
+            prefix,
+            Ok(Output {
+                code: Some(code),
+                stdout: Vec::new(),
+                stderr: stderr.as_bytes().to_vec(),
+            }),
+        )
+    }
+
+    pub fn unreachable(&self, host: &str) -> &Self {
+        self.unreachable.lock().unwrap().insert(
+            host.into(),
+            TransportError::Unreachable("connect to host port 22: Connection refused".into()),
+        );
+        self
+    }
+
+    /// Hosts in the order their first command ran.
+    pub fn hosts_touched(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for (h, _) in self.log.lock().unwrap().iter() {
+            if !out.contains(h) {
+                out.push(h.clone());
+            }
+        }
+        out
+    }
+}
+
+impl Transport for Fake {
+    async fn connect(&self, host: &PlanHost) -> Result<(), TransportError> {
+        match self.unreachable.lock().unwrap().get(&host.name) {
+            Some(e) => Err(e.clone()),
+            None => Ok(()),
+        }
+    }
+
+    async fn run(
+        &self,
+        host: &PlanHost,
+        command: &RemoteCommand,
+    ) -> Result<Output, TransportError> {
+        self.log
+            .lock()
+            .unwrap()
+            .push((host.name.clone(), command.argv.clone()));
+        let line = command.argv.join(" ");
+        let answers = self.answers.lock().unwrap();
+        let best = answers
+            .iter()
+            .filter(|(h, p, _)| (h == &host.name || h == "*") && line.starts_with(p.as_str()))
+            .max_by_key(|(_, p, _)| p.len());
+        match best {
+            Some((_, _, answer)) => answer.clone(),
+            None => Ok(Output {
+                code: Some(0),
+                ..Output::default()
+            }),
+        }
+    }
+
+    async fn close(&self) {
+        *self.closed.lock().unwrap() = true;
+    }
+}

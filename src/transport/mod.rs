@@ -1,0 +1,121 @@
+//! How commands reach a host: a small trait, with SSH for real runs and a
+//! scripted fake for unit tests.
+//!
+//! Commands are argv vectors; the SSH transport escapes each word. Every
+//! command is wrapped in coreutils `timeout` on the host, so a step that runs
+//! past its deadline is ended there even if the connection is gone.
+
+pub mod fake;
+pub mod ssh;
+
+use std::time::Duration;
+
+use crate::plan::PlanHost;
+
+/// One command for one host.
+#[derive(Debug, Clone)]
+pub struct RemoteCommand {
+    pub argv: Vec<String>,
+    /// Fed to the command's standard input (file contents for templates).
+    pub stdin: Option<Vec<u8>>,
+    /// Through `sudo -n`.
+    pub r#become: bool,
+    pub timeout: Duration,
+}
+
+/// Exit code coreutils `timeout` reports when it ended the command.
+pub const TIMED_OUT: i32 = 124;
+
+impl RemoteCommand {
+    pub fn new(argv: Vec<String>, timeout: Duration) -> RemoteCommand {
+        RemoteCommand {
+            argv,
+            stdin: None,
+            r#become: false,
+            timeout,
+        }
+    }
+
+    /// The argv as it runs on the host: `[sudo -n --] timeout -k 5s <t> argv...`.
+    pub fn wrapped(&self) -> Vec<String> {
+        let mut out = Vec::with_capacity(self.argv.len() + 8);
+        if self.r#become {
+            out.extend(["sudo", "-n", "--"].map(String::from));
+        }
+        let secs = self.timeout.as_secs_f64().max(1.0);
+        out.extend([
+            "timeout".into(),
+            "-k".into(),
+            "5s".into(),
+            format!("{secs:.0}s"),
+        ]);
+        out.extend(self.argv.iter().cloned());
+        out
+    }
+}
+
+/// What came back from a command that ran.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Output {
+    /// None when the command was ended by a signal.
+    pub code: Option<i32>,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+impl Output {
+    pub fn success(&self) -> bool {
+        self.code == Some(0)
+    }
+}
+
+/// Why a host could not be reached or a command's result is unknown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransportError {
+    /// Could not connect (refused, unreachable, timed out).
+    Unreachable(String),
+    /// The server refused our credentials.
+    AuthRefused(String),
+    /// The host key is unknown or changed.
+    HostKey(String),
+    /// The connection broke while a command ran: its outcome is unknown.
+    Disconnected(String),
+    /// Anything else the client reported.
+    Other(String),
+}
+
+impl TransportError {
+    /// What to tell the operator, and what they can do about it.
+    pub fn explain(&self) -> (String, &'static str) {
+        match self {
+            TransportError::Unreachable(m) => (
+                format!("cannot connect: {m}"),
+                "check that the host is up and sshd listens (ssh -v to the same address)",
+            ),
+            TransportError::AuthRefused(m) => (
+                format!("authentication refused: {m}"),
+                "check ansible_user and the key (ansible_ssh_private_key_file or your agent)",
+            ),
+            TransportError::HostKey(m) => (
+                format!("host key not trusted: {m}"),
+                "if the key changed on purpose, update known_hosts; to trust new hosts once, pass --accept-new-host-keys",
+            ),
+            TransportError::Disconnected(m) => (
+                format!("connection lost while a command ran: {m}"),
+                "the command's outcome on the host is unknown: look at the host before running again",
+            ),
+            TransportError::Other(m) => (m.clone(), "run ssh -v against the host for details"),
+        }
+    }
+}
+
+/// Reaches hosts and runs commands on them. Implementations keep one
+/// connection per host for the whole run.
+#[allow(async_fn_in_trait)]
+pub trait Transport {
+    async fn connect(&self, host: &PlanHost) -> Result<(), TransportError>;
+    async fn run(&self, host: &PlanHost, command: &RemoteCommand)
+    -> Result<Output, TransportError>;
+    /// Closes every connection; called at the end of a run, also after errors.
+    async fn close(&self);
+}
