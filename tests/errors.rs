@@ -29,11 +29,7 @@ fn cli_args(
 }
 
 fn cli(playbook: &Path, inventory: &Path) -> Cli {
-    Cli::parse_from(cli_args(
-        playbook.to_path_buf(),
-        inventory.to_path_buf(),
-        Vec::new(),
-    ))
+    Cli::parse_from(cli_args(playbook, inventory, Vec::new()))
 }
 
 /// The rendered errors; panics if the input was accepted.
