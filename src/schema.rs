@@ -8,6 +8,11 @@ pub fn playbook() -> String {
     pretty(schemars::schema_for!(Playbook))
 }
 
+/// One line of `--output json` during a run.
+pub fn events() -> String {
+    pretty(schemars::schema_for!(crate::runner::event::Event))
+}
+
 pub fn inventory() -> String {
     pretty(schemars::schema_for!(InventoryFile))
 }

@@ -23,6 +23,11 @@ fn inventory_schema_is_in_sync() {
 }
 
 #[test]
+fn event_schema_is_in_sync() {
+    check("schemas/events.schema.json", zkrun::schema::events());
+}
+
+#[test]
 fn shipped_playbooks_name_their_schema() {
     for entry in std::fs::read_dir("playbooks").unwrap() {
         let path = entry.unwrap().path();

@@ -1,0 +1,244 @@
+//! The runner against the scripted transport: order, batches, failure
+//! budgets, retries, and the exact event sequence (durations zeroed).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use indexmap::IndexMap;
+use zkrun::model::inventory::InventoryFile;
+use zkrun::model::playbook::Playbook;
+use zkrun::plan::Plan;
+use zkrun::runner::event::{Event, RunStatus, Summary};
+use zkrun::runner::{RunOptions, run};
+use zkrun::transport::fake::Fake;
+use zkrun::transport::{Output, TransportError};
+use zkrun::yaml::Source;
+
+fn plan(playbook: &str, hosts: usize) -> Plan {
+    let mut inv = String::from("all:\n  children:\n    zookeeper:\n      hosts:\n");
+    for n in 1..=hosts {
+        inv.push_str(&format!(
+            "        zk{n}: {{ansible_host: 127.0.0.{}}}\n",
+            10 + n
+        ));
+    }
+    let pb_src = Source::new("p.yaml", playbook);
+    let inv_src = Source::new("i.yaml", inv);
+    let pb: Playbook = pb_src.parse("playbook").unwrap();
+    let file: InventoryFile = inv_src.parse("inventory").unwrap();
+    let inventory = zkrun::inventory::resolve(&file, &inv_src).unwrap();
+    zkrun::plan::build(&zkrun::plan::Inputs {
+        playbook: &pb,
+        playbook_src: &pb_src,
+        inventory: &inventory,
+        inventory_src: &inv_src,
+        extra_vars: &IndexMap::new(),
+        limit: None,
+        run_id: "test-run",
+        files: &HashMap::new(),
+    })
+    .unwrap_or_else(|d| panic!("{}", d.render(10)))
+}
+
+fn execute(plan: &Plan, fake: &Fake) -> (Summary, Vec<Event>) {
+    let events = Mutex::new(Vec::new());
+    let dir = tempfile::tempdir().unwrap();
+    let options = RunOptions {
+        forks: 4,
+        log_dir: dir.path().to_path_buf(),
+        verbose: false,
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let summary = rt.block_on(run(plan, fake, &options, &|e| {
+        events.lock().unwrap().push(e)
+    }));
+    (summary, events.into_inner().unwrap())
+}
+
+const TWO_STEPS: &str = "name: t\nhosts: zookeeper\nrolling: {serial: 2, order: inventory}\ntasks:\n  - {id: a, maintain: {command: [step-a]}}\n  - {id: b, maintain: {command: [step-b, \"{{ inventory_hostname }}\"]}}\n";
+
+#[test]
+fn hosts_run_in_batches_and_steps_in_order() {
+    let p = plan(TWO_STEPS, 5);
+    assert_eq!(
+        p.rolling().unwrap().batches,
+        vec![vec!["zk1", "zk2"], vec!["zk3", "zk4"], vec!["zk5"]]
+    );
+    let fake = Fake::new();
+    let (summary, _) = execute(&p, &fake);
+    assert_eq!(summary.status, RunStatus::Ok);
+    let log = fake.log.lock().unwrap().clone();
+    // Per host, a before b; batch 2 only after batch 1 finished.
+    for h in ["zk1", "zk2", "zk3", "zk4", "zk5"] {
+        let steps: Vec<String> = log
+            .iter()
+            .filter(|(x, _)| x == h)
+            .map(|(_, a)| a[0].clone())
+            .collect();
+        assert_eq!(steps, ["step-a", "step-b"], "{h}");
+    }
+    let pos = |h: &str, s: &str| log.iter().position(|(x, a)| x == h && a[0] == s).unwrap();
+    assert!(pos("zk1", "step-b") < pos("zk3", "step-a"));
+    assert!(pos("zk2", "step-b") < pos("zk3", "step-a"));
+    assert!(pos("zk4", "step-b") < pos("zk5", "step-a"));
+    assert!(*fake.closed.lock().unwrap(), "connections were not closed");
+}
+
+#[test]
+fn a_failure_beyond_the_budget_stops_the_roll() {
+    let pb = "name: t\nhosts: zookeeper\nrolling: {order: inventory, max_failures: 1}\ntasks:\n  - {id: a, maintain: {command: [step-a]}}\n";
+    let p = plan(pb, 5);
+    let fake = Fake::new();
+    fake.exit("zk2", "step-a", 1, "boom")
+        .exit("zk3", "step-a", 1, "boom");
+    let (summary, _) = execute(&p, &fake);
+    assert_eq!(summary.status, RunStatus::Failed);
+    assert_eq!(summary.done, ["zk1"]);
+    assert_eq!(summary.failed, ["zk2", "zk3"]);
+    assert_eq!(summary.not_started, ["zk4", "zk5"]);
+    assert_eq!(fake.hosts_touched(), ["zk1", "zk2", "zk3"]);
+}
+
+#[test]
+fn one_tolerated_failure_still_fails_the_run_but_finishes_the_roll() {
+    let pb = "name: t\nhosts: zookeeper\nrolling: {order: inventory, max_failures: 1}\ntasks:\n  - {id: a, maintain: {command: [step-a]}}\n";
+    let fake = Fake::new();
+    fake.exit("zk2", "step-a", 1, "boom");
+    let (summary, _) = execute(&plan(pb, 3), &fake);
+    assert_eq!(summary.status, RunStatus::Failed);
+    assert_eq!(summary.done, ["zk1", "zk3"]);
+    assert_eq!(summary.not_started, Vec::<String>::new());
+}
+
+#[test]
+fn an_unreachable_host_means_nothing_runs_anywhere() {
+    let fake = Fake::new();
+    fake.unreachable("zk3");
+    let (summary, events) = execute(&plan(TWO_STEPS, 3), &fake);
+    assert!(fake.log.lock().unwrap().is_empty());
+    assert_eq!(summary.not_started, ["zk1", "zk2", "zk3"]);
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::ConnectFailed { host, .. } if host == "zk3"))
+    );
+}
+
+#[test]
+fn retries_are_counted_and_reported() {
+    let pb = "name: t\nhosts: zk1\ntasks:\n  - {id: a, retries: 2, delay: 1ms, maintain: {command: [flaky]}}\n";
+    let fake = Fake::new();
+    fake.exit("zk1", "flaky", 7, "not yet");
+    let (summary, events) = execute(&plan(pb, 1), &fake);
+    assert_eq!(summary.status, RunStatus::Failed);
+    assert_eq!(fake.log.lock().unwrap().len(), 3);
+    let msg = events
+        .iter()
+        .find_map(|e| match e {
+            Event::StepFinished {
+                message: Some(m), ..
+            } => Some(m.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(msg, "`flaky` exited with status 7 (after 3 attempts)");
+}
+
+#[test]
+fn timeouts_and_disconnects_say_what_happened() {
+    let pb = "name: t\nhosts: zookeeper\nrolling: {order: inventory}\ntasks:\n  - {id: a, timeout: 5s, maintain: {command: [slow]}}\n";
+    let fake = Fake::new();
+    fake.exit("zk1", "slow", 124, "");
+    let (_, events) = execute(&plan(pb, 2), &fake);
+    assert!(
+        failure(&events).contains("ran past the step's timeout (5s)"),
+        "{}",
+        failure(&events)
+    );
+
+    let fake = Fake::new();
+    fake.answer(
+        "zk1",
+        "slow",
+        Err(TransportError::Disconnected("channel closed".into())),
+    );
+    let (summary, events) = execute(&plan(pb, 2), &fake);
+    assert!(failure(&events).contains("connection lost"));
+    assert_eq!(summary.not_started, ["zk2"]);
+}
+
+#[test]
+fn sudo_asking_for_a_password_is_explained() {
+    let pb = "name: t\nhosts: zk1\ntasks:\n  - {id: a, become: true, maintain: {command: [id]}}\n";
+    let fake = Fake::new();
+    fake.answer(
+        "zk1",
+        "id",
+        Ok(Output {
+            code: Some(1),
+            stdout: Vec::new(),
+            stderr: b"sudo: a password is required\n".to_vec(),
+        }),
+    );
+    let (_, events) = execute(&plan(pb, 1), &fake);
+    assert!(
+        failure(&events).contains("sudo on zk1 wants a password"),
+        "{}",
+        failure(&events)
+    );
+}
+
+fn failure(events: &[Event]) -> String {
+    events
+        .iter()
+        .find_map(|e| match e {
+            Event::StepFinished {
+                message: Some(m), ..
+            } => Some(m.clone()),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn the_event_sequence_of_a_failed_roll() {
+    let fake = Fake::new();
+    fake.exit("zk2", "step-b", 2, "line one\nline two");
+    let pb = TWO_STEPS.replace("serial: 2", "serial: 1");
+    let (_, events) = execute(&plan(&pb, 3), &fake);
+    let mut v = serde_json::to_value(&events).unwrap();
+    zero_durations(&mut v);
+    insta::assert_json_snapshot!(v);
+}
+
+/// Durations and paths vary from run to run; the sequence must not.
+fn zero_durations(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, x) in m.iter_mut() {
+                match k.as_str() {
+                    "ms" => *x = 0.into(),
+                    "log" | "log_dir" if x.is_string() => *x = "<log>".into(),
+                    _ => zero_durations(x),
+                }
+            }
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(zero_durations),
+        _ => {}
+    }
+}
+
+#[test]
+fn zookeeper_steps_are_refused_before_a_run_in_this_build() {
+    let p = plan(
+        "name: t\nhosts: zookeeper\ntasks:\n  - {id: s, stop: {}}\n  - {id: m, maintain: {command: [x]}}\n",
+        2,
+    );
+    assert_eq!(
+        zkrun::runner::unsupported(&p),
+        vec![("s".to_string(), "stop")]
+    );
+}
