@@ -86,8 +86,7 @@ fn execute(cli: &Cli, plan: &Plan) -> ExitCode {
         Output::Human if std::io::stdout().is_terminal() && !cli.quiet => {
             let note = match plan.rolling() {
                 Some(r) if r.leader_last => "leader last",
-                Some(_) => "plan order",
-                None => "",
+                _ => "",
             };
             Box::new(report::progress::Progress::new(note))
         }

@@ -84,11 +84,16 @@ impl Reporter for Progress {
                 index,
                 total,
                 hosts,
-            } => self.header.set_message(format!(
-                "batch {index}/{total} · {} restarting · {}",
-                hosts.join(", "),
-                self.leader_note
-            )),
+            } => {
+                let mut m = format!("batch {index}/{total} · {}", hosts.join(", "));
+                if !self.leader_note.is_empty() {
+                    m.push_str(&format!(" · {}", self.leader_note));
+                }
+                self.header.set_message(m);
+                for h in hosts {
+                    self.bar(h).reset_elapsed();
+                }
+            }
             Event::StepStarted {
                 host,
                 task,
@@ -142,7 +147,7 @@ impl Reporter for Progress {
                     HostStatus::Ok => console::style("done").green().to_string(),
                     HostStatus::Failed => console::style("failed").red().bold().to_string(),
                 };
-                b.set_message(word);
+                b.finish_with_message(word);
             }
             Event::Output {
                 host, task, line, ..
@@ -150,9 +155,13 @@ impl Reporter for Progress {
             Event::RunFinished(s) => {
                 for (host, b) in self.hosts.lock().expect("not poisoned").iter() {
                     if s.not_started.contains(host) {
-                        b.set_message(console::style("not started").dim().to_string());
+                        b.set_style(
+                            ProgressStyle::with_template("  {prefix:<10} {msg}").expect("template"),
+                        );
+                        b.finish_with_message(console::style("not started").dim().to_string());
+                    } else if !b.is_finished() {
+                        b.finish();
                     }
-                    b.finish();
                 }
                 self.header.finish_and_clear();
                 self.above(&summary_lines(s));
