@@ -230,15 +230,3 @@ fn zero_durations(v: &mut serde_json::Value) {
         _ => {}
     }
 }
-
-#[test]
-fn zookeeper_steps_are_refused_before_a_run_in_this_build() {
-    let p = plan(
-        "name: t\nhosts: zookeeper\ntasks:\n  - {id: s, stop: {}}\n  - {id: m, maintain: {command: [x]}}\n",
-        2,
-    );
-    assert_eq!(
-        zkrun::runner::unsupported(&p),
-        vec![("s".to_string(), "stop")]
-    );
-}

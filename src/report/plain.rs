@@ -114,6 +114,13 @@ impl Reporter for Plain {
                 total,
                 hosts,
             } if !self.quiet => Some(format!("{t} batch {index}/{total}: {}", hosts.join(", "))),
+            Event::Leader { host, deferred } if !self.quiet => Some(match (host, deferred) {
+                (Some(h), true) => format!("{t} leader is {h}: it goes last"),
+                (Some(h), false) => format!("{t} leader is {h}"),
+                (None, _) => format!(
+                    "{t} no single leader found; keeping the planned order (each gate still checks the quorum)"
+                ),
+            }),
             Event::StepStarted {
                 host,
                 task,

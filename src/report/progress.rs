@@ -17,6 +17,7 @@ pub struct Progress {
     header: ProgressBar,
     hosts: Mutex<HashMap<String, ProgressBar>>,
     leader_note: String,
+    leader_now: Mutex<Option<String>>,
 }
 
 impl Progress {
@@ -31,6 +32,7 @@ impl Progress {
             header,
             hosts: Mutex::new(HashMap::new()),
             leader_note: leader_note.to_string(),
+            leader_now: Mutex::new(None),
         }
     }
 
@@ -87,7 +89,12 @@ impl Reporter for Progress {
             } => {
                 let mut m = format!("batch {index}/{total} · {}", hosts.join(", "));
                 if !self.leader_note.is_empty() {
-                    m.push_str(&format!(" · {}", self.leader_note));
+                    match self.leader_now.lock().expect("not poisoned").as_deref() {
+                        Some(l) if !hosts.iter().any(|h| h == l) => {
+                            m.push_str(&format!(" · leader {l} last"))
+                        }
+                        _ => m.push_str(&format!(" · {}", self.leader_note)),
+                    }
                 }
                 self.header.set_message(m);
                 for h in hosts {
@@ -152,6 +159,12 @@ impl Reporter for Progress {
             Event::Output {
                 host, task, line, ..
             } => self.above(&format!("{host} {task} | {line}")),
+            Event::Leader { host, .. } => {
+                self.leader_now
+                    .lock()
+                    .expect("not poisoned")
+                    .clone_from(host);
+            }
             Event::RunFinished(s) => {
                 for (host, b) in self.hosts.lock().expect("not poisoned").iter() {
                     if s.not_started.contains(host) {

@@ -33,6 +33,12 @@ pub enum Event {
         total: usize,
         hosts: Vec<String>,
     },
+    /// With `order: leader-last`, who leads right before a batch, and
+    /// whether that host was moved behind the others.
+    Leader {
+        host: Option<String>,
+        deferred: bool,
+    },
     StepStarted {
         host: String,
         task: String,

@@ -38,6 +38,8 @@ impl StepError {
 pub struct Exec<'a, T: Transport> {
     pub transport: &'a T,
     pub host: &'a PlanHost,
+    /// Every host of the play (the whole ensemble), for checks that look at all nodes.
+    pub hosts: &'a [PlanHost],
     pub task: &'a str,
     pub timeout: Duration,
     pub r#become: bool,
@@ -59,6 +61,33 @@ impl<T: Transport> Exec<'_, T> {
 
     pub async fn sleep(&self, d: Duration) {
         tokio_sleep(d).await
+    }
+
+    /// A short read-only query on any host of the play (a probe): not
+    /// logged, no sudo, its own small timeout.
+    pub async fn query(
+        &self,
+        host: &PlanHost,
+        argv: &[&str],
+        timeout: Duration,
+    ) -> Result<Output, String> {
+        let command = RemoteCommand {
+            argv: argv.iter().map(|s| s.to_string()).collect(),
+            stdin: None,
+            r#become: false,
+            timeout,
+        };
+        self.transport
+            .run(host, &command)
+            .await
+            .map_err(|e| e.explain().0)
+    }
+
+    /// Appends a line to the step's log.
+    pub fn note(&self, line: &str) {
+        let mut log = self.log.borrow_mut();
+        log.extend_from_slice(line.as_bytes());
+        log.push(b'\n');
     }
 
     /// Runs a command; a transport failure becomes a step error.

@@ -7,7 +7,6 @@ pub mod event;
 pub mod exec;
 
 use std::cell::RefCell;
-use std::collections::HashSet;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -185,10 +184,38 @@ impl<T: Transport> Runner<'_, T> {
         });
         let mut failures = 0u32;
         let total = r.batches.len();
-        for (index, batch) in r.batches.iter().enumerate() {
+        let serial = r.serial.max(1) as usize;
+        let mut pending: Vec<String> = r.hosts.clone();
+        let mut index = 0;
+        while !pending.is_empty() {
+            index += 1;
+            let take = serial.min(pending.len());
+            if r.leader_last {
+                // Re-detected before every batch: leadership moves when
+                // nodes restart, and whoever leads now goes last.
+                let leader = self.leader().await;
+                let deferred = match &leader {
+                    Some(l) if pending.len() > take => {
+                        match pending[..take].iter().position(|h| h == l) {
+                            Some(i) => {
+                                let h = pending.remove(i);
+                                pending.push(h);
+                                true
+                            }
+                            None => false,
+                        }
+                    }
+                    _ => false,
+                };
+                (self.emit)(Event::Leader {
+                    host: leader,
+                    deferred,
+                });
+            }
+            let batch: Vec<String> = pending.drain(..take).collect();
             (self.emit)(Event::BatchStarted {
-                index: index + 1,
-                total,
+                index,
+                total: total.max(index),
                 hosts: batch.clone(),
             });
             let this = &*self;
@@ -227,6 +254,28 @@ impl<T: Transport> Runner<'_, T> {
         failures == 0
     }
 
+    /// The current leader, asked of every node; None when there is not
+    /// exactly one (the gates before each stop still protect the quorum).
+    async fn leader(&self) -> Option<String> {
+        let x = Exec {
+            transport: self.t,
+            host: &self.plan.hosts[0],
+            hosts: &self.plan.hosts,
+            task: "leader",
+            timeout: Duration::from_secs(10),
+            r#become: false,
+            started: Instant::now(),
+            verbose: false,
+            emit: self.emit,
+            log: RefCell::new(Vec::new()),
+        };
+        let v = crate::zk::probe::view(&x).await;
+        match v.leaders()[..] {
+            [one] => Some(one.to_string()),
+            _ => None,
+        }
+    }
+
     /// One step with its retries; true when it succeeded or was skipped.
     async fn step(&self, task: &TaskInfo, step: &Step) -> bool {
         let host = self.host(&step.host);
@@ -259,6 +308,7 @@ impl<T: Transport> Runner<'_, T> {
             let x = Exec {
                 transport: self.t,
                 host,
+                hosts: &self.plan.hosts,
                 task: task.id.as_str(),
                 timeout: task.timeout.0,
                 r#become: step.r#become,
@@ -316,29 +366,6 @@ impl<T: Transport> Runner<'_, T> {
         std::fs::write(&path, bytes).ok()?;
         Some(path.display().to_string())
     }
-}
-
-/// Steps this build cannot execute, as (task, kind): checked before a run so
-/// an unsupported step stops it before any host is touched.
-pub fn unsupported(plan: &Plan) -> Vec<(String, &'static str)> {
-    let mut seen = HashSet::new();
-    let mut out = Vec::new();
-    let mut check = |step: &Step| {
-        if let Some(a) = &step.action
-            && !a.executable()
-            && seen.insert(step.task.to_string())
-        {
-            out.push((step.task.to_string(), a.kind()));
-        }
-    };
-    for stage in &plan.stages {
-        match stage {
-            Stage::Once { step, .. } => check(step),
-            Stage::Parallel { steps, .. } => steps.iter().for_each(&mut check),
-            Stage::Rolling(r) => r.steps.values().flatten().for_each(&mut check),
-        }
-    }
-    out
 }
 
 /// Default timeout for opening a connection.

@@ -44,16 +44,12 @@ impl Action {
     pub async fn execute<T: Transport>(&self, x: &Exec<'_, T>) -> Result<(), StepError> {
         match self {
             Action::Maintain(s) => s.execute(x).await,
-            other => Err(not_yet(other.kind())),
+            Action::Status(s) => s.execute(x).await,
+            Action::Stop(s) => s.execute(x).await,
+            Action::Start(s) => s.execute(x).await,
+            Action::Verify(s) => s.execute(x).await,
+            Action::Backup(s) => s.execute(x).await,
         }
-    }
-
-    /// Whether this build can execute the step. The ZooKeeper-aware types
-    /// (status, backup, stop, start, verify) are planned and previewed, but
-    /// run only once their checks exist: running `stop` without the wait
-    /// that makes it safe would be worse than refusing.
-    pub fn executable(&self) -> bool {
-        matches!(self, Action::Maintain(_))
     }
 
     pub fn kind(&self) -> &'static str {
@@ -92,13 +88,6 @@ impl Action {
             TaskKind::Verify(_) => Duration::secs(120),
         }
     }
-}
-
-fn not_yet(kind: &str) -> StepError {
-    StepError::new(format!(
-        "`{kind}` tasks cannot run in this build of zkrun yet"
-    ))
-    .help("preview them with --dry-run; today only `maintain` tasks execute")
 }
 
 /// An argv shown as a shell would read it.

@@ -4,6 +4,13 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::plan::context::Cx;
+use crate::runner::exec::{Exec, StepError};
+use crate::transport::Transport;
+use crate::zk::ensemble::{self, View};
+use crate::zk::probe;
+
+/// How often checks look again.
+pub const POLL: std::time::Duration = std::time::Duration::from_millis(500);
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -41,6 +48,39 @@ pub fn plan(args: &StatusArgs, cx: &Cx) -> Option<StatusStep> {
 }
 
 impl StatusStep {
+    /// Polls the ensemble until the requirement holds or the step times out;
+    /// a failure shows the last view as a table.
+    pub async fn execute<T: Transport>(&self, x: &Exec<'_, T>) -> Result<(), StepError> {
+        let mut last = View::default();
+        let result = probe::poll(x, POLL, async || {
+            last = probe::view(x).await;
+            match self.require {
+                Require::Healthy => ensemble::healthy(&last),
+                Require::QuorumWithoutThisHost => ensemble::quorum_without(&last, &self.host),
+                Require::Serving => match last.stats(&self.host) {
+                    Some(_) => Ok(()),
+                    None => Err(format!("{} does not serve", self.host)),
+                },
+            }
+        })
+        .await;
+        x.note(&last.table());
+        result.map_err(|why| {
+            let mut e = StepError::new(format!(
+                "{} after {}s: {why}",
+                match self.require {
+                    Require::Healthy => "the ensemble is not healthy",
+                    Require::QuorumWithoutThisHost => "taking this node out would risk the quorum",
+                    Require::Serving => "the node is not serving",
+                },
+                x.timeout.as_secs()
+            ))
+            .help("nothing was stopped by this check; look at the nodes in the table, fix them, and run again");
+            e.tail = last.table().lines().map(str::to_string).collect();
+            e
+        })
+    }
+
     pub fn describe(&self) -> Vec<String> {
         match self.require {
             Require::Healthy => vec![

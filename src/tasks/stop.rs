@@ -4,6 +4,18 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::plan::context::Cx;
+use crate::runner::exec::{Exec, StepError};
+use crate::tasks::status::POLL;
+use crate::transport::Transport;
+use crate::zk::ensemble::NodeState;
+use crate::zk::probe;
+
+fn join(pids: &[u32]) -> String {
+    pids.iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 use crate::render::Text;
 use crate::zk::Endpoint;
 
@@ -32,6 +44,47 @@ pub fn plan(args: &StopArgs, cx: &Cx) -> Option<StopStep> {
 }
 
 impl StopStep {
+    /// Stops the service, then waits until the JVM has exited and the client
+    /// port is closed: `zkServer.sh stop` returns before either.
+    pub async fn execute<T: Transport>(&self, x: &Exec<'_, T>) -> Result<(), StepError> {
+        let pids = probe::server_pids(x, x.host)
+            .await
+            .map_err(StepError::new)?;
+        if pids.is_empty() {
+            x.note("no ZooKeeper server process runs: already stopped");
+            return Ok(());
+        }
+        x.note(&format!("server pids before stop: {pids:?}"));
+        x.check(&self.command, None).await?;
+        let waited = probe::poll(x, POLL, async || {
+            let left = probe::server_pids(x, x.host).await?;
+            if !left.is_empty() {
+                return Err(format!("pid {} still runs", join(&left)));
+            }
+            match probe::node(x, x.host).await {
+                NodeState::Down => Ok(()),
+                _ => Err(format!("{} still answers", self.client)),
+            }
+        })
+        .await;
+        match waited {
+            Ok(()) => Ok(()),
+            Err(why) if self.force => {
+                let left = probe::server_pids(x, x.host).await.unwrap_or_default();
+                x.note(&format!("force: SIGKILL to {left:?} ({why})"));
+                let mut argv = vec![Text::plain("kill"), Text::plain("-KILL")];
+                argv.extend(left.iter().map(|p| Text::plain(p.to_string())));
+                x.run(&argv, None).await?;
+                Ok(())
+            }
+            Err(why) => Err(StepError::new(format!(
+                "ZooKeeper did not stop within {}s: {why}",
+                x.timeout.as_secs()
+            ))
+            .help("look at the node (jstack, its log); `stop: {force: true}` sends SIGKILL at the timeout")),
+        }
+    }
+
     pub fn describe(&self) -> Vec<String> {
         let mut lines = vec![
             format!("run: {}", super::shell_line(&self.command)),

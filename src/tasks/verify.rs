@@ -7,7 +7,11 @@ use serde::{Deserialize, Serialize};
 use crate::model::Template;
 use crate::plan::context::Cx;
 use crate::render::Text;
+use crate::runner::exec::{Exec, StepError};
+use crate::tasks::status::POLL;
+use crate::transport::Transport;
 use crate::zk::{Endpoint, Mode};
+use crate::zk::{ensemble, probe};
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -77,6 +81,51 @@ pub fn plan(args: &VerifyArgs, cx: &Cx) -> Option<VerifyStep> {
 }
 
 impl VerifyStep {
+    /// Waits until the node serves in an allowed mode and, when asked, the
+    /// leader counts every follower as synced; then the client read. Fails
+    /// fast when the JVM is gone, with the log's fatal lines.
+    pub async fn execute<T: Transport>(&self, x: &Exec<'_, T>) -> Result<(), StepError> {
+        let mut gone = 0;
+        let waited = probe::poll(x, POLL, async || {
+            let v = probe::view(x).await;
+            let Some(s) = v.stats(&x.host.name) else {
+                if probe::server_pids(x, x.host).await?.is_empty() {
+                    gone += 1;
+                    if gone >= 3 {
+                        return Ok(Err("the ZooKeeper process is not running".to_string()));
+                    }
+                }
+                return Err(format!("{} does not serve yet", self.client));
+            };
+            if !self.modes.contains(&s.mode) {
+                return Err(format!("{} serves as {}", self.client, s.mode.as_str()));
+            }
+            if self.synced {
+                ensemble::healthy(&v)?;
+            }
+            Ok(Ok(()))
+        })
+        .await;
+        let failure = match waited {
+            Ok(Ok(())) => None,
+            Ok(Err(why)) => Some(why),
+            Err(why) => Some(format!("not ready after {}s: {why}", x.timeout.as_secs())),
+        };
+        if let Some(why) = failure {
+            let mut e = StepError::new(why).help(
+                "the node is left as it is; look at its log, fix it, and run again: zkrun checks the ensemble before it touches another node",
+            );
+            if let Some(log) = &self.log {
+                e.tail = probe::fatal_log_lines(x, x.host, log.real()).await;
+            }
+            return Err(e);
+        }
+        if let Some(read) = &self.read {
+            x.check(read, None).await?;
+        }
+        Ok(())
+    }
+
     pub fn describe(&self) -> Vec<String> {
         let modes: Vec<&str> = self.modes.iter().map(|m| m.as_str()).collect();
         let mut lines = vec![format!(

@@ -1,6 +1,10 @@
 //! Everything zkrun knows about ZooKeeper. Tasks call into this module; the
 //! plan and the runner stay service-neutral.
 
+pub mod ensemble;
+pub mod fourlw;
+pub mod probe;
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 

@@ -1,0 +1,272 @@
+//! The ensemble as seen at one moment, and the verdicts zkrun gates on.
+//! Pure: the view is built by `probe`, judged here.
+
+use std::fmt::Write as _;
+
+use super::Mode;
+use super::fourlw::{Mntr, Stats};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NodeState {
+    Serving(Stats),
+    /// Running, but looking for a leader or still syncing.
+    NotServing,
+    /// Nothing answers on the client port.
+    Down,
+    /// The host itself could not be asked (SSH failed).
+    Unknown(String),
+    /// Something answered that is not a serving ZooKeeper.
+    Unexpected(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Node {
+    pub host: String,
+    pub state: NodeState,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct View {
+    pub nodes: Vec<Node>,
+    /// The leader's `mntr`, when it answered (empty when not whitelisted).
+    pub leader_mntr: Mntr,
+}
+
+impl View {
+    pub fn stats(&self, host: &str) -> Option<&Stats> {
+        self.nodes
+            .iter()
+            .find(|n| n.host == host)
+            .and_then(|n| match &n.state {
+                NodeState::Serving(s) => Some(s),
+                _ => None,
+            })
+    }
+
+    pub fn leaders(&self) -> Vec<&str> {
+        self.nodes
+            .iter()
+            .filter(|n| matches!(&n.state, NodeState::Serving(s) if s.mode == Mode::Leader))
+            .map(|n| n.host.as_str())
+            .collect()
+    }
+
+    /// Voters: every node that is not an observer (a down node still votes).
+    pub fn voters(&self) -> usize {
+        self.nodes
+            .iter()
+            .filter(|n| !matches!(&n.state, NodeState::Serving(s) if s.mode == Mode::Observer))
+            .count()
+    }
+
+    fn serving_voters<'a>(
+        &'a self,
+        except: Option<&'a str>,
+    ) -> impl Iterator<Item = &'a Stats> + 'a {
+        self.nodes
+            .iter()
+            .filter(move |n| Some(n.host.as_str()) != except)
+            .filter_map(|n| match &n.state {
+                NodeState::Serving(s) if matches!(s.mode, Mode::Leader | Mode::Follower) => Some(s),
+                _ => None,
+            })
+    }
+
+    /// A table for messages: one line per node.
+    pub fn table(&self) -> String {
+        let mut out = String::new();
+        for n in &self.nodes {
+            let state = match &n.state {
+                NodeState::Serving(s) => format!(
+                    "{:<9} zxid 0x{:x} (epoch {}){}",
+                    s.mode.as_str(),
+                    s.zxid,
+                    s.epoch(),
+                    s.connections
+                        .map(|c| format!(", {c} clients"))
+                        .unwrap_or_default()
+                ),
+                NodeState::NotServing => "running, not serving (electing or syncing)".into(),
+                NodeState::Down => "down: nothing answers on the client port".into(),
+                NodeState::Unknown(e) => format!("unknown: {e}"),
+                NodeState::Unexpected(t) => format!("unexpected reply: {t}"),
+            };
+            let _ = writeln!(out, "{:<10} {state}", n.host);
+        }
+        if let Some(s) = self.leader_mntr.synced_followers() {
+            let _ = writeln!(out, "leader counts {s} synced followers");
+        }
+        out
+    }
+}
+
+/// Majority of `voters`.
+pub fn quorum(voters: usize) -> usize {
+    voters / 2 + 1
+}
+
+/// Every voter serves, exactly one leads, all share one epoch, and the
+/// leader (when `mntr` answers) counts every other voter as synced.
+pub fn healthy(v: &View) -> Result<(), String> {
+    let voters = v.voters();
+    let not_serving: Vec<&str> = v
+        .nodes
+        .iter()
+        .filter(|n| !matches!(n.state, NodeState::Serving(_)))
+        .map(|n| n.host.as_str())
+        .collect();
+    if !not_serving.is_empty() {
+        return Err(format!("not serving: {}", not_serving.join(", ")));
+    }
+    let leaders = v.leaders();
+    if leaders.len() != 1 {
+        return Err(format!(
+            "{} leaders ({}), expected exactly one",
+            leaders.len(),
+            leaders.join(", ")
+        ));
+    }
+    // A follower reports the zxid of the last transaction it applied, so on
+    // an idle ensemble it lags the leader's epoch until the next write; only
+    // a node *ahead* of the leader's epoch is wrong.
+    let leader_epoch = v.stats(leaders[0]).map_or(0, Stats::epoch);
+    if let Some(ahead) = v
+        .nodes
+        .iter()
+        .find(|n| matches!(&n.state, NodeState::Serving(s) if s.epoch() > leader_epoch))
+    {
+        return Err(format!(
+            "{} reports an epoch newer than the leader's ({leader_epoch})",
+            ahead.host
+        ));
+    }
+    if let Some(synced) = v.leader_mntr.synced_followers()
+        && synced as usize != voters - 1
+    {
+        return Err(format!(
+            "the leader counts {synced} synced followers, expected {}",
+            voters - 1
+        ));
+    }
+    Ok(())
+}
+
+/// Without `host`, the other voters still form a serving quorum under one
+/// leader, and (when `mntr` answers) enough of them are synced with it.
+pub fn quorum_without(v: &View, host: &str) -> Result<(), String> {
+    let voters = v.voters();
+    let need = quorum(voters);
+    let others = v.serving_voters(Some(host)).count();
+    if others < need {
+        return Err(format!(
+            "without {host}, {others} of {voters} voters would serve; a quorum needs {need}"
+        ));
+    }
+    let leaders = v.leaders();
+    if leaders.len() != 1 {
+        return Err(format!("{} leaders, expected exactly one", leaders.len()));
+    }
+    if let Some(synced) = v.leader_mntr.synced_followers() {
+        // Synced voters: the leader plus its synced followers, less this
+        // host when it is one of them.
+        let this_is_synced_follower =
+            v.stats(host).is_some_and(|s| s.mode == Mode::Follower) as u64;
+        let synced_after = if leaders[0] == host {
+            synced
+        } else {
+            1 + synced - this_is_synced_follower.min(synced)
+        };
+        if (synced_after as usize) < need {
+            return Err(format!(
+                "without {host}, only {synced_after} voters would be synced with the leader; a quorum needs {need}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(host: &str, mode: Option<Mode>, zxid: u64) -> Node {
+        Node {
+            host: host.into(),
+            state: match mode {
+                Some(mode) => NodeState::Serving(Stats {
+                    version: "3.8.0".into(),
+                    mode,
+                    zxid,
+                    connections: None,
+                    outstanding: None,
+                    node_count: None,
+                    latency: None,
+                }),
+                None => NodeState::Down,
+            },
+        }
+    }
+
+    fn mntr(synced: u64) -> Mntr {
+        super::super::fourlw::parse_mntr(&format!("zk_synced_followers\t{synced}\n"))
+    }
+
+    #[test]
+    fn a_full_ensemble_is_healthy() {
+        let v = View {
+            nodes: vec![
+                node("zk1", Some(Mode::Follower), 0x1_0000_0003),
+                node("zk2", Some(Mode::Leader), 0x1_0000_0003),
+                node("zk3", Some(Mode::Follower), 0x1_0000_0002),
+            ],
+            leader_mntr: mntr(2),
+        };
+        assert_eq!(healthy(&v), Ok(()));
+        assert_eq!(quorum_without(&v, "zk1"), Ok(()));
+        assert_eq!(quorum_without(&v, "zk2"), Ok(()));
+    }
+
+    #[test]
+    fn a_down_node_leaves_no_slack_in_three() {
+        let v = View {
+            nodes: vec![
+                node("zk1", None, 0),
+                node("zk2", Some(Mode::Leader), 0x1_0000_0003),
+                node("zk3", Some(Mode::Follower), 0x1_0000_0003),
+            ],
+            leader_mntr: mntr(1),
+        };
+        assert!(healthy(&v).unwrap_err().contains("not serving: zk1"));
+        // zk1 is already down: taking it out changes nothing.
+        assert_eq!(quorum_without(&v, "zk1"), Ok(()));
+        let e = quorum_without(&v, "zk3").unwrap_err();
+        assert!(
+            e.contains("1 of 3 voters would serve; a quorum needs 2"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn unsynced_followers_and_split_epochs_are_unhealthy() {
+        let mut v = View {
+            nodes: vec![
+                node("zk1", Some(Mode::Follower), 0x2_0000_0001),
+                node("zk2", Some(Mode::Leader), 0x2_0000_0001),
+                node("zk3", Some(Mode::Follower), 0x2_0000_0001),
+            ],
+            leader_mntr: mntr(1),
+        };
+        assert!(
+            healthy(&v)
+                .unwrap_err()
+                .contains("1 synced followers, expected 2")
+        );
+        v.leader_mntr = mntr(2);
+        // Lagging behind the leader's epoch is normal on an idle ensemble...
+        v.nodes[0] = node("zk1", Some(Mode::Follower), 0x1_0000_0009);
+        assert_eq!(healthy(&v), Ok(()));
+        // ...being ahead of it is not.
+        v.nodes[0] = node("zk1", Some(Mode::Follower), 0x3_0000_0001);
+        assert!(healthy(&v).unwrap_err().contains("epoch newer"));
+    }
+}

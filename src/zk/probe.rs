@@ -1,0 +1,162 @@
+//! Asking nodes over SSH: each node is asked from its own host, at the
+//! address its client port listens on, so no ZooKeeper port needs to be
+//! reachable from where zkrun runs.
+
+use std::time::Duration;
+
+use super::ensemble::{Node, NodeState, View};
+use super::fourlw::{Srvr, parse_mntr, parse_srvr};
+use crate::plan::PlanHost;
+use crate::runner::exec::Exec;
+use crate::transport::Transport;
+
+const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Exit code of the probe script when nothing answers on the port.
+const NOTHING_ANSWERS: i32 = 7;
+
+/// bash's /dev/tcp: no netcat needed on the host.
+const FOUR_LETTER_WORD: &str = r#"exec 3<>"/dev/tcp/$0/$1" 2>/dev/null || exit 7
+printf %s "$2" >&3
+cat <&3"#;
+
+/// The reply to `word` from the node on `host`; None when nothing answers.
+pub async fn ask<T: Transport>(
+    x: &Exec<'_, T>,
+    host: &PlanHost,
+    word: &str,
+) -> Result<Option<String>, String> {
+    let port = host.zookeeper.port.to_string();
+    let argv = [
+        "bash",
+        "-c",
+        FOUR_LETTER_WORD,
+        &host.zookeeper.address,
+        &port,
+        word,
+    ];
+    let out = x.query(host, &argv, PROBE_TIMEOUT).await?;
+    match out.code {
+        Some(0) => Ok(Some(String::from_utf8_lossy(&out.stdout).to_string())),
+        Some(NOTHING_ANSWERS) => Ok(None),
+        code => Err(format!(
+            "asking `{word}` on {} failed (exit {code:?}): {}",
+            host.name,
+            String::from_utf8_lossy(&out.stderr).trim()
+        )),
+    }
+}
+
+pub async fn node<T: Transport>(x: &Exec<'_, T>, host: &PlanHost) -> NodeState {
+    match ask(x, host, "srvr").await {
+        Ok(None) => NodeState::Down,
+        Ok(Some(reply)) => match parse_srvr(&reply) {
+            Srvr::Serving(s) => NodeState::Serving(s),
+            Srvr::NotServing => NodeState::NotServing,
+            Srvr::Unexpected(t) if t.is_empty() => NodeState::Down,
+            Srvr::Unexpected(t) => NodeState::Unexpected(t),
+        },
+        Err(e) => NodeState::Unknown(e),
+    }
+}
+
+/// Every node of the play, and the leader's `mntr` when it answers.
+pub async fn view<T: Transport>(x: &Exec<'_, T>) -> View {
+    let states = futures_util::future::join_all(x.hosts.iter().map(|h| node(x, h))).await;
+    let nodes: Vec<Node> = x
+        .hosts
+        .iter()
+        .zip(states)
+        .map(|(h, state)| Node {
+            host: h.name.clone(),
+            state,
+        })
+        .collect();
+    let mut v = View {
+        nodes,
+        leader_mntr: Default::default(),
+    };
+    if let [leader] = v.leaders()[..]
+        && let Some(h) = x.hosts.iter().find(|h| h.name == leader)
+        && let Ok(Some(reply)) = ask(x, h, "mntr").await
+    {
+        v.leader_mntr = parse_mntr(&reply);
+    }
+    v
+}
+
+/// PIDs of ZooKeeper server JVMs on the host (zombies excluded: they hold
+/// no port and no file).
+pub async fn server_pids<T: Transport>(
+    x: &Exec<'_, T>,
+    host: &PlanHost,
+) -> Result<Vec<u32>, String> {
+    let script = r#"for p in $(pgrep -f "org[.]apache[.]zookeeper[.]server[.]quorum[.]QuorumPeerMain"); do
+  s=$(awk '{print $3}' /proc/$p/stat 2>/dev/null) || continue
+  [ "$s" = Z ] || echo "$p"
+done"#;
+    let out = x.query(host, &["sh", "-c", script], PROBE_TIMEOUT).await?;
+    if !out.success() {
+        return Err(format!(
+            "listing ZooKeeper processes on {} failed: {}",
+            host.name,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect())
+}
+
+/// Lines of the server log that mean a node will not come up.
+pub const FATAL: [&str; 5] = [
+    "Unable to load database on disk",
+    "myid file is missing",
+    "not in the peer list",
+    "Address already in use",
+    "Unable to run quorum server",
+];
+
+/// Fatal lines among the last lines of the log, or a note that there is no log.
+pub async fn fatal_log_lines<T: Transport>(
+    x: &Exec<'_, T>,
+    host: &PlanHost,
+    log: &str,
+) -> Vec<String> {
+    let pattern = FATAL.join("|");
+    let script = r#"[ -f "$0" ] || { echo "(no log at $0: the server writes none, so it cannot be checked)"; exit 0; }
+tail -n 400 "$0" | grep -E "$1" | tail -n 5"#;
+    match x
+        .query(host, &["sh", "-c", script, log, &pattern], PROBE_TIMEOUT)
+        .await
+    {
+        Ok(out) => String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect(),
+        Err(e) => vec![format!("(could not read {log}: {e})")],
+    }
+}
+
+/// Polls every `interval` until `check` passes or the step's time runs out.
+pub async fn poll<T, R>(
+    x: &Exec<'_, T>,
+    interval: Duration,
+    mut check: impl AsyncFnMut() -> Result<R, String>,
+) -> Result<R, String>
+where
+    T: Transport,
+{
+    loop {
+        match check().await {
+            Ok(r) => return Ok(r),
+            Err(why) => {
+                if x.remaining() <= interval {
+                    return Err(why);
+                }
+                x.sleep(interval).await;
+            }
+        }
+    }
+}
