@@ -1,0 +1,189 @@
+//! The main job, for real: a graceful rolling restart of the local ensemble.
+//! Evidence comes from the nodes themselves: PIDs and start times, the
+//! servers' own logs, and a watcher asking every node `srvr` throughout.
+
+mod support;
+
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use serde_json::Value;
+use support::{Testbed, four_letter_word, testbed};
+
+fn zkrun(tb: &Testbed, playbook: &str, extra: &[&str]) -> (std::process::Output, Vec<Value>) {
+    let logs = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_zkrun"))
+        .arg(playbook)
+        .arg("-i")
+        .arg(&tb.inventory)
+        .arg("--ssh-config")
+        .arg(&tb.ssh_config)
+        .arg("--log-dir")
+        .arg(logs.path())
+        .args(["--output", "json"])
+        .args(extra)
+        .output()
+        .unwrap();
+    let events = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (out, events)
+}
+
+/// How often each node's server has started, from its own log.
+fn starts(tb: &Testbed, n: usize) -> usize {
+    let out = tb.ssh(
+        n,
+        "grep -c 'Starting quorum peer' /var/log/zookeeper/zookeeper.log || true",
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0)
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Sample {
+    down: usize,
+    leaders: usize,
+}
+
+#[test]
+fn each_node_restarts_once_followers_first_leader_last_and_quorum_holds() {
+    let (tb, _turn) = testbed();
+    let pids_before = tb.zk_pids();
+    let starts_before: Vec<usize> = (1..=tb.size).map(|n| starts(tb, n)).collect();
+    let leader_before = tb.leader();
+
+    let stop = AtomicBool::new(false);
+    let (run, samples) = std::thread::scope(|s| {
+        let watcher = s.spawn(|| {
+            let mut samples = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                let mut sample = Sample {
+                    down: 0,
+                    leaders: 0,
+                };
+                for n in 1..=tb.size {
+                    match four_letter_word(&tb.address(n), "srvr") {
+                        None => sample.down += 1,
+                        Some(r) if r.contains("Mode: leader") => sample.leaders += 1,
+                        Some(_) => {}
+                    }
+                }
+                samples.push(sample);
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            samples
+        });
+        let run = zkrun(tb, "playbooks/rolling-restart.yaml", &[]);
+        stop.store(true, Ordering::Relaxed);
+        (run, watcher.join().unwrap())
+    });
+    let (out, events) = run;
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Every node restarted exactly once: a new process, one more start in its log.
+    let pids_after = tb.zk_pids();
+    for n in 0..tb.size {
+        assert_ne!(
+            pids_before[n],
+            pids_after[n],
+            "zk{} was not restarted",
+            n + 1
+        );
+        assert_eq!(
+            starts(tb, n + 1),
+            starts_before[n] + 1,
+            "zk{} started more than once",
+            n + 1
+        );
+    }
+
+    // Followers first, the leader last.
+    let order: Vec<String> = events
+        .iter()
+        .filter(|e| e["type"] == "batch_started")
+        .map(|e| e["data"]["hosts"][0].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(order.len(), 3);
+    assert_eq!(
+        order.last().unwrap(),
+        &leader_before,
+        "the leader was not restarted last: {order:?}"
+    );
+
+    // Never more than one node down, and one election at most (the leader's).
+    assert!(
+        samples.len() > 20,
+        "the watcher took too few samples: {}",
+        samples.len()
+    );
+    let worst = samples.iter().map(|s| s.down).max().unwrap();
+    assert!(worst <= 1, "{worst} nodes were down at once");
+    let leaderless_windows = samples
+        .windows(2)
+        .filter(|w| w[0].leaders == 1 && w[1].leaders == 0)
+        .count();
+    assert!(
+        leaderless_windows <= 1,
+        "{leaderless_windows} leaderless windows: more than one election"
+    );
+
+    // Each host holds a complete backup of this run.
+    let run_id = events[0]["data"]["run_id"].as_str().unwrap().to_string();
+    for n in 1..=tb.size {
+        let out = tb.ssh(
+            n,
+            &format!("cd /var/backups/zookeeper/{run_id} && sha256sum -c --quiet MANIFEST.sha256 && ls version-2 | grep -c '^snapshot'"),
+        );
+        assert!(
+            out.status.success(),
+            "zk{n} backup: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1");
+    }
+}
+
+#[test]
+fn a_degraded_ensemble_is_refused_before_any_node_is_touched() {
+    let (tb, _turn) = testbed();
+    let dir = tempfile::tempdir().unwrap();
+    let pb = dir.path().join("rr.yaml");
+    // The shipped playbook with a short preflight, so the refusal is quick.
+    let text = std::fs::read_to_string("playbooks/rolling-restart.yaml")
+        .unwrap()
+        .replace(
+            "    run: once\n    status: {require: healthy}",
+            "    run: once\n    timeout: 3s\n    status: {require: healthy}",
+        );
+    std::fs::write(&pb, text).unwrap();
+    tb.hook(&["zk-kill", "2"]);
+    let before = tb.zk_pids();
+    let (out, events) = zkrun(tb, pb.to_str().unwrap(), &[]);
+    let after = tb.zk_pids();
+    tb.hook(&["zk-start", "2"]);
+    tb.wait_healthy();
+    assert_eq!(out.status.code(), Some(1));
+    let failed = events
+        .iter()
+        .find(|e| e["type"] == "step_finished" && e["data"]["status"] == "failed")
+        .expect("a failed step");
+    assert_eq!(failed["data"]["task"], "preflight");
+    let message = failed["data"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("not healthy") && message.contains("zk2"),
+        "{message}"
+    );
+    assert_eq!(before, after, "a node was touched");
+    let finished = &events.last().unwrap()["data"];
+    assert_eq!(finished["not_started"].as_array().unwrap().len(), 2);
+}
