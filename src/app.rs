@@ -18,6 +18,7 @@ use crate::plan::{self, Plan};
 use crate::report::{self, Reporter};
 use crate::runner::{self, event::RunStatus};
 use crate::tasks::maintain::MaintainArgs;
+use crate::transport::Transport;
 use crate::transport::ssh::{Ssh, SshOptions};
 use crate::yaml::{Part, Source, YamlPath};
 
@@ -26,12 +27,16 @@ pub mod exit {
     pub const OK: u8 = 0;
     pub const RUN_FAILED: u8 = 1;
     pub const INVALID_INPUT: u8 = 2;
+    pub const INTERRUPTED: u8 = 3;
 }
 
 pub fn main(cli: Cli) -> ExitCode {
     if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
         console::set_colors_enabled(false);
         console::set_colors_enabled_stderr(false);
+    }
+    if cli.status {
+        return status(&cli);
     }
     let plan = match load_and_plan(&cli) {
         Ok(plan) => plan,
@@ -66,6 +71,88 @@ pub fn main(cli: Cli) -> ExitCode {
     execute(&cli, &plan)
 }
 
+/// The playbook behind `--status`: every host (or --limit), default service.
+fn status_playbook(cli: &Cli) -> Source {
+    let hosts = cli.limit.as_deref().unwrap_or("all");
+    let text = format!(
+        "name: ensemble status\nhosts: {}\ntasks:\n  - {{id: status, run: once, status: {{}}}}\n",
+        serde_json::Value::String(hosts.to_string())
+    );
+    Source::new("<--status>", text)
+}
+
+fn ssh_for(cli: &Cli) -> Ssh {
+    Ssh::new(SshOptions {
+        config_file: cli.ssh_config.clone(),
+        accept_new_host_keys: cli.accept_new_host_keys,
+        connect_timeout: cli.connect_timeout.0,
+    })
+}
+
+/// `--status`: one line per node and a verdict. Exit 0 when healthy.
+fn status(cli: &Cli) -> ExitCode {
+    let plan = match load_and_plan(cli) {
+        Ok(plan) => plan,
+        Err(diags) => {
+            report(&diags, cli.output);
+            return ExitCode::from(exit::INVALID_INPUT);
+        }
+    };
+    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
+        eprintln!("error: cannot start the async runtime");
+        return ExitCode::from(exit::RUN_FAILED);
+    };
+    let ssh = ssh_for(cli);
+    let healthy = runtime.block_on(async {
+        let mut reachable = Vec::new();
+        for h in &plan.hosts {
+            match ssh.connect(h).await {
+                Ok(()) => reachable.push(h.clone()),
+                Err(e) => eprintln!("{:<10} unreachable: {}", h.name, e.explain().0),
+            }
+        }
+        let verdict = match reachable.first() {
+            None => Err("no host could be reached".to_string()),
+            Some(first) => {
+                let x = runner::exec::Exec {
+                    transport: &ssh,
+                    host: first,
+                    hosts: &reachable,
+                    task: "status",
+                    timeout: std::time::Duration::from_secs(10),
+                    r#become: false,
+                    started: std::time::Instant::now(),
+                    verbose: false,
+                    emit: &|_| {},
+                    log: Default::default(),
+                };
+                let view = crate::zk::probe::view(&x).await;
+                print!("{}", view.table());
+                if reachable.len() < plan.hosts.len() {
+                    Err("some hosts could not be reached".to_string())
+                } else {
+                    crate::zk::ensemble::healthy(&view)
+                }
+            }
+        };
+        ssh.close().await;
+        verdict
+    });
+    match healthy {
+        Ok(()) => {
+            println!("healthy: every voter serves, one leader, followers synced");
+            ExitCode::from(exit::OK)
+        }
+        Err(why) => {
+            println!("NOT healthy: {why}");
+            ExitCode::from(exit::RUN_FAILED)
+        }
+    }
+}
+
 /// Runs the plan over SSH with the front end that suits where output goes.
 fn execute(cli: &Cli, plan: &Plan) -> ExitCode {
     let reporter: Box<dyn Reporter> = match cli.output {
@@ -79,11 +166,7 @@ fn execute(cli: &Cli, plan: &Plan) -> ExitCode {
         }
         Output::Human => Box::new(report::plain::Plain { quiet: cli.quiet }),
     };
-    let ssh = Ssh::new(SshOptions {
-        config_file: cli.ssh_config.clone(),
-        accept_new_host_keys: cli.accept_new_host_keys,
-        connect_timeout: cli.connect_timeout.0,
-    });
+    let ssh = ssh_for(cli);
     let options = runner::RunOptions {
         forks: cli.forks,
         log_dir: cli.log_dir.join(&plan.run_id),
@@ -99,10 +182,40 @@ fn execute(cli: &Cli, plan: &Plan) -> ExitCode {
             return ExitCode::from(exit::RUN_FAILED);
         }
     };
-    let summary = runtime.block_on(runner::run(plan, &ssh, &options, &|e| reporter.event(&e)));
-    match summary.status {
-        RunStatus::Ok => ExitCode::from(exit::OK),
-        RunStatus::Failed => ExitCode::from(exit::RUN_FAILED),
+    let emit = |e: runner::event::Event| reporter.event(&e);
+    let summary = runtime.block_on(async {
+        tokio::select! {
+            s = runner::run(plan, &ssh, &options, &emit) => Some(s),
+            signal = interrupted() => {
+                // Dropping the run closes the running command's channel;
+                // the host's `timeout` wrapper bounds it in any case.
+                ssh.close().await;
+                eprintln!(
+                    "\nzkrun: {signal}: stopped; no further step was started. A command that was \
+                     running may go on on its host until its timeout. Logs: {}",
+                    options.log_dir.display()
+                );
+                None
+            }
+        }
+    });
+    match summary.map(|s| s.status) {
+        Some(RunStatus::Ok) => ExitCode::from(exit::OK),
+        Some(RunStatus::Failed) => ExitCode::from(exit::RUN_FAILED),
+        None => ExitCode::from(exit::INTERRUPTED),
+    }
+}
+
+/// Resolves on the first SIGINT or SIGTERM, naming it.
+async fn interrupted() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => return std::future::pending().await,
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => "interrupted (SIGINT)",
+        _ = term.recv() => "terminated (SIGTERM)",
     }
 }
 
@@ -144,9 +257,12 @@ fn report(diags: &Diagnostics, output: Output) {
 /// before one of them makes the next stage meaningless.
 pub fn load_and_plan(cli: &Cli) -> Result<Plan, Diagnostics> {
     let mut errors = Diagnostics::default();
-    let pb_src = Source::read(&cli.playbook, "playbook")
-        .map_err(|d| errors.push(d))
-        .ok();
+    let pb_src = match &cli.playbook {
+        Some(path) => Source::read(path, "playbook")
+            .map_err(|d| errors.push(d))
+            .ok(),
+        None => Some(status_playbook(cli)),
+    };
     let inv_src = Source::read(&cli.inventory, "inventory")
         .map_err(|d| errors.push(d))
         .ok();
@@ -166,9 +282,12 @@ pub fn load_and_plan(cli: &Cli) -> Result<Plan, Diagnostics> {
         .map_err(|d| errors.extend(d))
         .ok();
     let files = match (&playbook, &pb_src) {
-        (Some(p), Some(s)) => load_template_files(p, s, &cli.playbook)
-            .map_err(|d| errors.extend(d))
-            .ok(),
+        (Some(p), Some(s)) => {
+            let path = cli.playbook.clone().unwrap_or_default();
+            load_template_files(p, s, &path)
+                .map_err(|d| errors.extend(d))
+                .ok()
+        }
         _ => None,
     };
     let (

@@ -9,14 +9,21 @@ use clap::{Parser, ValueEnum};
     name = "zkrun",
     version,
     about = "Run YAML playbooks over SSH: graceful rolling restarts of ZooKeeper ensembles",
-    after_help = "Exit codes: 0 success, 1 the run failed, 2 invalid input or usage.\n\
+    after_help = "Exit codes: 0 success, 1 the run failed, 2 invalid input or usage, 3 interrupted.\n\
                   Examples:\n  zkrun playbooks/rolling-restart.yaml -i hosts.yaml --dry-run\n  \
                   zkrun playbooks/rolling-restart.yaml -i hosts.yaml --check\n  \
-                  zkrun playbooks/rolling-restart.yaml -i hosts.yaml -l zk2 -e backup_root=/srv/backups"
+                  zkrun playbooks/rolling-restart.yaml -i hosts.yaml -l zk2 -e backup_root=/srv/backups\n  \
+                  zkrun --status -i hosts.yaml"
 )]
 pub struct Cli {
     /// The playbook (YAML) to run.
-    pub playbook: PathBuf,
+    #[arg(required_unless_present = "status")]
+    pub playbook: Option<PathBuf>,
+
+    /// Show the ensemble (mode, zxid, clients, verdict) of the inventory's
+    /// hosts (or --limit) and exit; read-only.
+    #[arg(long, conflicts_with_all = ["playbook", "dry_run", "check"])]
+    pub status: bool,
 
     /// The inventory (Ansible-style YAML).
     #[arg(short, long, value_name = "FILE")]

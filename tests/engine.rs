@@ -225,7 +225,7 @@ fn a_dropped_connection_mid_command_fails_the_step_and_stops_the_roll() {
             "the slow command to start on zk2",
             Duration::from_secs(20),
             || {
-                let out = tb.ssh(2, "pgrep -f 'sleep 302' >/dev/null && echo yes");
+                let out = tb.ssh(2, "pgrep -f '[s]leep 302' >/dev/null && echo yes");
                 (String::from_utf8_lossy(&out.stdout).trim() == "yes").then_some(())
             },
         );
@@ -369,4 +369,125 @@ fn no_ssh_master_outlives_the_run() {
         || (masters() <= before).then_some(()),
     );
     clear_markers(tb);
+}
+
+#[test]
+fn verbose_streams_remote_output_as_events() {
+    let (tb, _turn) = testbed();
+    let dir = tempfile::tempdir().unwrap();
+    let tasks = "  - id: talk\n    maintain: {shell: \"echo out-line; echo err-line >&2\"}\n";
+    let run = zkrun(
+        tb,
+        &write_playbook(dir.path(), tasks),
+        &["-v", "--limit", "zk1"],
+    );
+    assert!(run.status.status.success());
+    let lines: Vec<(String, String)> = run
+        .events
+        .iter()
+        .filter(|e| e["type"] == "output")
+        .map(|e| {
+            (
+                e["data"]["stream"].as_str().unwrap().to_string(),
+                e["data"]["line"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        lines.contains(&("stdout".into(), "out-line".into())),
+        "{lines:?}"
+    );
+    assert!(
+        lines.contains(&("stderr".into(), "err-line".into())),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn sigint_stops_the_run_closes_connections_and_exits_3() {
+    let (tb, _turn) = testbed();
+    let dir = tempfile::tempdir().unwrap();
+    let tasks = "  - id: slow\n    timeout: 8s\n    maintain: {command: [sleep, \"303\"]}\n";
+    let pb = write_playbook(dir.path(), tasks);
+    let logs = tempfile::tempdir().unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_zkrun"))
+        .arg(&pb)
+        .arg("-i")
+        .arg(&tb.inventory)
+        .arg("--ssh-config")
+        .arg(&tb.ssh_config)
+        .arg("--log-dir")
+        .arg(logs.path())
+        .args(["--output", "json"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    eventually(
+        "the slow command to start on zk1",
+        Duration::from_secs(20),
+        || {
+            let out = tb.ssh(1, "pgrep -f '[s]leep 303' >/dev/null && echo yes");
+            (String::from_utf8_lossy(&out.stdout).trim() == "yes").then_some(())
+        },
+    );
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted (SIGINT)"));
+    // Nothing further was started: zk2 and zk3 never saw the command.
+    for n in [2, 3] {
+        let out = tb.ssh(
+            n,
+            "pgrep -f '[s]leep 303' >/dev/null && echo yes || echo no",
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "no",
+            "zk{n} was touched"
+        );
+    }
+    // The host's timeout wrapper ends the orphaned command.
+    eventually("the command on zk1 to end", Duration::from_secs(40), || {
+        let out = tb.ssh(
+            1,
+            "pgrep -f '[s]leep 303' >/dev/null && echo yes || echo no",
+        );
+        (String::from_utf8_lossy(&out.stdout).trim() == "no").then_some(())
+    });
+}
+
+#[test]
+fn status_prints_the_ensemble_and_a_verdict() {
+    let (tb, _turn) = testbed();
+    let out = Command::new(env!("CARGO_BIN_EXE_zkrun"))
+        .args(["--status", "-i"])
+        .arg(&tb.inventory)
+        .arg("--ssh-config")
+        .arg(&tb.ssh_config)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        text.lines().filter(|l| l.contains(" leader ")).count(),
+        1,
+        "{text}"
+    );
+    assert_eq!(
+        text.lines().filter(|l| l.contains(" follower ")).count(),
+        2,
+        "{text}"
+    );
+    assert!(text.contains("healthy"), "{text}");
 }

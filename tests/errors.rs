@@ -36,7 +36,7 @@ fn cli(playbook: &Path, inventory: &Path) -> Cli {
 fn errors_for(c: &Cli) -> String {
     console::set_colors_enabled(false);
     match load_and_plan(c) {
-        Ok(_) => panic!("{} was accepted", c.playbook.display()),
+        Ok(_) => panic!("{:?} was accepted", c.playbook),
         Err(d) => d.render(20),
     }
 }

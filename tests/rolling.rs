@@ -187,3 +187,22 @@ fn a_degraded_ensemble_is_refused_before_any_node_is_touched() {
     let finished = &events.last().unwrap()["data"];
     assert_eq!(finished["not_started"].as_array().unwrap().len(), 2);
 }
+
+#[test]
+fn limit_restarts_only_the_named_host_but_checks_the_whole_ensemble() {
+    let (tb, _turn) = testbed();
+    let before = tb.zk_pids();
+    let (out, events) = zkrun(tb, "playbooks/rolling-restart.yaml", &["--limit", "zk2"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let after = tb.zk_pids();
+    assert_eq!(before[0], after[0], "zk1 was restarted");
+    assert_ne!(before[1], after[1], "zk2 was not restarted");
+    assert_eq!(before[2], after[2], "zk3 was restarted");
+    let finished = &events.last().unwrap()["data"];
+    assert_eq!(finished["done"], serde_json::json!(["zk2"]));
+    assert_eq!(finished["not_started"], serde_json::json!([]));
+}

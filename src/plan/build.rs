@@ -40,15 +40,16 @@ pub fn build(i: &Inputs) -> Result<Plan, Diagnostics> {
 
     let ids = task_ids(pb, src, &mut errors);
     check_phases(pb, src, &mut errors);
-    let selected = select_hosts(i, &mut errors);
-    let order = selected
+    let chosen = select_hosts(i, &mut errors);
+    let order = chosen
         .as_ref()
-        .and_then(|sel| rolling_order(i, sel, &mut errors));
+        .and_then(|(_, targets)| rolling_order(i, targets, &mut errors));
     // Without hosts and an order nothing can be rendered; other problems
     // (duplicate ids, misplaced tasks) still let rendering find more.
-    let (Some(selected), Some((order, leader_last))) = (selected, order) else {
+    let (Some((selected, targets)), Some((order, leader_last))) = (chosen, order) else {
         return Err(errors);
     };
+    let is_target: HashSet<&str> = targets.iter().map(|h| h.name.as_str()).collect();
 
     let secrets: HashSet<String> = pb.secrets.iter().cloned().collect();
     let renderer = Renderer::new(secrets.clone());
@@ -99,6 +100,7 @@ pub fn build(i: &Inputs) -> Result<Plan, Diagnostics> {
                 }),
         };
         let steps = match &service {
+            Some(_) if !is_target.contains(host.name.as_str()) => Vec::new(),
             Some(service) => pb
                 .tasks
                 .iter()
@@ -193,6 +195,7 @@ pub fn build(i: &Inputs) -> Result<Plan, Diagnostics> {
         inventory: i.inventory_src.path.clone(),
         run_id: i.run_id.to_string(),
         fingerprint: fingerprint(i, &selected),
+        targets: targets.iter().map(|h| h.name.clone()).collect(),
         hosts,
         stages,
     })
@@ -410,7 +413,11 @@ fn check_phases(pb: &Playbook, src: &Source, errors: &mut Diagnostics) {
     }
 }
 
-fn select_hosts<'a>(i: &'a Inputs, errors: &mut Diagnostics) -> Option<Vec<&'a Host>> {
+/// The play's hosts (the `hosts:` pattern: the ensemble every check looks
+/// at) and, within them, the targets (after --limit: the hosts steps run on).
+type Chosen<'a> = (Vec<&'a Host>, Vec<&'a Host>);
+
+fn select_hosts<'a>(i: &'a Inputs, errors: &mut Diagnostics) -> Option<Chosen<'a>> {
     let at = YamlPath::root().key("hosts");
     let inv = i.inventory;
     let mut chosen = match pattern::select(inv, &i.playbook.hosts) {
@@ -438,6 +445,7 @@ fn select_hosts<'a>(i: &'a Inputs, errors: &mut Diagnostics) -> Option<Vec<&'a H
         );
         return None;
     }
+    let play: Vec<&Host> = chosen.iter().map(|n| &inv.hosts[*n]).collect();
     if let Some(limit) = i.limit {
         match pattern::select(inv, limit) {
             Ok(l) => chosen.retain(|h| l.contains(h)),
@@ -454,7 +462,7 @@ fn select_hosts<'a>(i: &'a Inputs, errors: &mut Diagnostics) -> Option<Vec<&'a H
             return None;
         }
     }
-    Some(chosen.into_iter().map(|n| &inv.hosts[n]).collect())
+    Some((play, chosen.into_iter().map(|n| &inv.hosts[n]).collect()))
 }
 
 /// The planned order of the rolling part, and whether the leader is moved

@@ -15,14 +15,22 @@ pub fn render(plan: &Plan) -> String {
         style("Plan").bold().cyan(),
         style(&plan.name).bold()
     );
-    let names: Vec<&str> = plan.hosts.iter().map(|h| h.name.as_str()).collect();
-    for (k, v) in [
+    let names: Vec<&str> = plan.targets.iter().map(String::as_str).collect();
+    let mut header = vec![
         ("playbook", plan.playbook.clone()),
         ("inventory", plan.inventory.clone()),
         ("hosts", format!("{}: {}", names.len(), list(&names, 8))),
-        ("run id", plan.run_id.clone()),
-        ("fingerprint", plan.fingerprint.chars().take(19).collect()),
-    ] {
+    ];
+    if plan.hosts.len() != names.len() {
+        let all: Vec<&str> = plan.hosts.iter().map(|h| h.name.as_str()).collect();
+        header.push((
+            "ensemble",
+            format!("{}: {} (checked, not changed)", all.len(), list(&all, 8)),
+        ));
+    }
+    header.push(("run id", plan.run_id.clone()));
+    header.push(("fingerprint", plan.fingerprint.chars().take(19).collect()));
+    for (k, v) in header {
         let _ = writeln!(out, "  {:<12} {v}", style(k).dim());
     }
     let mut n = 0;

@@ -34,7 +34,11 @@ pub struct Plan {
     /// selected hosts and their variables, extra variables, template files).
     /// Comments and formatting do not change it.
     pub fingerprint: String,
+    /// Every host of the play (`hosts:`): the ensemble that checks look at
+    /// and connections are opened to.
     pub hosts: Vec<PlanHost>,
+    /// The hosts steps run on: all of `hosts`, or those --limit kept.
+    pub targets: Vec<String>,
     pub stages: Vec<Stage>,
 }
 

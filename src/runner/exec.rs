@@ -78,7 +78,7 @@ impl<T: Transport> Exec<'_, T> {
             timeout,
         };
         self.transport
-            .run(host, &command)
+            .run(host, &command, None)
             .await
             .map_err(|e| e.explain().0)
     }
@@ -105,10 +105,28 @@ impl<T: Transport> Exec<'_, T> {
             let mut log = self.log.borrow_mut();
             log.extend_from_slice(format!("$ {}\n", crate::tasks::shell_line(argv)).as_bytes());
         }
-        let out = self.transport.run(self.host, &command).await.map_err(|e| {
-            let (message, help) = e.explain();
-            StepError::new(message).help(help)
-        })?;
+        let sink = |is_stderr: bool, line: &str| {
+            (self.emit)(Event::Output {
+                host: self.host.name.clone(),
+                task: self.task.to_string(),
+                stream: if is_stderr {
+                    Stream::Stderr
+                } else {
+                    Stream::Stdout
+                },
+                line: line.to_string(),
+            })
+        };
+        let lines: Option<&crate::transport::LineSink<'_>> =
+            if self.verbose { Some(&sink) } else { None };
+        let out = self
+            .transport
+            .run(self.host, &command, lines)
+            .await
+            .map_err(|e| {
+                let (message, help) = e.explain();
+                StepError::new(message).help(help)
+            })?;
         {
             let mut log = self.log.borrow_mut();
             log.extend_from_slice(&out.stdout);
@@ -120,18 +138,6 @@ impl<T: Transport> Exec<'_, T> {
                 )
                 .as_bytes(),
             );
-        }
-        if self.verbose {
-            for (stream, bytes) in [(Stream::Stdout, &out.stdout), (Stream::Stderr, &out.stderr)] {
-                for line in String::from_utf8_lossy(bytes).lines() {
-                    (self.emit)(Event::Output {
-                        host: self.host.name.clone(),
-                        task: self.task.to_string(),
-                        stream,
-                        line: line.to_string(),
-                    });
-                }
-            }
         }
         Ok(out)
     }

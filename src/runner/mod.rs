@@ -35,7 +35,7 @@ pub async fn run<T: Transport>(
     emit: &dyn Fn(Event),
 ) -> Summary {
     let started = Instant::now();
-    let names: Vec<String> = plan.hosts.iter().map(|h| h.name.clone()).collect();
+    let names: Vec<String> = plan.targets.clone();
     emit(Event::RunStarted {
         run_id: plan.run_id.clone(),
         playbook: plan.name.clone(),

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use super::{Output, RemoteCommand, Transport, TransportError};
+use super::{LineSink, Output, RemoteCommand, Transport, TransportError};
 use crate::plan::PlanHost;
 
 /// (host or `*`, argv prefix, what to return)
@@ -83,6 +83,7 @@ impl Transport for Fake {
         &self,
         host: &PlanHost,
         command: &RemoteCommand,
+        lines: Option<&LineSink<'_>>,
     ) -> Result<Output, TransportError> {
         self.log
             .lock()
@@ -94,6 +95,14 @@ impl Transport for Fake {
             .iter()
             .filter(|(h, p, _)| (h == &host.name || h == "*") && line.starts_with(p.as_str()))
             .max_by_key(|(_, p, _)| p.len());
+        if let (Some(sink), Some((_, _, Ok(out)))) = (lines, best) {
+            for l in String::from_utf8_lossy(&out.stdout).lines() {
+                sink(false, l);
+            }
+            for l in String::from_utf8_lossy(&out.stderr).lines() {
+                sink(true, l);
+            }
+        }
         match best {
             Some((_, _, answer)) => answer.clone(),
             None => Ok(Output {

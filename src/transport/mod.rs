@@ -12,6 +12,9 @@ use std::time::Duration;
 
 use crate::plan::PlanHost;
 
+/// Receives output lines as they arrive: (is stderr, line).
+pub type LineSink<'a> = dyn Fn(bool, &str) + 'a;
+
 /// One command for one host.
 #[derive(Debug, Clone)]
 pub struct RemoteCommand {
@@ -114,8 +117,14 @@ impl TransportError {
 #[allow(async_fn_in_trait)]
 pub trait Transport {
     async fn connect(&self, host: &PlanHost) -> Result<(), TransportError>;
-    async fn run(&self, host: &PlanHost, command: &RemoteCommand)
-    -> Result<Output, TransportError>;
+    /// Runs a command; with `lines`, each line of output is also handed over
+    /// as it arrives (`-v`).
+    async fn run(
+        &self,
+        host: &PlanHost,
+        command: &RemoteCommand,
+        lines: Option<&LineSink<'_>>,
+    ) -> Result<Output, TransportError>;
     /// Closes every connection; called at the end of a run, also after errors.
     async fn close(&self);
 }

@@ -6,10 +6,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use openssh::{ControlPersist, KnownHosts, Session, SessionBuilder};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 use tokio::sync::Mutex;
 
-use super::{Output, RemoteCommand, Transport, TransportError};
+use super::{LineSink, Output, RemoteCommand, Transport, TransportError};
 use crate::plan::PlanHost;
 
 #[derive(Debug, Clone, Default)]
@@ -116,6 +116,36 @@ fn classify(e: &openssh::Error) -> TransportError {
     }
 }
 
+/// Reads a stream to its end, handing each line to `lines` as it comes.
+async fn read_lines<R: tokio::io::AsyncRead + Unpin>(
+    stream: Option<R>,
+    is_stderr: bool,
+    lines: Option<&LineSink<'_>>,
+) -> Vec<u8> {
+    let Some(stream) = stream else {
+        return Vec::new();
+    };
+    let mut reader = tokio::io::BufReader::new(stream);
+    let mut all = Vec::new();
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        match reader.read_until(b'\n', &mut line).await {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {
+                if let Some(sink) = lines {
+                    sink(
+                        is_stderr,
+                        String::from_utf8_lossy(&line).trim_end_matches(['\n', '\r']),
+                    );
+                }
+                all.extend_from_slice(&line);
+            }
+        }
+    }
+    all
+}
+
 impl Transport for Ssh {
     async fn connect(&self, host: &PlanHost) -> Result<(), TransportError> {
         let session = self
@@ -134,6 +164,7 @@ impl Transport for Ssh {
         &self,
         host: &PlanHost,
         command: &RemoteCommand,
+        lines: Option<&LineSink<'_>>,
     ) -> Result<Output, TransportError> {
         let session = self.session(host).await?;
         let argv = command.wrapped();
@@ -158,11 +189,20 @@ impl Transport for Ssh {
         // The host ends the command at its timeout; this local deadline only
         // catches a connection that stopped answering altogether.
         let backstop = command.timeout + Duration::from_secs(15);
-        match tokio::time::timeout(backstop, child.wait_with_output()).await {
-            Ok(Ok(out)) => Ok(Output {
-                code: out.status.code(),
-                stdout: out.stdout,
-                stderr: out.stderr,
+        let (stdout, stderr) = (child.stdout().take(), child.stderr().take());
+        let collect = async {
+            let (out, err) = tokio::join!(
+                read_lines(stdout, false, lines),
+                read_lines(stderr, true, lines)
+            );
+            let status = child.wait().await?;
+            Ok::<_, openssh::Error>((status, out, err))
+        };
+        match tokio::time::timeout(backstop, collect).await {
+            Ok(Ok((status, stdout, stderr))) => Ok(Output {
+                code: status.code(),
+                stdout,
+                stderr,
             }),
             Ok(Err(e)) => Err(classify(&e)),
             Err(_) => Err(TransportError::Disconnected(format!(
