@@ -9,6 +9,9 @@ use indexmap::IndexMap;
 
 use std::io::IsTerminal;
 
+use std::path::PathBuf;
+
+use crate::checkpoint;
 use crate::cli::{Cli, Output};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::model::inventory::InventoryFile;
@@ -28,6 +31,7 @@ pub mod exit {
     pub const RUN_FAILED: u8 = 1;
     pub const INVALID_INPUT: u8 = 2;
     pub const INTERRUPTED: u8 = 3;
+    pub const LOCKED: u8 = 4;
 }
 
 pub fn main(cli: Cli) -> ExitCode {
@@ -37,6 +41,45 @@ pub fn main(cli: Cli) -> ExitCode {
     }
     if cli.status {
         return status(&cli);
+    }
+    // The checkpoint decides the run id: a resumed run renders with the
+    // id it began with (backup paths hold it).
+    let state_path = state_path(&cli);
+    let previous = match checkpoint::load(&state_path) {
+        Ok(s) => s,
+        Err(e) if cli.fresh => {
+            eprintln!("note: {e}; --fresh archives it");
+            None
+        }
+        Err(e) => {
+            eprintln!(
+                "error: {e}\n  = help: look at it, or pass --fresh to archive it and start over"
+            );
+            return ExitCode::from(exit::INVALID_INPUT);
+        }
+    };
+    if cli.show_state {
+        return show_state(&state_path, previous.as_ref());
+    }
+    let unfinished = previous.filter(|s| !s.finished);
+    let resume = match &unfinished {
+        Some(s) if cli.resume => Some(s.clone()),
+        Some(s) if !cli.fresh && !cli.dry_run && !cli.check => match ask_resume(s, &cli) {
+            Some(true) => Some(s.clone()),
+            Some(false) => None,
+            None => return ExitCode::from(exit::INVALID_INPUT),
+        },
+        _ => None,
+    };
+    let mut cli = cli;
+    if let Some(s) = &resume {
+        cli.run_id = Some(s.run_id.clone());
+    } else if cli.resume {
+        eprintln!(
+            "error: there is no unfinished run to resume ({})\n  = help: run without --resume to start one",
+            state_path.display()
+        );
+        return ExitCode::from(exit::INVALID_INPUT);
     }
     let plan = match load_and_plan(&cli) {
         Ok(plan) => plan,
@@ -63,12 +106,106 @@ pub fn main(cli: Cli) -> ExitCode {
     }
     if cli.dry_run {
         match cli.output {
-            Output::Human => print!("{}", plan::display::render(&plan)),
+            Output::Human => {
+                print!("{}", plan::display::render(&plan));
+                if let Some(s) = &unfinished {
+                    let (done, running, failed) = s.counts();
+                    println!(
+                        "\ncheckpoint: run {} is unfinished: {done} steps done, {running} running, {failed} failed \
+                         ({}). --resume continues it; --fresh starts over.",
+                        s.run_id,
+                        state_path.display()
+                    );
+                }
+            }
             Output::Json => print_json("plan", &plan),
         }
         return ExitCode::from(exit::OK);
     }
-    execute(&cli, &plan)
+    if let Some(s) = &resume
+        && s.fingerprint != plan.fingerprint
+        && !cli.force
+    {
+        eprintln!(
+            "error: the playbook, inventory or variables changed since run {} began \
+             (plan fingerprint {} then, {} now); resuming a different plan could restart a node twice or skip one\n  \
+             = help: put the inputs back as they were, or --resume --force to accept the change, or --fresh to start over",
+            s.run_id,
+            &s.fingerprint[..19.min(s.fingerprint.len())],
+            &plan.fingerprint[..19]
+        );
+        return ExitCode::from(exit::INVALID_INPUT);
+    }
+    execute(
+        &cli,
+        &plan,
+        &state_path,
+        resume,
+        unfinished.is_some() && cli.fresh,
+    )
+}
+
+/// Where this (playbook, inventory) keeps its state.
+fn state_path(cli: &Cli) -> PathBuf {
+    match (&cli.state, &cli.playbook) {
+        (Some(p), _) => p.clone(),
+        (None, Some(pb)) => checkpoint::default_path(Path::new(STATE_DIR), pb, &cli.inventory),
+        (None, None) => PathBuf::from(STATE_DIR).join("status.json"),
+    }
+}
+
+/// Default directory for state files, relative to where zkrun runs.
+const STATE_DIR: &str = ".zkrun/state";
+
+/// On a terminal, asks whether to resume; off one, refuses. None = stop.
+fn ask_resume(s: &checkpoint::State, cli: &Cli) -> Option<bool> {
+    let (done, running, _) = s.counts();
+    let what = format!(
+        "run {} of this playbook on this inventory is unfinished ({done} steps done, {running} running)",
+        s.run_id
+    );
+    if !std::io::stdin().is_terminal() || cli.output == Output::Json {
+        eprintln!(
+            "error: {what}\n  = help: --resume continues it (hosts already done are not touched again); \
+             --fresh archives its state and starts over"
+        );
+        return None;
+    }
+    eprint!("{what}.\nResume it? [y = resume, f = start fresh, anything else = quit] ");
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer).ok()?;
+    match answer.trim() {
+        "y" | "Y" | "yes" => Some(true),
+        "f" | "F" | "fresh" => Some(false),
+        _ => None,
+    }
+}
+
+fn show_state(path: &Path, state: Option<&checkpoint::State>) -> ExitCode {
+    let Some(s) = state else {
+        println!("no run recorded at {}", path.display());
+        return ExitCode::from(exit::OK);
+    };
+    let (done, running, failed) = s.counts();
+    println!(
+        "run {} ({})",
+        s.run_id,
+        if s.finished { "finished" } else { "UNFINISHED" }
+    );
+    println!("  state      {}", path.display());
+    println!("  playbook   {}", s.playbook);
+    println!("  inventory  {}", s.inventory);
+    println!("  steps      {done} done, {running} running, {failed} failed");
+    println!("  order      {}", s.order.join(", "));
+    for d in &s.decisions {
+        println!("  decided    {d}");
+    }
+    for (k, r) in &s.steps {
+        if r.phase != checkpoint::Phase::Done {
+            println!("  {k:<24} {:?}", r.phase);
+        }
+    }
+    ExitCode::from(exit::OK)
 }
 
 /// The playbook behind `--status`: every host (or --limit), default service.
@@ -153,8 +290,57 @@ fn status(cli: &Cli) -> ExitCode {
     }
 }
 
-/// Runs the plan over SSH with the front end that suits where output goes.
-fn execute(cli: &Cli, plan: &Plan) -> ExitCode {
+/// Runs the plan over SSH with the front end that suits where output goes,
+/// holding the lock and writing the checkpoint after every step.
+fn execute(
+    cli: &Cli,
+    plan: &Plan,
+    state_path: &Path,
+    resume: Option<checkpoint::State>,
+    archive_old: bool,
+) -> ExitCode {
+    if let Some(dir) = state_path.parent()
+        && let Err(e) = std::fs::create_dir_all(dir)
+    {
+        eprintln!(
+            "error: cannot create the state directory {}: {e}; nothing was run\n  = help: --state FILE puts it elsewhere",
+            dir.display()
+        );
+        return ExitCode::from(exit::RUN_FAILED);
+    }
+    let lock = match checkpoint::Lock::acquire(state_path) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!(
+                "error: {e}; nothing was run\n  = help: wait for that run to end, or stop it first"
+            );
+            return ExitCode::from(exit::LOCKED);
+        }
+    };
+    if let Some(prev) = &lock.took_over {
+        eprintln!("note: taking over the lock left by {prev}, which is no longer running");
+    }
+    if archive_old {
+        match checkpoint::archive(state_path) {
+            Ok(to) => eprintln!(
+                "note: the unfinished run's state was archived to {}",
+                to.display()
+            ),
+            Err(e) => {
+                eprintln!("error: {e}; nothing was run");
+                return ExitCode::from(exit::RUN_FAILED);
+            }
+        }
+    }
+    let resume_input = resume.as_ref().map(|s| runner::Resume {
+        finished: s.finished_steps(),
+        order: s.order.clone(),
+    });
+    let state = resume.unwrap_or_else(|| checkpoint::State::new(plan));
+    if let Err(e) = checkpoint::save(state_path, &state) {
+        eprintln!("error: {e}; nothing was run");
+        return ExitCode::from(exit::RUN_FAILED);
+    }
     let reporter: Box<dyn Reporter> = match cli.output {
         Output::Json => Box::new(report::json::Json),
         Output::Human if std::io::stdout().is_terminal() && !cli.quiet => {
@@ -167,11 +353,16 @@ fn execute(cli: &Cli, plan: &Plan) -> ExitCode {
         Output::Human => Box::new(report::plain::Plain { quiet: cli.quiet }),
     };
     let ssh = ssh_for(cli);
+    let halt = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let options = runner::RunOptions {
         forks: cli.forks,
         log_dir: cli.log_dir.join(&plan.run_id),
         verbose: cli.verbose,
+        halt: halt.clone(),
+        resume: resume_input,
     };
+    let state = std::cell::RefCell::new(state);
+    let save_error: std::cell::RefCell<Option<String>> = Default::default();
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -182,28 +373,87 @@ fn execute(cli: &Cli, plan: &Plan) -> ExitCode {
             return ExitCode::from(exit::RUN_FAILED);
         }
     };
-    let emit = |e: runner::event::Event| reporter.event(&e);
+    // Every event reaches the front end and the checkpoint; a checkpoint
+    // that cannot be written stops the run before its next step.
+    let emit = |e: runner::event::Event| {
+        reporter.event(&e);
+        let mut st = state.borrow_mut();
+        if st.record(&e)
+            && let Err(err) = checkpoint::save(state_path, &st)
+        {
+            halt.store(true, std::sync::atomic::Ordering::SeqCst);
+            save_error.borrow_mut().get_or_insert(err);
+        }
+    };
+    let abort = async {
+        let first = interrupted().await;
+        halt.store(true, std::sync::atomic::Ordering::SeqCst);
+        eprintln!(
+            "\nzkrun: {first}: finishing the current step, then stopping (press Ctrl-C again to stop at once)"
+        );
+        interrupted().await
+    };
     let summary = runtime.block_on(async {
         tokio::select! {
             s = runner::run(plan, &ssh, &options, &emit) => Some(s),
-            signal = interrupted() => {
+            signal = abort => {
                 // Dropping the run closes the running command's channel;
-                // the host's `timeout` wrapper bounds it in any case.
+                // the host's `timeout` wrapper bounds it in any case. The
+                // checkpoint marks the step as running.
                 ssh.close().await;
                 eprintln!(
-                    "\nzkrun: {signal}: stopped; no further step was started. A command that was \
-                     running may go on on its host until its timeout. Logs: {}",
+                    "\nzkrun: {signal}: stopped at once. The command that was running may go on on its \
+                     host until its timeout. Logs: {}",
                     options.log_dir.display()
                 );
                 None
             }
         }
     });
-    match summary.map(|s| s.status) {
-        Some(RunStatus::Ok) => ExitCode::from(exit::OK),
-        Some(RunStatus::Failed) => ExitCode::from(exit::RUN_FAILED),
-        None => ExitCode::from(exit::INTERRUPTED),
+    drop(lock);
+    if let Some(err) = save_error.borrow().as_ref() {
+        eprintln!(
+            "error: {err}\n  = help: the run stopped before its next step; free space or fix permissions, then resume"
+        );
     }
+    let status = summary.map_or(RunStatus::Interrupted, |s| s.status);
+    if status == RunStatus::Interrupted {
+        eprintln!("to resume: {}", resume_command(cli));
+    }
+    match status {
+        RunStatus::Ok => ExitCode::from(exit::OK),
+        RunStatus::Failed => ExitCode::from(exit::RUN_FAILED),
+        RunStatus::Interrupted => ExitCode::from(exit::INTERRUPTED),
+    }
+}
+
+/// The exact command that continues this run.
+fn resume_command(cli: &Cli) -> String {
+    let q = |p: &Path| crate::render::shell_quote(&p.display().to_string());
+    let mut words = vec!["zkrun".to_string()];
+    if let Some(pb) = &cli.playbook {
+        words.push(q(pb));
+    }
+    words.push("-i".into());
+    words.push(q(&cli.inventory));
+    for e in &cli.extra_vars {
+        words.push("-e".into());
+        words.push(crate::render::shell_quote(e));
+    }
+    if let Some(l) = &cli.limit {
+        words.push("--limit".into());
+        words.push(crate::render::shell_quote(l));
+    }
+    if let Some(c) = &cli.ssh_config {
+        words.push("--ssh-config".into());
+        words.push(q(c));
+    }
+    if let Some(s) = &cli.state {
+        words.push("--state".into());
+        words.push(q(s));
+    }
+    words.push("--resume".into());
+    words.join(" ")
 }
 
 /// Resolves on the first SIGINT or SIGTERM, naming it.

@@ -4,12 +4,12 @@ use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};
 
-#[derive(Debug, Parser)]
+#[derive(Debug, Clone, Parser)]
 #[command(
     name = "zkrun",
     version,
     about = "Run YAML playbooks over SSH: graceful rolling restarts of ZooKeeper ensembles",
-    after_help = "Exit codes: 0 success, 1 the run failed, 2 invalid input or usage, 3 interrupted.\n\
+    after_help = "Exit codes: 0 success, 1 the run failed, 2 invalid input or usage, 3 interrupted, 4 another run holds the lock.\n\
                   Examples:\n  zkrun playbooks/rolling-restart.yaml -i hosts.yaml --dry-run\n  \
                   zkrun playbooks/rolling-restart.yaml -i hosts.yaml --check\n  \
                   zkrun playbooks/rolling-restart.yaml -i hosts.yaml -l zk2 -e backup_root=/srv/backups\n  \
@@ -76,6 +76,26 @@ pub struct Cli {
     /// Only failures and the summary.
     #[arg(short, long, conflicts_with = "verbose")]
     pub quiet: bool,
+
+    /// Continue the unfinished run of this playbook on this inventory.
+    #[arg(long, conflicts_with = "fresh")]
+    pub resume: bool,
+
+    /// Start over: the unfinished run's state is archived beside it.
+    #[arg(long)]
+    pub fresh: bool,
+
+    /// Resume even though the playbook or inventory changed since the run began.
+    #[arg(long, requires = "resume")]
+    pub force: bool,
+
+    /// The state file (default: .zkrun/state/<playbook>-<hash>.json).
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+
+    /// Print where the last run of this playbook on this inventory stands, and exit.
+    #[arg(long, conflicts_with_all = ["dry_run", "check", "status", "resume", "fresh"])]
+    pub show_state: bool,
 
     /// Use this run id instead of a new one (reproducible previews).
     #[arg(long, value_name = "ID", hide = true)]

@@ -5,6 +5,7 @@
 //! Everything up to the plan is pure and unit-tested; [`app`] is the glue.
 
 pub mod app;
+pub mod checkpoint;
 pub mod cli;
 pub mod diagnostic;
 pub mod inventory;

@@ -9,7 +9,7 @@ use zkrun::model::inventory::InventoryFile;
 use zkrun::model::playbook::Playbook;
 use zkrun::plan::Plan;
 use zkrun::runner::event::{Event, RunStatus, Summary};
-use zkrun::runner::{RunOptions, run};
+use zkrun::runner::{Resume, RunOptions, run};
 use zkrun::transport::fake::Fake;
 use zkrun::transport::{Output, TransportError};
 use zkrun::yaml::Source;
@@ -41,18 +41,35 @@ fn plan(playbook: &str, hosts: usize) -> Plan {
 }
 
 fn execute(plan: &Plan, fake: &Fake) -> (Summary, Vec<Event>) {
+    execute_with(plan, fake, None, &|_| false)
+}
+
+/// With a checkpoint to resume from, and `halt_after` deciding after each
+/// event whether to ask the runner to stop (as a first Ctrl-C does).
+fn execute_with(
+    plan: &Plan,
+    fake: &Fake,
+    resume: Option<Resume>,
+    halt_after: &dyn Fn(&Event) -> bool,
+) -> (Summary, Vec<Event>) {
     let events = Mutex::new(Vec::new());
     let dir = tempfile::tempdir().unwrap();
+    let halt = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let options = RunOptions {
         forks: 4,
         log_dir: dir.path().to_path_buf(),
         verbose: false,
+        halt: halt.clone(),
+        resume,
     };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     let summary = rt.block_on(run(plan, fake, &options, &|e| {
+        if halt_after(&e) {
+            halt.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
         events.lock().unwrap().push(e)
     }));
     (summary, events.into_inner().unwrap())
@@ -236,4 +253,47 @@ fn zero_durations(v: &mut serde_json::Value) {
         serde_json::Value::Array(a) => a.iter_mut().for_each(zero_durations),
         _ => {}
     }
+}
+
+#[test]
+fn a_halt_finishes_the_current_step_and_starts_no_other() {
+    let fake = Fake::new();
+    let p = plan(&TWO_STEPS.replace("serial: 2", "serial: 1"), 3);
+    // Ask to stop as zk2's first step finishes.
+    let (summary, _) = execute_with(
+        &p,
+        &fake,
+        None,
+        &|e| matches!(e, Event::StepFinished { host, task, .. } if host == "zk2" && task == "a"),
+    );
+    assert_eq!(summary.status, RunStatus::Interrupted);
+    assert_eq!(summary.done, ["zk1"]);
+    assert_eq!(summary.in_progress, ["zk2"]);
+    assert_eq!(summary.not_started, ["zk3"]);
+    assert_eq!(summary.failed, Vec::<String>::new());
+    assert_eq!(fake.hosts_touched(), ["zk1", "zk2"]);
+}
+
+#[test]
+fn a_resumed_run_repeats_nothing_and_keeps_the_order_decided_before() {
+    let p = plan(&TWO_STEPS.replace("serial: 2", "serial: 1"), 3);
+    let fake = Fake::new();
+    let resume = Resume {
+        finished: ["zk3/a", "zk3/b", "zk1/a"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        order: vec!["zk3".into(), "zk1".into(), "zk2".into()],
+    };
+    let (summary, _) = execute_with(&p, &fake, Some(resume), &|_| false);
+    assert_eq!(summary.status, RunStatus::Ok);
+    let log: Vec<String> = fake
+        .log
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(h, a)| format!("{h} {}", a[0]))
+        .collect();
+    assert_eq!(log, ["zk1 step-b", "zk2 step-a", "zk2 step-b"]);
+    assert_eq!(summary.done, ["zk1", "zk2", "zk3"]);
 }

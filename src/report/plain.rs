@@ -67,10 +67,18 @@ pub fn summary_lines(s: &Summary) -> String {
     let verdict = match s.status {
         RunStatus::Ok => style("succeeded").green().bold(),
         RunStatus::Failed => style("FAILED").red().bold(),
+        RunStatus::Interrupted => style("INTERRUPTED").yellow().bold(),
     };
     let _ = writeln!(out, "run {verdict} in {}", seconds(s.ms));
     let _ = writeln!(out, "  done         {}", list(&s.done));
     let _ = writeln!(out, "  failed       {}", list(&s.failed));
+    if !s.in_progress.is_empty() {
+        let _ = writeln!(
+            out,
+            "  in progress  {}  (resume finishes these first)",
+            list(&s.in_progress)
+        );
+    }
     let _ = write!(out, "  not started  {}", list(&s.not_started));
     if !s.not_started.is_empty() {
         let _ = write!(out, "  (nothing was run on these)");
@@ -154,7 +162,11 @@ impl Reporter for Plain {
                     style("ok").green(),
                     seconds(*ms)
                 )),
-                StepStatus::Skipped if self.quiet => None,
+                StepStatus::Skipped | StepStatus::DoneBefore if self.quiet => None,
+                StepStatus::DoneBefore => Some(format!(
+                    "{t} {host} {task} {}",
+                    style("done in the interrupted run").dim()
+                )),
                 StepStatus::Skipped => Some(format!(
                     "{t} {host} {task} {} ({})",
                     style("skipped").yellow(),

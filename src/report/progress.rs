@@ -141,6 +141,9 @@ impl Reporter for Progress {
                     StepStatus::Skipped => {
                         b.set_message(format!("{} {task}", console::style("skipped").yellow()))
                     }
+                    StepStatus::DoneBefore => {
+                        b.set_message(format!("{} {task}", console::style("done before").dim()))
+                    }
                     StepStatus::Failed => {
                         b.set_message(format!("{} {task}", console::style("FAILED").red().bold()));
                         self.above(&failure_lines(host, task, message, help, tail, log));

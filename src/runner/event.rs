@@ -86,6 +86,8 @@ pub enum StepStatus {
     Ok,
     Failed,
     Skipped,
+    /// Done by an earlier, interrupted run of the same plan: not repeated.
+    DoneBefore,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
@@ -103,6 +105,8 @@ pub struct Summary {
     pub failed: Vec<String>,
     /// Hosts the rolling part never reached: nothing was run on them.
     pub not_started: Vec<String>,
+    /// Hosts left part-way by an interruption: resume finishes them first.
+    pub in_progress: Vec<String>,
     pub ms: u64,
 }
 
@@ -111,4 +115,7 @@ pub struct Summary {
 pub enum RunStatus {
     Ok,
     Failed,
+    /// Stopped on request (or because the checkpoint could not be written)
+    /// between steps.
+    Interrupted,
 }

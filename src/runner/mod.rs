@@ -25,6 +25,18 @@ pub struct RunOptions {
     pub log_dir: PathBuf,
     /// Send remote output as events.
     pub verbose: bool,
+    /// Set to stop before the next step (first Ctrl-C, or a checkpoint that
+    /// could not be written): the current step finishes, no new one starts.
+    pub halt: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// From the checkpoint of an interrupted run: steps (`host/task`) not to
+    /// repeat, and the rolling order decided then.
+    pub resume: Option<Resume>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Resume {
+    pub finished: std::collections::HashSet<String>,
+    pub order: Vec<String>,
 }
 
 /// Runs the plan and returns what happened to each host.
@@ -49,6 +61,8 @@ pub async fn run<T: Transport>(
         emit,
         failed: Vec::new(),
         done: Vec::new(),
+        touched: RefCell::new(Vec::new()),
+        interrupted: std::cell::Cell::new(false),
     };
     let ok = r.connect_all().await && r.stages().await;
     t.close().await;
@@ -65,20 +79,33 @@ pub async fn run<T: Transport>(
             .cloned()
             .collect();
     }
-    let not_started: Vec<String> = names
+    let touched = r.touched.borrow().clone();
+    let rest = |h: &&String| !done.contains(h) && !failed.contains(h);
+    let in_progress: Vec<String> = names
         .iter()
-        .filter(|h| !done.contains(h) && !failed.contains(h))
+        .filter(rest)
+        .filter(|h| touched.contains(h))
         .cloned()
         .collect();
+    let not_started: Vec<String> = names
+        .iter()
+        .filter(rest)
+        .filter(|h| !touched.contains(h))
+        .cloned()
+        .collect();
+    let status = if r.interrupted.get() {
+        RunStatus::Interrupted
+    } else if ok && failed.is_empty() {
+        RunStatus::Ok
+    } else {
+        RunStatus::Failed
+    };
     let summary = Summary {
-        status: if ok && failed.is_empty() {
-            RunStatus::Ok
-        } else {
-            RunStatus::Failed
-        },
+        status,
         done,
         failed,
         not_started,
+        in_progress,
         ms: started.elapsed().as_millis() as u64,
     };
     emit(Event::RunFinished(summary.clone()));
@@ -93,6 +120,9 @@ struct Runner<'a, T: Transport> {
     failed: Vec<String>,
     /// Hosts whose rolling steps all succeeded.
     done: Vec<String>,
+    /// Hosts on which at least one step ran (now or in an earlier run).
+    touched: RefCell<Vec<String>>,
+    interrupted: std::cell::Cell<bool>,
 }
 
 impl<T: Transport> Runner<'_, T> {
@@ -145,7 +175,7 @@ impl<T: Transport> Runner<'_, T> {
                         name: format!("{} (once)", task.id),
                     });
                     let ok = self.step(task, step).await;
-                    if !ok {
+                    if !ok && !self.interrupted.get() {
                         self.failed.push(step.host.clone());
                     }
                     ok
@@ -166,7 +196,9 @@ impl<T: Transport> Runner<'_, T> {
                         .map(|(h, _)| h)
                         .collect();
                     let ok = failed.is_empty();
-                    self.failed.extend(failed);
+                    if !self.interrupted.get() {
+                        self.failed.extend(failed);
+                    }
                     ok
                 }
                 Stage::Rolling(r) => self.rolling(r).await,
@@ -185,8 +217,31 @@ impl<T: Transport> Runner<'_, T> {
         let mut failures = 0u32;
         let total = r.batches.len();
         let serial = r.serial.max(1) as usize;
-        let mut pending: Vec<String> = r.hosts.clone();
-        let mut index = 0;
+        // A resumed run keeps the order decided before: the host left
+        // part-way comes first, hosts already done are passed over.
+        let mut pending: Vec<String> = match &self.o.resume {
+            Some(res) if !res.order.is_empty() => res
+                .order
+                .iter()
+                .filter(|h| r.hosts.contains(h))
+                .cloned()
+                .collect(),
+            _ => r.hosts.clone(),
+        };
+        if let Some(res) = &self.o.resume {
+            let all_done = |h: &String| {
+                r.tasks.iter().all(|t| {
+                    res.finished
+                        .contains(&crate::checkpoint::key(h, t.id.as_str()))
+                })
+            };
+            let (finished, left): (Vec<String>, Vec<String>) =
+                pending.into_iter().partition(|h| all_done(h));
+            self.done.extend(finished);
+            pending = left;
+        }
+        // Batches keep their numbers across a resume.
+        let mut index = (r.hosts.len() - pending.len()).div_ceil(serial);
         while !pending.is_empty() {
             index += 1;
             let take = serial.min(pending.len());
@@ -239,6 +294,12 @@ impl<T: Transport> Runner<'_, T> {
                     (h.clone(), ok)
                 }))
                 .await;
+            if self.interrupted.get() {
+                // Stopped between steps: hosts part-way are neither done nor failed.
+                self.done
+                    .extend(results.into_iter().filter(|(_, ok)| *ok).map(|(h, _)| h));
+                return false;
+            }
             for (h, ok) in results {
                 if ok {
                     self.done.push(h);
@@ -279,6 +340,34 @@ impl<T: Transport> Runner<'_, T> {
     /// One step with its retries; true when it succeeded or was skipped.
     async fn step(&self, task: &TaskInfo, step: &Step) -> bool {
         let host = self.host(&step.host);
+        if self.o.halt.load(std::sync::atomic::Ordering::SeqCst) {
+            self.interrupted.set(true);
+            return false;
+        }
+        {
+            let mut touched = self.touched.borrow_mut();
+            if !touched.contains(&step.host) {
+                touched.push(step.host.clone());
+            }
+        }
+        if let Some(res) = &self.o.resume
+            && res
+                .finished
+                .contains(&crate::checkpoint::key(&step.host, task.id.as_str()))
+        {
+            (self.emit)(Event::StepFinished {
+                host: step.host.clone(),
+                task: task.id.to_string(),
+                status: StepStatus::DoneBefore,
+                ms: 0,
+                message: None,
+                help: None,
+                exit_code: None,
+                tail: Vec::new(),
+                log: None,
+            });
+            return true;
+        }
         let Some(action) = &step.action else {
             (self.emit)(Event::StepFinished {
                 host: step.host.clone(),

@@ -46,7 +46,7 @@ impl Ssh {
         b.server_alive_interval(Duration::from_secs(5));
         // If zkrun dies without closing, the master goes away by itself.
         b.control_persist(ControlPersist::IdleFor(
-            std::num::NonZeroUsize::new(600).expect("non-zero"),
+            std::num::NonZeroUsize::new(60).expect("non-zero"),
         ));
         b.control_directory(std::env::temp_dir());
         if let Some(c) = &self.options.config_file {

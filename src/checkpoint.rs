@@ -1,0 +1,434 @@
+//! The state of a run on disk, so a run killed at any moment can resume
+//! where it stopped: which step of which host is pending, running, done or
+//! failed, and what was decided live (the rolling order).
+//!
+//! One state file per (playbook, inventory), written after every step
+//! transition: a temporary file in the same directory, fsync, rename, fsync
+//! of the directory. A crash at any point leaves the old file or the new one,
+//! never a mix. Mode 0600; no secrets (only ids, hosts and times).
+//!
+//! A run holds an exclusive lock (flock on `<state>.lock`), so a second zkrun
+//! against the same state is refused and told who holds it.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::runner::event::{Event, RunStatus, StepStatus};
+
+/// Bumped on incompatible changes; a newer file is refused, not guessed at.
+pub const FORMAT: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct State {
+    pub format: u32,
+    pub zkrun: String,
+    pub run_id: String,
+    pub fingerprint: String,
+    pub playbook: String,
+    pub inventory: String,
+    /// Unix seconds.
+    pub started: u64,
+    pub updated: u64,
+    pub finished: bool,
+    /// The rolling order as decided so far (the leader may have moved last).
+    pub order: Vec<String>,
+    /// `host/task` → state.
+    pub steps: BTreeMap<String, StepRecord>,
+    /// Decisions taken live, in order, for the record.
+    pub decisions: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    Running,
+    Done,
+    Skipped,
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepRecord {
+    pub phase: Phase,
+    pub at: u64,
+}
+
+pub fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+pub fn key(host: &str, task: &str) -> String {
+    format!("{host}/{task}")
+}
+
+impl State {
+    pub fn new(plan: &crate::plan::Plan) -> State {
+        State {
+            format: FORMAT,
+            zkrun: env!("CARGO_PKG_VERSION").to_string(),
+            run_id: plan.run_id.clone(),
+            fingerprint: plan.fingerprint.clone(),
+            playbook: plan.playbook.clone(),
+            inventory: plan.inventory.clone(),
+            started: now(),
+            updated: now(),
+            finished: false,
+            order: plan.rolling().map(|r| r.hosts.clone()).unwrap_or_default(),
+            steps: BTreeMap::new(),
+            decisions: Vec::new(),
+        }
+    }
+
+    /// Records an event; true when the state changed and must be written.
+    pub fn record(&mut self, e: &Event) -> bool {
+        let t = now();
+        match e {
+            Event::StepStarted { host, task, .. } => {
+                self.steps.insert(
+                    key(host, task),
+                    StepRecord {
+                        phase: Phase::Running,
+                        at: t,
+                    },
+                );
+            }
+            Event::StepFinished {
+                host, task, status, ..
+            } => {
+                let phase = match status {
+                    StepStatus::Ok | StepStatus::DoneBefore => Phase::Done,
+                    StepStatus::Skipped => Phase::Skipped,
+                    StepStatus::Failed => Phase::Failed,
+                };
+                self.steps
+                    .insert(key(host, task), StepRecord { phase, at: t });
+            }
+            Event::Leader {
+                host: Some(h),
+                deferred: true,
+            } => {
+                if let Some(i) = self.order.iter().position(|x| x == h) {
+                    let moved = self.order.remove(i);
+                    self.order.push(moved);
+                }
+                self.decisions.push(format!("leader {h} moved last"));
+            }
+            Event::RunFinished(s) => self.finished = s.status == RunStatus::Ok,
+            _ => return false,
+        }
+        self.updated = t;
+        true
+    }
+
+    /// Steps finished earlier (done or skipped): a resumed run does not repeat them.
+    pub fn finished_steps(&self) -> std::collections::HashSet<String> {
+        self.steps
+            .iter()
+            .filter(|(_, r)| matches!(r.phase, Phase::Done | Phase::Skipped))
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+
+    pub fn counts(&self) -> (usize, usize, usize) {
+        let count = |p: Phase| self.steps.values().filter(|r| r.phase == p).count();
+        (
+            count(Phase::Done) + count(Phase::Skipped),
+            count(Phase::Running),
+            count(Phase::Failed),
+        )
+    }
+}
+
+/// Where the state of a (playbook, inventory) pair lives by default.
+pub fn default_path(dir: &Path, playbook: &Path, inventory: &Path) -> PathBuf {
+    let abs = |p: &Path| fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let mut h = Sha256::new();
+    h.update(abs(playbook).to_string_lossy().as_bytes());
+    h.update([0]);
+    h.update(abs(inventory).to_string_lossy().as_bytes());
+    let hex: String = h
+        .finalize()
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let stem = playbook
+        .file_stem()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .to_string();
+    dir.join(format!("{stem}-{hex}.json"))
+}
+
+/// Reads a state file: None when there is none; an error that says what is
+/// wrong when it cannot be trusted.
+pub fn load(path: &Path) -> Result<Option<State>, String> {
+    let bytes = match fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(format!(
+                "cannot read the state file {}: {e}",
+                path.display()
+            ));
+        }
+    };
+    let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+        format!(
+            "the state file {} is truncated or corrupt ({e}); zkrun will not guess where the last run stopped",
+            path.display()
+        )
+    })?;
+    let format = value.get("format").and_then(|f| f.as_u64()).unwrap_or(0);
+    if format > u64::from(FORMAT) {
+        return Err(format!(
+            "the state file {} was written by a newer zkrun (format {format}, this one reads {FORMAT}); resume with that version",
+            path.display()
+        ));
+    }
+    serde_json::from_value(value).map(Some).map_err(|e| {
+        format!(
+            "the state file {} is not a zkrun state ({e})",
+            path.display()
+        )
+    })
+}
+
+/// Writes the state atomically: temp file, fsync, rename, fsync the directory.
+pub fn save(path: &Path, state: &State) -> Result<(), String> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.tmp",
+        path.file_name().unwrap_or_default().to_string_lossy()
+    ));
+    let bytes = serde_json::to_vec_pretty(state).expect("state serializes");
+    let write = || -> std::io::Result<()> {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        f.write_all(&bytes)?;
+        f.sync_all()?;
+        drop(f);
+        fs::rename(&tmp, path)?;
+        File::open(dir)?.sync_all()
+    };
+    write().map_err(|e| {
+        let _ = fs::remove_file(&tmp);
+        format!(
+            "cannot write the state file {} ({e}); the previous state is intact",
+            path.display()
+        )
+    })
+}
+
+/// Moves a finished or abandoned state aside (`--fresh`).
+pub fn archive(path: &Path) -> Result<PathBuf, String> {
+    let to = path.with_extension(format!("json.{}", now()));
+    fs::rename(path, &to).map_err(|e| format!("cannot archive {}: {e}", path.display()))?;
+    Ok(to)
+}
+
+/// The exclusive lock of a run; released when dropped or when the process dies.
+pub struct Lock {
+    file: File,
+    /// Set when the previous holder died without releasing cleanly.
+    pub took_over: Option<String>,
+}
+
+impl Lock {
+    pub fn acquire(state: &Path) -> Result<Lock, String> {
+        let path = state.with_extension("lock");
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|e| format!("cannot open the lock {}: {e}", path.display()))?;
+        let holder = fs::read_to_string(&path).unwrap_or_default();
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => {
+                return Err(format!(
+                    "another zkrun is running this playbook on this inventory: {}",
+                    if holder.trim().is_empty() {
+                        "holder unknown".to_string()
+                    } else {
+                        holder.trim().to_string()
+                    }
+                ));
+            }
+            Err(fs::TryLockError::Error(e)) => {
+                return Err(format!("cannot lock {}: {e}", path.display()));
+            }
+        }
+        let took_over = (!holder.trim().is_empty()).then(|| holder.trim().to_string());
+        let me = format!(
+            "pid {} on {} (user {}) since {}",
+            std::process::id(),
+            fs::read_to_string("/proc/sys/kernel/hostname")
+                .unwrap_or_default()
+                .trim(),
+            std::env::var("USER").unwrap_or_else(|_| "?".into()),
+            now()
+        );
+        file.set_len(0).ok();
+        file.write_all(me.as_bytes()).ok();
+        file.sync_all().ok();
+        Ok(Lock { file, took_over })
+    }
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        // An empty lock file means "released cleanly".
+        let _ = self.file.set_len(0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state() -> State {
+        State {
+            format: FORMAT,
+            zkrun: "0".into(),
+            run_id: "r".into(),
+            fingerprint: "sha256:x".into(),
+            playbook: "p".into(),
+            inventory: "i".into(),
+            started: 1,
+            updated: 1,
+            finished: false,
+            order: vec!["zk1".into(), "zk2".into(), "zk3".into()],
+            steps: BTreeMap::new(),
+            decisions: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn saves_atomically_and_loads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.json");
+        let mut s = state();
+        s.steps.insert(
+            key("zk1", "stop"),
+            StepRecord {
+                phase: Phase::Done,
+                at: 2,
+            },
+        );
+        save(&p, &s).unwrap();
+        assert_eq!(load(&p).unwrap(), Some(s));
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert!(!dir.path().join(".s.json.tmp").exists());
+    }
+
+    #[test]
+    fn a_crash_between_any_two_syscalls_leaves_a_whole_file() {
+        // Simulate each crash point of save(): the temp file half-written,
+        // written but not renamed. The state file is the old one throughout.
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.json");
+        let old = state();
+        save(&p, &old).unwrap();
+        let tmp = dir.path().join(".s.json.tmp");
+        let mut new = state();
+        new.run_id = "new".into();
+        let bytes = serde_json::to_vec_pretty(&new).unwrap();
+        for cut in [0, 1, bytes.len() / 2, bytes.len()] {
+            fs::write(&tmp, &bytes[..cut]).unwrap();
+            assert_eq!(
+                load(&p).unwrap(),
+                Some(old.clone()),
+                "crash with {cut} bytes in the temp file"
+            );
+        }
+        // After the rename, the new state is whole.
+        fs::rename(&tmp, &p).unwrap();
+        assert_eq!(load(&p).unwrap(), Some(new));
+    }
+
+    #[test]
+    fn corrupt_truncated_and_newer_files_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.json");
+        let bytes = serde_json::to_vec_pretty(&state()).unwrap();
+        fs::write(&p, &bytes[..bytes.len() / 2]).unwrap();
+        assert!(load(&p).unwrap_err().contains("truncated or corrupt"));
+        fs::write(&p, b"\x00\x01garbage").unwrap();
+        assert!(load(&p).unwrap_err().contains("truncated or corrupt"));
+        let mut newer = serde_json::to_value(state()).unwrap();
+        newer["format"] = 99.into();
+        fs::write(&p, newer.to_string()).unwrap();
+        assert!(load(&p).unwrap_err().contains("newer zkrun"));
+        assert_eq!(load(&dir.path().join("none.json")).unwrap(), None);
+    }
+
+    #[test]
+    fn an_unwritable_directory_is_an_error_that_keeps_the_old_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("missing-dir").join("s.json");
+        assert!(
+            save(&p, &state())
+                .unwrap_err()
+                .contains("cannot write the state file")
+        );
+    }
+
+    #[test]
+    fn the_lock_is_exclusive_and_names_its_holder() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.json");
+        let held = Lock::acquire(&p).unwrap();
+        let err = Lock::acquire(&p).err().unwrap();
+        assert!(
+            err.contains(&format!("pid {}", std::process::id())),
+            "{err}"
+        );
+        drop(held);
+        let again = Lock::acquire(&p).unwrap();
+        assert_eq!(again.took_over, None, "a clean release is not a takeover");
+    }
+
+    #[test]
+    fn events_move_steps_through_their_phases_and_the_leader_last() {
+        let mut s = state();
+        s.record(&Event::StepStarted {
+            host: "zk1".into(),
+            task: "stop".into(),
+            kind: "stop".into(),
+            attempt: 1,
+            attempts: 1,
+        });
+        assert_eq!(s.steps["zk1/stop"].phase, Phase::Running);
+        s.record(&Event::Leader {
+            host: Some("zk1".into()),
+            deferred: true,
+        });
+        assert_eq!(s.order, ["zk2", "zk3", "zk1"]);
+        assert_eq!(s.counts(), (0, 1, 0));
+    }
+}
