@@ -404,66 +404,6 @@ fn verbose_streams_remote_output_as_events() {
 }
 
 #[test]
-fn sigint_stops_the_run_closes_connections_and_exits_3() {
-    let (tb, _turn) = testbed();
-    let dir = tempfile::tempdir().unwrap();
-    let tasks = "  - id: slow\n    timeout: 8s\n    maintain: {command: [sleep, \"303\"]}\n";
-    let pb = write_playbook(dir.path(), tasks);
-    let logs = tempfile::tempdir().unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_zkrun"))
-        .arg(&pb)
-        .arg("-i")
-        .arg(&tb.inventory)
-        .arg("--ssh-config")
-        .arg(&tb.ssh_config)
-        .arg("--log-dir")
-        .arg(logs.path())
-        .args(["--output", "json"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    eventually(
-        "the slow command to start on zk1",
-        Duration::from_secs(20),
-        || {
-            let out = tb.ssh(1, "pgrep -f '[s]leep 303' >/dev/null && echo yes");
-            (String::from_utf8_lossy(&out.stdout).trim() == "yes").then_some(())
-        },
-    );
-    assert!(
-        Command::new("kill")
-            .args(["-INT", &child.id().to_string()])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(3));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted (SIGINT)"));
-    // Nothing further was started: zk2 and zk3 never saw the command.
-    for n in [2, 3] {
-        let out = tb.ssh(
-            n,
-            "pgrep -f '[s]leep 303' >/dev/null && echo yes || echo no",
-        );
-        assert_eq!(
-            String::from_utf8_lossy(&out.stdout).trim(),
-            "no",
-            "zk{n} was touched"
-        );
-    }
-    // The host's timeout wrapper ends the orphaned command.
-    eventually("the command on zk1 to end", Duration::from_secs(40), || {
-        let out = tb.ssh(
-            1,
-            "pgrep -f '[s]leep 303' >/dev/null && echo yes || echo no",
-        );
-        (String::from_utf8_lossy(&out.stdout).trim() == "no").then_some(())
-    });
-}
-
-#[test]
 fn status_prints_the_ensemble_and_a_verdict() {
     let (tb, _turn) = testbed();
     let out = Command::new(env!("CARGO_BIN_EXE_zkrun"))
