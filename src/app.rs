@@ -551,7 +551,7 @@ pub fn load_and_plan(cli: &Cli) -> Result<Plan, Diagnostics> {
     else {
         return Err(errors);
     };
-    let run_id = cli.run_id.clone().unwrap_or_else(new_run_id);
+    let run_id = cli.run_id.clone().unwrap_or_else(crate::clock::run_id);
     plan::build(&plan::Inputs {
         playbook: &playbook,
         playbook_src: &pb_src,
@@ -644,47 +644,9 @@ fn load_template_files(
     errors.into_result().map(|()| files)
 }
 
-/// `20261125T161700Z-3f9c`: sortable, and unique enough for one operator.
-pub fn new_run_id() -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    let secs = now.as_secs();
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    let (y, m, d) = civil_from_days(days as i64);
-    let suffix = (now.subsec_nanos() ^ std::process::id().wrapping_mul(2_654_435_761)) & 0xffff;
-    format!(
-        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z-{suffix:04x}",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
-}
-
-/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn run_ids_sort_by_time() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(20_417), (2025, 11, 25));
-        let id = new_run_id();
-        assert_eq!(id.len(), "20261125T161700Z-3f9c".len(), "{id}");
-    }
 
     #[test]
     fn extra_vars_take_name_value_pairs() {

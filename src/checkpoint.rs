@@ -15,7 +15,6 @@ use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -60,12 +59,7 @@ pub struct StepRecord {
     pub at: u64,
 }
 
-pub fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
+pub use crate::clock::now;
 
 pub fn key(host: &str, task: &str) -> String {
     format!("{host}/{task}")
@@ -286,14 +280,29 @@ impl Lock {
             fs::read_to_string("/proc/sys/kernel/hostname")
                 .unwrap_or_default()
                 .trim(),
-            std::env::var("USER").unwrap_or_else(|_| "?".into()),
-            now()
+            user(),
+            crate::clock::utc(now())
         );
         file.set_len(0).ok();
         file.write_all(me.as_bytes()).ok();
         file.sync_all().ok();
         Ok(Lock { file, took_over })
     }
+}
+
+/// The login name, or the uid when the environment does not say.
+fn user() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| {
+            let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
+            let uid = status
+                .lines()
+                .find_map(|l| l.strip_prefix("Uid:"))
+                .and_then(|v| v.split_whitespace().next())
+                .unwrap_or("?");
+            format!("uid {uid}")
+        })
 }
 
 impl Drop for Lock {

@@ -7,6 +7,7 @@
 pub mod app;
 pub mod checkpoint;
 pub mod cli;
+pub mod clock;
 pub mod diagnostic;
 pub mod inventory;
 pub mod model;
