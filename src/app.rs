@@ -350,7 +350,10 @@ fn execute(
             };
             Box::new(report::progress::Progress::new(note))
         }
-        Output::Human => Box::new(report::plain::Plain { quiet: cli.quiet }),
+        Output::Human => Box::new(report::plain::Plain {
+            quiet: cli.quiet,
+            roll: Default::default(),
+        }),
     };
     let ssh = ssh_for(cli);
     let halt = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));

@@ -12,6 +12,7 @@ use crate::runner::event::{Event, RunStatus, StepStatus, Stream, Summary};
 
 pub struct Plain {
     pub quiet: bool,
+    pub roll: super::roll::RollReport,
 }
 
 fn clock() -> String {
@@ -97,6 +98,7 @@ fn list(hosts: &[String]) -> String {
 
 impl Reporter for Plain {
     fn event(&self, e: &Event) {
+        self.roll.event(e);
         let mut out = std::io::stdout().lock();
         let t = clock();
         let line = match e {
@@ -177,7 +179,11 @@ impl Reporter for Plain {
                     failure_lines(host, task, message, help, tail, log).trim_end()
                 )),
             },
-            Event::RunFinished(s) => Some(format!("{t} {}", summary_lines(s).trim_end())),
+            Event::RunFinished(s) => Some(format!(
+                "{t} {}{}",
+                self.roll.render(),
+                summary_lines(s).trim_end()
+            )),
             _ => None,
         };
         if let Some(line) = line {

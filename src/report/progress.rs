@@ -18,6 +18,7 @@ pub struct Progress {
     hosts: Mutex<HashMap<String, ProgressBar>>,
     leader_note: String,
     leader_now: Mutex<Option<String>>,
+    roll: super::roll::RollReport,
 }
 
 impl Progress {
@@ -33,6 +34,7 @@ impl Progress {
             hosts: Mutex::new(HashMap::new()),
             leader_note: leader_note.to_string(),
             leader_now: Mutex::new(None),
+            roll: Default::default(),
         }
     }
 
@@ -60,6 +62,7 @@ impl Progress {
 
 impl Reporter for Progress {
     fn event(&self, e: &Event) {
+        self.roll.event(e);
         match e {
             Event::RunStarted {
                 playbook,
@@ -180,7 +183,7 @@ impl Reporter for Progress {
                     }
                 }
                 self.header.finish_and_clear();
-                self.above(&summary_lines(s));
+                self.above(&format!("{}{}", self.roll.render(), summary_lines(s)));
             }
         }
     }
