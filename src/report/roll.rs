@@ -54,10 +54,8 @@ impl RollReport {
                     i.downtime.push((host.clone(), t0.elapsed().as_secs_f64()));
                 }
             }
-            Event::Leader { host: Some(h), .. } => {
-                if i.leaders.last() != Some(h) {
-                    i.leaders.push(h.clone());
-                }
+            Event::Leader { host: Some(h), .. } if i.leaders.last() != Some(h) => {
+                i.leaders.push(h.clone());
             }
             _ => {}
         }
