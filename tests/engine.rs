@@ -431,3 +431,59 @@ fn status_prints_the_ensemble_and_a_verdict() {
     );
     assert!(text.contains("healthy"), "{text}");
 }
+
+/// The fleet's inventory, connecting as another user.
+fn as_user(tb: &Testbed, dir: &Path, user: &str) -> Testbed {
+    let inv = std::fs::read_to_string(&tb.inventory)
+        .unwrap()
+        .replace("ansible_user: root", &format!("ansible_user: {user}"));
+    let path = dir.join("inventory.yaml");
+    std::fs::write(&path, inv).unwrap();
+    Testbed {
+        inventory: path,
+        ssh_config: tb.ssh_config.clone(),
+        size: tb.size,
+    }
+}
+
+#[test]
+fn become_runs_through_sudo_and_says_so_when_sudo_wants_a_password() {
+    let (tb, _turn) = testbed();
+    let dir = tempfile::tempdir().unwrap();
+    let tasks = "  - id: whoami\n    become: true\n    maintain: {shell: \"id -u > /tmp/zkrun-become-e2e\"}\n";
+    let pb = write_playbook(dir.path(), tasks);
+
+    // sudo without a password: the command runs as root.
+    let np = as_user(tb, dir.path(), "zkop-np");
+    let run = zkrun(&np, &pb, &["--limit", "zk1"]);
+    assert!(run.status.status.success(), "{:?}", run.events);
+    let out = tb.ssh(
+        1,
+        "cat /tmp/zkrun-become-e2e && rm -f /tmp/zkrun-become-e2e",
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "0");
+
+    // sudo that wants a password: a clear failure, and no further host touched.
+    let pw = as_user(tb, dir.path(), "zkop");
+    let run = zkrun(&pw, &pb, &[]);
+    assert_eq!(run.status.status.code(), Some(1));
+    let f = run.failure();
+    assert_eq!(f["host"], "zk1");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("sudo on zk1 wants a password"),
+        "{f}"
+    );
+    assert!(f["help"].as_str().unwrap().contains("NOPASSWD"), "{f}");
+    assert_eq!(run.hosts("not_started"), ["zk2", "zk3"]);
+    for n in 1..=3 {
+        let out = tb.ssh(n, "test -e /tmp/zkrun-become-e2e && echo yes || echo no");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "no",
+            "zk{n} ran the command"
+        );
+    }
+}
