@@ -206,3 +206,70 @@ fn limit_restarts_only_the_named_host_but_checks_the_whole_ensemble() {
     assert_eq!(finished["done"], serde_json::json!(["zk2"]));
     assert_eq!(finished["not_started"], serde_json::json!([]));
 }
+
+#[test]
+fn a_node_that_cannot_rejoin_after_maintenance_stops_the_roll_with_the_ensemble_quorate() {
+    let (tb, _turn) = testbed();
+    // The first follower in inventory order loses its myid during maintenance.
+    let leader = tb.leader();
+    let victim = (1..=tb.size)
+        .map(|n| format!("zk{n}"))
+        .find(|h| *h != leader)
+        .unwrap();
+    let v: usize = victim[2..].parse().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let pb = dir.path().join("broken.yaml");
+    let text = std::fs::read_to_string("playbooks/rolling-restart.yaml")
+        .unwrap()
+        .replace("order: leader-last", "order: inventory")
+        .replace(
+            "    when: maintenance is defined\n    maintain:\n      shell: \"{{ maintenance }}\"",
+            &format!(
+                "    when: inventory_hostname == '{victim}'\n    maintain:\n      shell: \"mv /etc/zookeeper/conf/myid /etc/zookeeper/conf/myid.zkrun-e2e\""
+            ),
+        )
+        .replace("    timeout: 3m\n", "    timeout: 30s\n");
+    std::fs::write(&pb, text).unwrap();
+    let before = tb.zk_pids();
+    let (out, events) = zkrun(tb, pb.to_str().unwrap(), &[]);
+    let after = tb.zk_pids();
+    // Put the node back before asserting, so a failure leaves a healthy fleet.
+    let repaired = tb.ssh(
+        v,
+        "mv /etc/zookeeper/conf/myid.zkrun-e2e /etc/zookeeper/conf/myid",
+    );
+    tb.hook(&["zk-start", &v.to_string()]);
+    tb.wait_healthy();
+    assert!(repaired.status.success());
+
+    assert_eq!(out.status.code(), Some(1));
+    let failed = events
+        .iter()
+        .find(|e| e["type"] == "step_finished" && e["data"]["status"] == "failed")
+        .expect("a failed step");
+    assert_eq!(failed["data"]["host"], victim.as_str());
+    let task = failed["data"]["task"].as_str().unwrap();
+    assert!(task == "start" || task == "verify", "failed at {task}");
+    let tail = failed["data"]["tail"].to_string();
+    assert!(
+        tail.contains("myid file is missing"),
+        "the fatal log line is not shown: {tail}"
+    );
+    // Hosts after the victim were not touched; the others kept a quorum.
+    for n in (v + 1)..=tb.size {
+        assert_eq!(
+            before[n - 1],
+            after[n - 1],
+            "zk{n} was touched after {victim} failed"
+        );
+    }
+    let serving = (1..=tb.size)
+        .filter(|n| *n != v)
+        .filter(|n| four_letter_word(&tb.address(*n), "srvr").is_some_and(|r| r.contains("Mode:")))
+        .count();
+    assert_eq!(
+        serving,
+        tb.size - 1,
+        "the rest of the ensemble lost its quorum"
+    );
+}

@@ -65,6 +65,10 @@ done
 [ -n "$snap" ] || { echo "no complete snapshot in $snaps: a backup without one cannot be restored" >&2; exit 4; }
 tmp="$dest.partial"
 rm -rf "$tmp"; mkdir -p "$tmp/version-2"
+# Room for the copy, with a margin: a full disk mid-copy helps nobody.
+need=$(du -sk "$snaps" "$txns" 2>/dev/null | awk '{ s += $1 } END { print int(s * 1.1) + 1024 }')
+free=$(df -Pk "$tmp" | awk 'NR == 2 { print $4 }')
+if [ "$free" -lt "$need" ]; then rm -rf "$tmp"; echo "not enough space for the backup in $(dirname "$dest"): ${free} KiB free, ${need} KiB needed" >&2; exit 6; fi
 cp -p "$snaps/snapshot.$snap" "$tmp/version-2/"
 older=""
 for z in $(ls -1 "$txns" | grep '^log\.[0-9a-f]*$' | newest_first log); do

@@ -17,11 +17,14 @@ pub struct StartArgs {}
 #[derive(Debug, Clone, Serialize)]
 pub struct StartStep {
     pub command: Vec<Text>,
+    /// The server log, read for fatal lines when the start fails.
+    pub log: Text,
 }
 
 pub fn plan(_: &StartArgs, cx: &Cx) -> Option<StartStep> {
     Some(StartStep {
         command: cx.service.control("start"),
+        log: cx.service.log.clone(),
     })
 }
 
@@ -38,7 +41,21 @@ impl StartStep {
             ));
             return Ok(());
         }
-        x.check(&self.command, None).await.map(drop)
+        match x.check(&self.command, None).await {
+            Ok(_) => Ok(()),
+            Err(mut e) => {
+                // Why it did not start is in the server's log, not the script's output.
+                let fatal = probe::fatal_log_lines(x, x.host, self.log.real()).await;
+                if !fatal.is_empty() {
+                    e.tail = fatal;
+                    e.help = Some(
+                        "the server's log says why (above); fix it on the host and run again"
+                            .into(),
+                    );
+                }
+                Err(e)
+            }
+        }
     }
 
     pub fn describe(&self) -> Vec<String> {

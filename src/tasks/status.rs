@@ -4,6 +4,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::plan::context::Cx;
+use crate::render::Text;
 use crate::runner::exec::{Exec, StepError};
 use crate::transport::Transport;
 use crate::zk::ensemble::{self, View};
@@ -36,6 +37,8 @@ pub enum Require {
 #[derive(Debug, Clone, Serialize)]
 pub struct StatusStep {
     pub require: Require,
+    /// The live config, where each node's server lines are read.
+    pub config: Text,
     /// The host the check is about; empty for an ensemble-wide check.
     pub host: String,
 }
@@ -43,6 +46,7 @@ pub struct StatusStep {
 pub fn plan(args: &StatusArgs, cx: &Cx) -> Option<StatusStep> {
     Some(StatusStep {
         require: args.require,
+        config: cx.service.config.clone(),
         host: cx.host.name.clone(),
     })
 }
@@ -51,6 +55,19 @@ impl StatusStep {
     /// Polls the ensemble until the requirement holds or the step times out;
     /// a failure shows the last view as a table.
     pub async fn execute<T: Transport>(&self, x: &Exec<'_, T>) -> Result<(), StepError> {
+        if self.require == Require::Healthy {
+            let ids = futures_util::future::join_all(
+                x.hosts
+                    .iter()
+                    .map(|h| probe::identity(x, h, self.config.real())),
+            )
+            .await;
+            ensemble::identities(&ids).map_err(|why| {
+                StepError::new(format!("node identities do not add up: {why}")).help(
+                    "each host's myid must match a server.N line that names it; fix the config before rolling",
+                )
+            })?;
+        }
         let mut last = View::default();
         let result = probe::poll(x, POLL, async || {
             last = probe::view(x).await;
@@ -85,7 +102,8 @@ impl StatusStep {
         match self.require {
             Require::Healthy => vec![
                 "check the ensemble: every voter serves, exactly one leader,".into(),
-                "one epoch, leader's synced followers = voters - 1".into(),
+                "no epoch ahead of it, leader's synced followers = voters - 1,".into(),
+                "each myid matches a server.N line naming its host".into(),
             ],
             Require::QuorumWithoutThisHost => vec![format!(
                 "gate: without {}, the other voters keep a serving, synced quorum",

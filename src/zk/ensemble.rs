@@ -93,10 +93,71 @@ impl View {
             };
             let _ = writeln!(out, "{:<10} {state}", n.host);
         }
-        if let Some(s) = self.leader_mntr.synced_followers() {
-            let _ = writeln!(out, "leader counts {s} synced followers");
+        match self.leader_mntr.synced_followers() {
+            Some(s) => {
+                let _ = writeln!(out, "leader counts {s} synced followers");
+            }
+            None if self.leaders().len() == 1 => {
+                let _ = writeln!(
+                    out,
+                    "leader's mntr not answered (not in 4lw.commands.whitelist?): synced followers \
+                     not counted; each follower's own Mode is trusted instead"
+                );
+            }
+            None => {}
         }
         out
+    }
+}
+
+/// What a host says about itself: its myid and its config's server lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub host: String,
+    /// The address the node's client port listens on (and usually its quorum address).
+    pub address: String,
+    pub myid: Option<u32>,
+    pub servers: Vec<(u32, String)>,
+}
+
+/// Each host's `myid` is a number with a `server.<myid>=` line that names
+/// this host: a wrong or missing myid keeps a node out of the quorum after a
+/// restart (`myid file is missing`, `not in the peer list`).
+pub fn identities(ids: &[Identity]) -> Result<(), String> {
+    let mut problems = Vec::new();
+    for id in ids {
+        let Some(myid) = id.myid else {
+            problems.push(format!("{}: myid is missing or not a number", id.host));
+            continue;
+        };
+        match id.servers.iter().find(|(n, _)| *n == myid) {
+            None => problems.push(format!(
+                "{}: myid {myid} has no server.{myid} line in its config",
+                id.host
+            )),
+            Some((_, line)) => {
+                let named = line.split(':').next().unwrap_or("");
+                if named != id.address && named != id.host && named != "0.0.0.0" {
+                    problems.push(format!(
+                        "{}: server.{myid} names {named}, not this host ({})",
+                        id.host, id.address
+                    ));
+                }
+            }
+        }
+    }
+    let mut seen = std::collections::HashMap::new();
+    for id in ids {
+        if let Some(m) = id.myid
+            && let Some(other) = seen.insert(m, &id.host)
+        {
+            problems.push(format!("{} and {} both have myid {m}", other, id.host));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("; "))
     }
 }
 
@@ -224,6 +285,43 @@ mod tests {
         assert_eq!(healthy(&v), Ok(()));
         assert_eq!(quorum_without(&v, "zk1"), Ok(()));
         assert_eq!(quorum_without(&v, "zk2"), Ok(()));
+    }
+
+    #[test]
+    fn myid_must_match_a_server_line_naming_the_host() {
+        let id = |host: &str, address: &str, myid: Option<u32>| Identity {
+            host: host.into(),
+            address: address.into(),
+            myid,
+            servers: vec![
+                (1, "10.0.0.1:2888:3888".into()),
+                (2, "10.0.0.2:2888:3888".into()),
+            ],
+        };
+        assert_eq!(
+            identities(&[
+                id("zk1", "10.0.0.1", Some(1)),
+                id("zk2", "10.0.0.2", Some(2))
+            ]),
+            Ok(())
+        );
+        let e = identities(&[
+            id("zk1", "10.0.0.1", Some(2)),
+            id("zk2", "10.0.0.2", Some(2)),
+        ])
+        .unwrap_err();
+        assert!(e.contains("zk1: server.2 names 10.0.0.2"), "{e}");
+        assert!(e.contains("both have myid 2"), "{e}");
+        assert!(
+            identities(&[id("zk1", "10.0.0.1", Some(7))])
+                .unwrap_err()
+                .contains("no server.7 line")
+        );
+        assert!(
+            identities(&[id("zk1", "10.0.0.1", None)])
+                .unwrap_err()
+                .contains("missing")
+        );
     }
 
     #[test]

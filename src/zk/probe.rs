@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::ensemble::{Node, NodeState, View};
+use super::ensemble::{Identity, Node, NodeState, View};
 use super::fourlw::{Srvr, parse_mntr, parse_srvr};
 use crate::plan::PlanHost;
 use crate::runner::exec::Exec;
@@ -83,6 +83,35 @@ pub async fn view<T: Transport>(x: &Exec<'_, T>) -> View {
         v.leader_mntr = parse_mntr(&reply);
     }
     v
+}
+
+/// The host's myid and its config's server lines (config path as rendered
+/// for the host running the check; zkrun assumes one layout per ensemble).
+pub async fn identity<T: Transport>(x: &Exec<'_, T>, host: &PlanHost, config: &str) -> Identity {
+    let script = r#"d=$(sed -n 's/^[[:space:]]*dataDir[[:space:]]*=[[:space:]]*//p' "$0" | tail -n 1)
+cat "$d/myid" 2>/dev/null | head -n 1
+echo ---
+cat "$0""#;
+    let (myid, servers) = match x
+        .query(host, &["sh", "-c", script, config], PROBE_TIMEOUT)
+        .await
+    {
+        Ok(out) => {
+            let text = String::from_utf8_lossy(&out.stdout).to_string();
+            let (head, conf) = text.split_once("---\n").unwrap_or(("", ""));
+            (
+                head.trim().parse().ok(),
+                super::fourlw::parse_config(conf).servers,
+            )
+        }
+        Err(_) => (None, Vec::new()),
+    };
+    Identity {
+        host: host.name.clone(),
+        address: host.zookeeper.address.clone(),
+        myid,
+        servers,
+    }
 }
 
 /// PIDs of ZooKeeper server JVMs on the host (zombies excluded: they hold
