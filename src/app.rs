@@ -127,12 +127,11 @@ pub fn main(cli: Cli) -> ExitCode {
         && !cli.force
     {
         eprintln!(
-            "error: the playbook, inventory or variables changed since run {} began \
-             (plan fingerprint {} then, {} now); resuming a different plan could restart a node twice or skip one\n  \
+            "error: the playbook, inventory or variables changed since run {} began: {}\n  \
+             = note: resuming a different plan could restart a node twice or skip one\n  \
              = help: put the inputs back as they were, or --resume --force to accept the change, or --fresh to start over",
             s.run_id,
-            &s.fingerprint[..19.min(s.fingerprint.len())],
-            &plan.fingerprint[..19]
+            checkpoint::describe_changes(&s.planned, &checkpoint::step_digests(&plan)),
         );
         return ExitCode::from(exit::INVALID_INPUT);
     }
@@ -199,6 +198,16 @@ fn show_state(path: &Path, state: Option<&checkpoint::State>) -> ExitCode {
     println!("  order      {}", s.order.join(", "));
     for d in &s.decisions {
         println!("  decided    {d}");
+    }
+    for (k, v) in &s.facts {
+        let first = v.lines().next().unwrap_or("");
+        let more = v.lines().count().saturating_sub(1);
+        let more = if more > 0 {
+            format!(" (+{more} lines)")
+        } else {
+            String::new()
+        };
+        println!("  recorded   {k}: {first}{more}");
     }
     for (k, r) in &s.steps {
         if r.phase != checkpoint::Phase::Done {

@@ -42,6 +42,14 @@ pub struct State {
     pub steps: BTreeMap<String, StepRecord>,
     /// Decisions taken live, in order, for the record.
     pub decisions: Vec<String>,
+    /// `host/task` → a digest of that step as planned (shown values only):
+    /// says *what* changed when a resumed plan differs.
+    #[serde(default)]
+    pub planned: BTreeMap<String, String>,
+    /// `host/task/name` → what a step recorded (leader zxid before a stop,
+    /// backup manifests).
+    #[serde(default)]
+    pub facts: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,6 +88,8 @@ impl State {
             order: plan.rolling().map(|r| r.hosts.clone()).unwrap_or_default(),
             steps: BTreeMap::new(),
             decisions: Vec::new(),
+            planned: step_digests(plan),
+            facts: BTreeMap::new(),
         }
     }
 
@@ -117,6 +127,15 @@ impl State {
                 }
                 self.decisions.push(format!("leader {h} moved last"));
             }
+            Event::Fact {
+                host,
+                task,
+                name,
+                value,
+            } => {
+                self.facts
+                    .insert(format!("{host}/{task}/{name}"), value.clone());
+            }
             Event::RunFinished(s) => self.finished = s.status == RunStatus::Ok,
             _ => return false,
         }
@@ -140,6 +159,64 @@ impl State {
             count(Phase::Running),
             count(Phase::Failed),
         )
+    }
+}
+
+/// A digest per planned step, over what the plan shows of it.
+pub fn step_digests(plan: &crate::plan::Plan) -> BTreeMap<String, String> {
+    use crate::plan::Stage;
+    let mut out = BTreeMap::new();
+    let mut add = |s: &crate::plan::Step| {
+        let json = serde_json::to_vec(s).expect("steps serialize");
+        let d: String = Sha256::digest(&json)
+            .iter()
+            .take(6)
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        out.insert(key(&s.host, s.task.as_str()), d);
+    };
+    for stage in &plan.stages {
+        match stage {
+            Stage::Once { step, .. } => add(step),
+            Stage::Parallel { steps, .. } => steps.iter().for_each(&mut add),
+            Stage::Rolling(r) => r.steps.values().flatten().for_each(&mut add),
+        }
+    }
+    out
+}
+
+/// What differs between the steps planned then and now, in a few words.
+pub fn describe_changes(then: &BTreeMap<String, String>, now: &BTreeMap<String, String>) -> String {
+    let list = |v: Vec<&String>| {
+        let n = v.len();
+        let shown: Vec<&str> = v.into_iter().take(6).map(String::as_str).collect();
+        if n > 6 {
+            format!("{} and {} more", shown.join(", "), n - 6)
+        } else {
+            shown.join(", ")
+        }
+    };
+    let changed: Vec<&String> = now
+        .iter()
+        .filter(|(k, d)| then.get(*k).is_some_and(|t| t != *d))
+        .map(|(k, _)| k)
+        .collect();
+    let added: Vec<&String> = now.keys().filter(|k| !then.contains_key(*k)).collect();
+    let removed: Vec<&String> = then.keys().filter(|k| !now.contains_key(*k)).collect();
+    let mut parts = Vec::new();
+    if !changed.is_empty() {
+        parts.push(format!("changed steps: {}", list(changed)));
+    }
+    if !added.is_empty() {
+        parts.push(format!("new steps: {}", list(added)));
+    }
+    if !removed.is_empty() {
+        parts.push(format!("steps gone: {}", list(removed)));
+    }
+    if parts.is_empty() {
+        "the steps are the same, but other inputs (variables, connection settings) differ".into()
+    } else {
+        parts.join("; ")
     }
 }
 
@@ -330,6 +407,8 @@ mod tests {
             order: vec!["zk1".into(), "zk2".into(), "zk3".into()],
             steps: BTreeMap::new(),
             decisions: Vec::new(),
+            planned: BTreeMap::new(),
+            facts: BTreeMap::new(),
         }
     }
 
@@ -420,6 +499,23 @@ mod tests {
         drop(held);
         let again = Lock::acquire(&p).unwrap();
         assert_eq!(again.took_over, None, "a clean release is not a takeover");
+    }
+
+    #[test]
+    fn plan_changes_are_named() {
+        let then: BTreeMap<String, String> =
+            [("zk1/stop", "a"), ("zk2/stop", "b"), ("zk3/stop", "c")]
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+        let mut now = then.clone();
+        now.insert("zk2/stop".into(), "x".into());
+        now.remove("zk3/stop");
+        now.insert("zk4/stop".into(), "d".into());
+        assert_eq!(
+            describe_changes(&then, &now),
+            "changed steps: zk2/stop; new steps: zk4/stop; steps gone: zk3/stop"
+        );
     }
 
     #[test]

@@ -179,6 +179,16 @@ impl Reporter for Plain {
                     failure_lines(host, task, message, help, tail, log).trim_end()
                 )),
             },
+            Event::Fact {
+                task, name, value, ..
+            } if name == "ensemble" => Some(format!(
+                "{t} ensemble at {task}:\n{}",
+                value
+                    .lines()
+                    .map(|l| format!("  {l}"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            )),
             Event::RunFinished(s) => Some(format!(
                 "{t} {}{}",
                 self.roll.render(),

@@ -165,6 +165,12 @@ impl Reporter for Progress {
             Event::Output {
                 host, task, line, ..
             } => self.above(&format!("{host} {task} | {line}")),
+            Event::Fact {
+                task, name, value, ..
+            } if name == "ensemble" => {
+                self.above(&format!("ensemble at {task}:\n{value}"));
+            }
+            Event::Fact { .. } => {}
             Event::Leader { host, .. } => {
                 self.leader_now
                     .lock()

@@ -70,6 +70,14 @@ pub enum Event {
         host: String,
         status: HostStatus,
     },
+    /// Something a step found that the record should keep (the leader's
+    /// zxid before a stop, a backup's manifest).
+    Fact {
+        host: String,
+        task: String,
+        name: String,
+        value: String,
+    },
     RunFinished(Summary),
 }
 

@@ -83,6 +83,16 @@ impl<T: Transport> Exec<'_, T> {
             .map_err(|e| e.explain().0)
     }
 
+    /// Records a fact in the run's checkpoint (and the event stream).
+    pub fn fact(&self, name: &str, value: impl Into<String>) {
+        (self.emit)(Event::Fact {
+            host: self.host.name.clone(),
+            task: self.task.to_string(),
+            name: name.to_string(),
+            value: value.into(),
+        });
+    }
+
     /// Appends a line to the step's log.
     pub fn note(&self, line: &str) {
         let mut log = self.log.borrow_mut();

@@ -64,7 +64,14 @@ pub async fn run<T: Transport>(
         touched: RefCell::new(Vec::new()),
         interrupted: std::cell::Cell::new(false),
     };
-    let ok = r.connect_all().await && r.stages().await;
+    let ok = r.connect_all().await && {
+        if o.resume.is_some() {
+            // Never trust "done" alone: show what the ensemble looks like
+            // now, before anything continues (the gates judge it per host).
+            r.record_ensemble("resume").await;
+        }
+        r.stages().await
+    };
     t.close().await;
     let failed = r.failed.clone();
     let mut done: Vec<String> = names
@@ -315,10 +322,29 @@ impl<T: Transport> Runner<'_, T> {
         failures == 0
     }
 
+    async fn record_ensemble(&self, when: &str) {
+        let v = crate::zk::probe::view(&self.probe_exec()).await;
+        (self.emit)(Event::Fact {
+            host: "*".into(),
+            task: when.into(),
+            name: "ensemble".into(),
+            value: v.table(),
+        });
+    }
+
     /// The current leader, asked of every node; None when there is not
     /// exactly one (the gates before each stop still protect the quorum).
     async fn leader(&self) -> Option<String> {
-        let x = Exec {
+        let v = crate::zk::probe::view(&self.probe_exec()).await;
+        match v.leaders()[..] {
+            [one] => Some(one.to_string()),
+            _ => None,
+        }
+    }
+
+    /// An execution context for read-only probes outside any step.
+    fn probe_exec(&self) -> Exec<'_, T> {
+        Exec {
             transport: self.t,
             host: &self.plan.hosts[0],
             hosts: &self.plan.hosts,
@@ -329,11 +355,6 @@ impl<T: Transport> Runner<'_, T> {
             verbose: false,
             emit: self.emit,
             log: RefCell::new(Vec::new()),
-        };
-        let v = crate::zk::probe::view(&x).await;
-        match v.leaders()[..] {
-            [one] => Some(one.to_string()),
-            _ => None,
         }
     }
 

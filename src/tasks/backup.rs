@@ -103,8 +103,15 @@ impl BackupStep {
             self.dest.clone(),
             Text::plain(self.keep.to_string()),
         ];
-        // The manifest it prints lands in the step's log.
-        x.check(&argv, None).await.map(drop)
+        // The manifest it prints lands in the step's log and the checkpoint.
+        let out = x.check(&argv, None).await?;
+        let manifest: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| l.len() > 64 && l.as_bytes()[64] == b' ')
+            .map(str::to_string)
+            .collect();
+        x.fact("manifest", manifest.join("\n"));
+        Ok(())
     }
 
     pub fn describe(&self) -> Vec<String> {

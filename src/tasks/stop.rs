@@ -55,6 +55,16 @@ impl StopStep {
             return Ok(());
         }
         x.note(&format!("server pids before stop: {pids:?}"));
+        // For the record: where the leader was before this node went down.
+        let view = probe::view(x).await;
+        if let [leader] = view.leaders()[..]
+            && let Some(s) = view.stats(leader)
+        {
+            x.fact(
+                "leader_zxid_before_stop",
+                format!("{leader} 0x{:x}", s.zxid),
+            );
+        }
         x.check(&self.command, None).await?;
         let waited = probe::poll(x, POLL, async || {
             let left = probe::server_pids(x, x.host).await?;
