@@ -273,3 +273,86 @@ fn a_node_that_cannot_rejoin_after_maintenance_stops_the_roll_with_the_ensemble_
         "the rest of the ensemble lost its quorum"
     );
 }
+
+/// Puts a paused or stopped node back, whatever the test's outcome.
+struct Restore<'a>(&'a Testbed, usize);
+
+impl Drop for Restore<'_> {
+    fn drop(&mut self) {
+        let n = self.1.to_string();
+        let _ = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/testbed"))
+            .args(["zk-resume", &n])
+            .status();
+        // A resumed node with a pending SIGTERM exits; start it again if so.
+        for _ in 0..100 {
+            if self.0.zk_pids()[self.1 - 1].is_none() {
+                let _ = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/testbed"))
+                    .args(["zk-start", &n])
+                    .status();
+                break;
+            }
+            if four_letter_word(&self.0.address(self.1), "srvr")
+                .is_some_and(|r| r.contains("Mode:"))
+            {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        self.0.wait_healthy();
+    }
+}
+
+#[test]
+fn a_node_that_will_not_stop_fails_the_step_unless_force_kills_it_by_pid() {
+    let (tb, _turn) = testbed();
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, force: bool| {
+        let p = dir.path().join(name);
+        std::fs::write(
+            &p,
+            format!("name: t\nhosts: zookeeper\ntasks:\n  - id: stop\n    timeout: 8s\n    stop: {{force: {force}}}\n"),
+        )
+        .unwrap();
+        p
+    };
+    let leader = tb.leader();
+    let n = (1..=tb.size).find(|n| format!("zk{n}") != leader).unwrap();
+    let host = format!("zk{n}");
+    {
+        // A paused JVM ignores SIGTERM until it is resumed: it will not stop.
+        let _restore = Restore(tb, n);
+        tb.hook(&["zk-pause", &n.to_string()]);
+        let (out, events) = zkrun(
+            tb,
+            write("plain.yaml", false).to_str().unwrap(),
+            &["--limit", &host],
+        );
+        assert_eq!(out.status.code(), Some(1));
+        let msg = events
+            .iter()
+            .find(|e| e["type"] == "step_finished" && e["data"]["status"] == "failed")
+            .map(|e| e["data"]["message"].as_str().unwrap().to_string())
+            .unwrap();
+        assert!(msg.contains("did not stop within 8s"), "{msg}");
+        assert!(
+            tb.zk_pids()[n - 1].is_some(),
+            "the node went away without force"
+        );
+    }
+    {
+        // With force, the PID read from the pid file before the stop is ended.
+        let _restore = Restore(tb, n);
+        tb.hook(&["zk-pause", &n.to_string()]);
+        let (out, _) = zkrun(
+            tb,
+            write("force.yaml", true).to_str().unwrap(),
+            &["--limit", &host],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        assert_eq!(tb.zk_pids()[n - 1], None, "force did not end the JVM");
+    }
+}

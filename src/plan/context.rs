@@ -27,6 +27,27 @@ pub struct ServiceOnHost {
 }
 
 impl ServiceOnHost {
+    /// Prints the server's PID as its manager records it.
+    pub fn main_pid(&self) -> Vec<Text> {
+        match self.manager {
+            Manager::Script => vec![
+                Text::plain("sh"),
+                Text::plain("-c"),
+                Text::plain(
+                    r#"d=$(sed -n 's/^[[:space:]]*dataDir[[:space:]]*=[[:space:]]*//p' "$0" | tail -n 1); cat "$d/zookeeper_server.pid" 2>/dev/null"#,
+                ),
+                self.config.clone(),
+            ],
+            Manager::Systemd => vec![
+                Text::plain("systemctl"),
+                Text::plain("show"),
+                Text::plain("--property=MainPID"),
+                Text::plain("--value"),
+                self.unit.clone(),
+            ],
+        }
+    }
+
     /// The command that starts or stops the service, as an argv.
     pub fn control(&self, verb: &str) -> Vec<Text> {
         match self.manager {

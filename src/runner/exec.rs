@@ -104,7 +104,18 @@ impl<T: Transport> Exec<'_, T> {
     /// Runs a command. Messages and the log show each word's shown form,
     /// so secrets stay out of them; the host gets the real values.
     pub async fn run(&self, argv: &[Text], stdin: Option<Vec<u8>>) -> Result<Output, StepError> {
-        let timeout = self.remaining().max(Duration::from_secs(1));
+        self.run_for(argv, stdin, self.remaining().max(Duration::from_secs(1)))
+            .await
+    }
+
+    /// Like `run`, with its own time limit (for work that happens after the
+    /// step's own time is up, such as forcing a stop).
+    pub async fn run_for(
+        &self,
+        argv: &[Text],
+        stdin: Option<Vec<u8>>,
+        timeout: Duration,
+    ) -> Result<Output, StepError> {
         let command = RemoteCommand {
             argv: argv.iter().map(|t| t.real().to_string()).collect(),
             stdin,

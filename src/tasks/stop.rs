@@ -3,12 +3,27 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use std::time::Duration;
+
 use crate::plan::context::Cx;
 use crate::runner::exec::{Exec, StepError};
 use crate::tasks::status::POLL;
 use crate::transport::Transport;
 use crate::zk::ensemble::NodeState;
 use crate::zk::probe;
+
+/// SIGTERM to "$1" if it is still a ZooKeeper server (a recycled PID is
+/// left alone), up to 10 s for it to go, then SIGKILL.
+const ESCALATE: &str = r#"is_zk() { tr '\0' ' ' < "/proc/$1/cmdline" 2>/dev/null | grep -q 'org[.]apache[.]zookeeper[.]server[.]quorum[.]QuorumPeerMain'; }
+is_zk "$1" || exit 0
+kill -TERM "$1" 2>/dev/null || exit 0
+i=0
+while [ $i -lt 100 ] && is_zk "$1" && [ "$(awk '{print $3}' /proc/$1/stat 2>/dev/null)" != Z ]; do sleep 0.1; i=$((i + 1)); done
+if is_zk "$1" && [ "$(awk '{print $3}' /proc/$1/stat 2>/dev/null)" != Z ]; then kill -KILL "$1"; fi"#;
+
+fn argv_str(argv: &[Text]) -> Vec<&str> {
+    argv.iter().map(|t| t.real()).collect()
+}
 
 fn join(pids: &[u32]) -> String {
     pids.iter()
@@ -31,6 +46,9 @@ pub struct StopArgs {
 #[derive(Debug, Clone, Serialize)]
 pub struct StopStep {
     pub command: Vec<Text>,
+    /// Prints the server's PID as the service manager knows it (the pid
+    /// file, or systemd's MainPID): escalation kills that PID, never by name.
+    pub pid_of: Vec<Text>,
     pub force: bool,
     pub client: Endpoint,
 }
@@ -38,6 +56,7 @@ pub struct StopStep {
 pub fn plan(args: &StopArgs, cx: &Cx) -> Option<StopStep> {
     Some(StopStep {
         command: cx.service.control("stop"),
+        pid_of: cx.service.main_pid(),
         force: args.force,
         client: cx.service.client.clone(),
     })
@@ -55,6 +74,17 @@ impl StopStep {
             return Ok(());
         }
         x.note(&format!("server pids before stop: {pids:?}"));
+        let main_pid = x
+            .query(x.host, &argv_str(&self.pid_of), Duration::from_secs(5))
+            .await
+            .ok()
+            .and_then(|o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .trim()
+                    .parse::<u32>()
+                    .ok()
+            })
+            .filter(|p| *p > 0);
         // For the record: where the leader was before this node went down.
         let view = probe::view(x).await;
         if let [leader] = view.leaders()[..]
@@ -80,12 +110,32 @@ impl StopStep {
         match waited {
             Ok(()) => Ok(()),
             Err(why) if self.force => {
-                let left = probe::server_pids(x, x.host).await.unwrap_or_default();
-                x.note(&format!("force: SIGKILL to {left:?} ({why})"));
-                let mut argv = vec![Text::plain("kill"), Text::plain("-KILL")];
-                argv.extend(left.iter().map(|p| Text::plain(p.to_string())));
-                x.run(&argv, None).await?;
-                Ok(())
+                let Some(pid) = main_pid else {
+                    return Err(StepError::new(format!(
+                        "ZooKeeper did not stop within {}s ({why}) and its PID is unknown (no pid file), so it cannot be forced",
+                        x.timeout.as_secs()
+                    ))
+                    .help("stop it on the host by hand; zkrun never kills by process name"));
+                };
+                x.note(&format!("force: SIGTERM, then SIGKILL, to pid {pid} ({why})"));
+                let argv = [
+                    Text::plain("sh"),
+                    Text::plain("-c"),
+                    Text::plain(ESCALATE),
+                    Text::plain("zkrun-escalate"),
+                    Text::plain(pid.to_string()),
+                ];
+                // The step's own time is up: the escalation gets its own.
+                let out = x.run_for(&argv, None, Duration::from_secs(20)).await?;
+                if out.success() {
+                    Ok(())
+                } else {
+                    Err(StepError::new(format!(
+                        "forcing pid {pid} to stop failed (exit {:?}): {}",
+                        out.code,
+                        String::from_utf8_lossy(&out.stderr).trim()
+                    )))
+                }
             }
             Err(why) => Err(StepError::new(format!(
                 "ZooKeeper did not stop within {}s: {why}",

@@ -10,7 +10,8 @@ use crate::plan::PlanHost;
 use crate::runner::exec::Exec;
 use crate::transport::Transport;
 
-const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+/// srvr answers in milliseconds; a node silent this long counts as not answering.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Exit code of the probe script when nothing answers on the port.
 const NOTHING_ANSWERS: i32 = 7;
