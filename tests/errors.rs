@@ -3,30 +3,13 @@
 
 use std::path::{Path, PathBuf};
 
+#[path = "support/cli.rs"]
+mod cli;
+
 use clap::Parser;
+use cli::cli_args;
 use zkrun::app::load_and_plan;
 use zkrun::cli::Cli;
-
-fn cli_args(
-    playbook: impl AsRef<std::path::Path>,
-    inventory: impl AsRef<std::path::Path>,
-    extra: Vec<String>,
-) -> Vec<std::ffi::OsString> {
-    let mut a: Vec<std::ffi::OsString> = vec![
-        "zkrun".into(),
-        playbook.as_ref().into(),
-        "-i".into(),
-        inventory.as_ref().into(),
-        "--dry-run".into(),
-        "--run-id".into(),
-        "20261125T120000Z-0001".into(),
-    ];
-    for e in extra {
-        a.push("-e".into());
-        a.push(e.into());
-    }
-    a
-}
 
 fn cli(playbook: &Path, inventory: &Path) -> Cli {
     Cli::parse_from(cli_args(playbook, inventory, Vec::new()))

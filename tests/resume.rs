@@ -173,18 +173,6 @@ fn a_second_run_on_the_same_state_is_refused_and_told_who_holds_it() {
     );
 }
 
-/// How often each node's server has started, from its own log.
-fn starts(tb: &Testbed, n: usize) -> usize {
-    let out = tb.ssh(
-        n,
-        "grep -c 'Starting quorum peer' /var/log/zookeeper/zookeeper.log || true",
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .parse()
-        .unwrap_or(0)
-}
-
 #[test]
 fn killed_at_every_step_and_resumed_each_node_restarts_exactly_once() {
     let (tb, _turn) = testbed();
@@ -192,7 +180,7 @@ fn killed_at_every_step_and_resumed_each_node_restarts_exactly_once() {
     let state = dir.path().join("state.json");
     let pb = Path::new("playbooks/rolling-restart.yaml");
     let pids_before = tb.zk_pids();
-    let starts_before: Vec<usize> = (1..=tb.size).map(|n| starts(tb, n)).collect();
+    let starts_before: Vec<usize> = (1..=tb.size).map(|n| tb.starts(n)).collect();
     let masters_before = ssh_masters();
 
     let stop = AtomicBool::new(false);
@@ -273,7 +261,7 @@ fn killed_at_every_step_and_resumed_each_node_restarts_exactly_once() {
             n + 1
         );
         assert_eq!(
-            starts(tb, n + 1),
+            tb.starts(n + 1),
             starts_before[n] + 1,
             "zk{} was restarted more than once",
             n + 1

@@ -32,18 +32,6 @@ fn zkrun(tb: &Testbed, playbook: &str, extra: &[&str]) -> (std::process::Output,
     (out, events)
 }
 
-/// How often each node's server has started, from its own log.
-fn starts(tb: &Testbed, n: usize) -> usize {
-    let out = tb.ssh(
-        n,
-        "grep -c 'Starting quorum peer' /var/log/zookeeper/zookeeper.log || true",
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .parse()
-        .unwrap_or(0)
-}
-
 #[derive(Debug, Clone, Copy)]
 struct Sample {
     down: usize,
@@ -54,7 +42,7 @@ struct Sample {
 fn each_node_restarts_once_followers_first_leader_last_and_quorum_holds() {
     let (tb, _turn) = testbed();
     let pids_before = tb.zk_pids();
-    let starts_before: Vec<usize> = (1..=tb.size).map(|n| starts(tb, n)).collect();
+    let starts_before: Vec<usize> = (1..=tb.size).map(|n| tb.starts(n)).collect();
     let leader_before = tb.leader();
 
     let stop = AtomicBool::new(false);
@@ -100,7 +88,7 @@ fn each_node_restarts_once_followers_first_leader_last_and_quorum_holds() {
             n + 1
         );
         assert_eq!(
-            starts(tb, n + 1),
+            tb.starts(n + 1),
             starts_before[n] + 1,
             "zk{} started more than once",
             n + 1

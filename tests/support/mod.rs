@@ -110,6 +110,18 @@ impl Testbed {
         self.hook(&["leader"]).trim().to_string()
     }
 
+    /// How often host `n`'s server has started, from its own log.
+    pub fn starts(&self, n: usize) -> usize {
+        let out = self.ssh(
+            n,
+            "grep -c 'Starting quorum peer' /var/log/zookeeper/zookeeper.log || true",
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .unwrap_or(0)
+    }
+
     /// (pid, start time in ticks) of each host's ZooKeeper, or None when down.
     pub fn zk_pids(&self) -> Vec<Option<(u32, u64)>> {
         self.hook(&["pids"])
