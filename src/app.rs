@@ -274,6 +274,7 @@ fn status(cli: &Cli) -> ExitCode {
                     verbose: false,
                     emit: &|_| {},
                     log: Default::default(),
+                    facts: &Default::default(),
                 };
                 let view = crate::zk::probe::view(&x).await;
                 print!("{}", view.table());
@@ -344,6 +345,7 @@ fn execute(
     let resume_input = resume.as_ref().map(|s| runner::Resume {
         finished: s.finished_steps(),
         order: s.order.clone(),
+        facts: s.host_facts(),
     });
     let state = resume.unwrap_or_else(|| checkpoint::State::new(plan));
     if let Err(e) = checkpoint::save(state_path, &state) {

@@ -152,6 +152,18 @@ impl State {
             .collect()
     }
 
+    /// Facts keyed `host/name`, as steps look them up.
+    pub fn host_facts(&self) -> std::collections::HashMap<String, String> {
+        self.facts
+            .iter()
+            .filter_map(|(k, v)| {
+                let mut parts = k.splitn(3, '/');
+                let (host, _task, name) = (parts.next()?, parts.next()?, parts.next()?);
+                Some((format!("{host}/{name}"), v.clone()))
+            })
+            .collect()
+    }
+
     pub fn counts(&self) -> (usize, usize, usize) {
         let count = |p: Phase| self.steps.values().filter(|r| r.phase == p).count();
         (

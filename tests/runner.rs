@@ -284,6 +284,7 @@ fn a_resumed_run_repeats_nothing_and_keeps_the_order_decided_before() {
             .map(|s| s.to_string())
             .collect(),
         order: vec!["zk3".into(), "zk1".into(), "zk2".into()],
+        facts: Default::default(),
     };
     let (summary, _) = execute_with(&p, &fake, Some(resume), &|_| false);
     assert_eq!(summary.status, RunStatus::Ok);

@@ -48,6 +48,8 @@ pub struct Exec<'a, T: Transport> {
     pub emit: &'a dyn Fn(Event),
     /// Everything the step's commands printed, for its log file.
     pub log: RefCell<Vec<u8>>,
+    /// Facts recorded by earlier steps of the run (`host/name` → value).
+    pub facts: &'a RefCell<std::collections::HashMap<String, String>>,
 }
 
 /// How many output lines a failure shows.
@@ -85,12 +87,24 @@ impl<T: Transport> Exec<'_, T> {
 
     /// Records a fact in the run's checkpoint (and the event stream).
     pub fn fact(&self, name: &str, value: impl Into<String>) {
+        let value = value.into();
+        self.facts
+            .borrow_mut()
+            .insert(format!("{}/{name}", self.host.name), value.clone());
         (self.emit)(Event::Fact {
             host: self.host.name.clone(),
             task: self.task.to_string(),
             name: name.to_string(),
-            value: value.into(),
+            value,
         });
+    }
+
+    /// A fact an earlier step recorded for this host.
+    pub fn recall(&self, name: &str) -> Option<String> {
+        self.facts
+            .borrow()
+            .get(&format!("{}/{name}", self.host.name))
+            .cloned()
     }
 
     /// Appends a line to the step's log.

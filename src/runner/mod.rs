@@ -37,6 +37,9 @@ pub struct RunOptions {
 pub struct Resume {
     pub finished: std::collections::HashSet<String>,
     pub order: Vec<String>,
+    /// Facts recorded before (`host/name` → value), for steps that compare
+    /// with them (verify with the leader's zxid before the stop).
+    pub facts: std::collections::HashMap<String, String>,
 }
 
 /// Runs the plan and returns what happened to each host.
@@ -63,6 +66,12 @@ pub async fn run<T: Transport>(
         done: Vec::new(),
         touched: RefCell::new(Vec::new()),
         interrupted: std::cell::Cell::new(false),
+        facts: RefCell::new(
+            o.resume
+                .as_ref()
+                .map(|r| r.facts.clone())
+                .unwrap_or_default(),
+        ),
     };
     let ok = r.connect_all().await && {
         if o.resume.is_some() {
@@ -130,6 +139,8 @@ struct Runner<'a, T: Transport> {
     /// Hosts on which at least one step ran (now or in an earlier run).
     touched: RefCell<Vec<String>>,
     interrupted: std::cell::Cell<bool>,
+    /// `host/name` → what steps recorded, for later steps of the same host.
+    facts: RefCell<std::collections::HashMap<String, String>>,
 }
 
 impl<T: Transport> Runner<'_, T> {
@@ -355,6 +366,7 @@ impl<T: Transport> Runner<'_, T> {
             verbose: false,
             emit: self.emit,
             log: RefCell::new(Vec::new()),
+            facts: &self.facts,
         }
     }
 
@@ -426,6 +438,7 @@ impl<T: Transport> Runner<'_, T> {
                 verbose: self.o.verbose,
                 emit: self.emit,
                 log: RefCell::new(Vec::new()),
+                facts: &self.facts,
             };
             let result = action.execute(&x).await;
             log.extend(x.log.into_inner());

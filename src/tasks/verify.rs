@@ -81,6 +81,13 @@ pub fn plan(args: &VerifyArgs, cx: &Cx) -> Option<VerifyStep> {
 }
 
 impl VerifyStep {
+    /// The leader's zxid before this node's stop, as the stop recorded it.
+    fn recalled_zxid<T: Transport>(&self, x: &Exec<'_, T>) -> Option<u64> {
+        let fact = x.recall("leader_zxid_before_stop")?;
+        let hex = fact.split_whitespace().last()?.trim_start_matches("0x");
+        u64::from_str_radix(hex, 16).ok()
+    }
+
     /// Waits until the node serves in an allowed mode and, when asked, the
     /// leader counts every follower as synced; then the client read. Fails
     /// fast when the JVM is gone, with the log's fatal lines.
@@ -99,6 +106,18 @@ impl VerifyStep {
             };
             if !self.modes.contains(&s.mode) {
                 return Err(format!("{} serves as {}", self.client, s.mode.as_str()));
+            }
+            // Caught up: at or past where the leader was before this node
+            // stopped. Only meaningful once transactions were written (an
+            // idle follower reports the zxid of its last applied write).
+            if let Some(before) = self.recalled_zxid(x)
+                && before & 0xffff_ffff > 0
+                && s.zxid < before
+            {
+                return Err(format!(
+                    "{} is at zxid 0x{:x}, behind the leader's 0x{before:x} before it stopped",
+                    self.client, s.zxid
+                ));
             }
             if self.synced {
                 ensemble::healthy(&v)?;
@@ -119,6 +138,21 @@ impl VerifyStep {
                 e.tail = probe::fatal_log_lines(x, x.host, log.real()).await;
             }
             return Err(e);
+        }
+        // The leader's own timings, when `mntr` answers, for the record.
+        let v = probe::view(x).await;
+        let timings: Vec<String> = [
+            "zk_avg_election_time",
+            "zk_max_election_time",
+            "zk_avg_follower_sync_time",
+            "zk_avg_leader_unavailable_time",
+            "zk_avg_unavailable_time",
+        ]
+        .iter()
+        .filter_map(|k| v.leader_mntr.0.get(*k).map(|val| format!("{k}={val}")))
+        .collect();
+        if !timings.is_empty() {
+            x.fact("mntr_timings", timings.join(" "));
         }
         if let Some(read) = &self.read {
             x.check(read, None).await?;
