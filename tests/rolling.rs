@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use serde_json::Value;
-use support::{Testbed, four_letter_word, testbed};
+use support::{Testbed, eventually, four_letter_word, testbed};
 
 fn zkrun(tb: &Testbed, playbook: &str, extra: &[&str]) -> (std::process::Output, Vec<Value>) {
     let logs = tempfile::tempdir().unwrap();
@@ -343,4 +343,96 @@ fn a_node_that_will_not_stop_fails_the_step_unless_force_kills_it_by_pid() {
         );
         assert_eq!(tb.zk_pids()[n - 1], None, "force did not end the JVM");
     }
+}
+
+#[test]
+fn a_client_writing_through_the_roll_keeps_writing() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::Stdio;
+    use std::time::Instant;
+
+    let (tb, _turn) = testbed();
+    let servers: Vec<String> = (1..=tb.size)
+        .map(|n| format!("{}:2181", tb.address(n)))
+        .collect();
+    let mut cli = Command::new("/usr/share/zookeeper/bin/zkCli.sh")
+        .args(["-server", &servers.join(",")])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = cli.stdin.take().unwrap();
+    // zkCli reports results ("Created ...") and errors on stderr.
+    let stdout = cli.stderr.take().unwrap();
+    writeln!(stdin, "create /zkrun-e2e x").unwrap();
+    let stop = AtomicBool::new(false);
+    let successes = std::sync::atomic::AtomicUsize::new(0);
+    let started = Instant::now();
+    let (run, created, failed, issued, roll_end) = std::thread::scope(|s| {
+        // 50 writes a second, as a busy client would.
+        let writer = s.spawn(|| {
+            let mut issued = 0;
+            while !stop.load(Ordering::Relaxed) {
+                if writeln!(stdin, "create -s /zkrun-e2e/w- x").is_err() {
+                    break;
+                }
+                issued += 1;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = writeln!(stdin, "deleteall /zkrun-e2e");
+            let _ = writeln!(stdin, "quit");
+            issued
+        });
+        let reader = s.spawn(|| {
+            let (mut created, mut failed) = (Vec::new(), 0);
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if line.starts_with("Created /zkrun-e2e/w-") {
+                    created.push(started.elapsed());
+                    successes.fetch_add(1, Ordering::Relaxed);
+                } else if line.contains("ConnectionLoss") || line.contains("SessionExpired") {
+                    failed += 1;
+                }
+            }
+            (created, failed)
+        });
+        // Let the client get going before the roll starts.
+        eventually("the client's first write", Duration::from_secs(30), || {
+            (tb.ssh(1, "true").status.success() && started.elapsed() > Duration::from_secs(3))
+                .then_some(())
+        });
+        let run = zkrun(tb, "playbooks/rolling-restart.yaml", &[]);
+        let roll_end = started.elapsed();
+        // Keep writing a little after the roll, to see writes resume.
+        eventually("writes after the roll", Duration::from_secs(30), || {
+            (started.elapsed() > roll_end + Duration::from_secs(3)).then_some(())
+        });
+        stop.store(true, Ordering::Relaxed);
+        let issued = writer.join().unwrap();
+        let (created, failed) = reader.join().unwrap();
+        (run, created, failed, issued, roll_end)
+    });
+    let _ = cli.wait();
+    let (out, _) = run;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(
+        created.len() > 50,
+        "the client hardly wrote: {} of {issued}",
+        created.len()
+    );
+    let gap = created.windows(2).map(|w| w[1] - w[0]).max().unwrap();
+    // Figures for the record, not assertions on speed.
+    eprintln!(
+        "client during the roll: {issued} writes issued, {} succeeded, {failed} failed, longest gap between successes {:.2}s",
+        created.len(),
+        gap.as_secs_f64()
+    );
+    assert!(
+        created.iter().any(|t| *t > roll_end),
+        "writes did not resume after the roll"
+    );
 }
