@@ -225,6 +225,9 @@ impl Source {
         // The first whole-word occurrence: `a` in `{{ a }}`, not in `/var`.
         let word = |c: Option<&char>| c.is_some_and(|c| c.is_alphanumeric() || *c == '_');
         let n: Vec<char> = needle.chars().collect();
+        if n.is_empty() {
+            return Some(s);
+        }
         let found = (from..chars.len().saturating_sub(n.len() - 1).max(from)).find(|&i| {
             chars[i..].starts_with(&n)
                 && !word(i.checked_sub(1).and_then(|p| chars.get(p)))
