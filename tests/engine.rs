@@ -70,6 +70,9 @@ fn zkrun(tb: &Testbed, playbook: &Path, extra: &[&str]) -> Run {
         .arg(&tb.ssh_config)
         .arg("--log-dir")
         .arg(logs.path())
+        // Each run its own state, so no test inherits another's unfinished run.
+        .arg("--state")
+        .arg(logs.path().join("state.json"))
         .args(["--output", "json", "--connect-timeout", "5s"])
         .args(extra)
         .output()

@@ -21,6 +21,9 @@ fn zkrun(tb: &Testbed, playbook: &str, extra: &[&str]) -> (std::process::Output,
         .arg(&tb.ssh_config)
         .arg("--log-dir")
         .arg(logs.path())
+        // Each run its own state, so no test inherits another's unfinished run.
+        .arg("--state")
+        .arg(logs.path().join("state.json"))
         .args(["--output", "json"])
         .args(extra)
         .output()
