@@ -61,26 +61,7 @@ fn write_playbook(dir: &Path, tasks: &str) -> PathBuf {
 }
 
 fn zkrun(tb: &Testbed, playbook: &Path, extra: &[&str]) -> Run {
-    let logs = tempfile::tempdir().unwrap();
-    let status = Command::new(env!("CARGO_BIN_EXE_zkrun"))
-        .arg(playbook)
-        .arg("-i")
-        .arg(&tb.inventory)
-        .arg("--ssh-config")
-        .arg(&tb.ssh_config)
-        .arg("--log-dir")
-        .arg(logs.path())
-        // Each run its own state, so no test inherits another's unfinished run.
-        .arg("--state")
-        .arg(logs.path().join("state.json"))
-        .args(["--output", "json", "--connect-timeout", "5s"])
-        .args(extra)
-        .output()
-        .unwrap();
-    let events = String::from_utf8_lossy(&status.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
-        .collect();
+    let (status, events) = tb.zkrun(playbook, extra);
     Run { status, events }
 }
 

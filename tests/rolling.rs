@@ -12,27 +12,7 @@ use serde_json::Value;
 use support::{Testbed, eventually, four_letter_word, testbed};
 
 fn zkrun(tb: &Testbed, playbook: &str, extra: &[&str]) -> (std::process::Output, Vec<Value>) {
-    let logs = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_zkrun"))
-        .arg(playbook)
-        .arg("-i")
-        .arg(&tb.inventory)
-        .arg("--ssh-config")
-        .arg(&tb.ssh_config)
-        .arg("--log-dir")
-        .arg(logs.path())
-        // Each run its own state, so no test inherits another's unfinished run.
-        .arg("--state")
-        .arg(logs.path().join("state.json"))
-        .args(["--output", "json"])
-        .args(extra)
-        .output()
-        .unwrap();
-    let events = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    (out, events)
+    tb.zkrun(std::path::Path::new(playbook), extra)
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -87,6 +87,36 @@ impl Testbed {
             .expect("run ssh")
     }
 
+    /// Runs the zkrun binary against the fleet with JSON output, in a state
+    /// and log directory of its own (so no test inherits another's
+    /// unfinished run); returns the process output and the parsed events.
+    pub fn zkrun(
+        &self,
+        playbook: &std::path::Path,
+        extra: &[&str],
+    ) -> (Output, Vec<serde_json::Value>) {
+        let logs = tempfile::tempdir().expect("temp dir");
+        let out = Command::new(env!("CARGO_BIN_EXE_zkrun"))
+            .arg(playbook)
+            .arg("-i")
+            .arg(&self.inventory)
+            .arg("--ssh-config")
+            .arg(&self.ssh_config)
+            .arg("--log-dir")
+            .arg(logs.path())
+            .arg("--state")
+            .arg(logs.path().join("state.json"))
+            .args(["--output", "json", "--connect-timeout", "5s"])
+            .args(extra)
+            .output()
+            .expect("run zkrun");
+        let events = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+            .collect();
+        (out, events)
+    }
+
     /// Runs a testbed subcommand (a fault hook) and returns its stdout.
     pub fn hook(&self, args: &[&str]) -> String {
         let out = Command::new(script())
