@@ -111,7 +111,9 @@ impl Mntr {
     }
 }
 
-/// The zoo.cfg keys zkrun needs, read from the file's text.
+/// The zoo.cfg keys zkrun needs, read from the file's text or from a
+/// `conf` reply (same `key=value` shape; `conf` gives the values in force,
+/// defaults filled in).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Config {
     pub data_dir: Option<String>,
@@ -119,6 +121,31 @@ pub struct Config {
     pub dynamic_config_file: Option<String>,
     /// server id → the `server.N=` value.
     pub servers: Vec<(u32, String)>,
+    pub tick_time: Option<u64>,
+    pub sync_limit: Option<u64>,
+    pub min_session_timeout: Option<u64>,
+    pub max_session_timeout: Option<u64>,
+    /// `4lw.commands.whitelist`, as written (`*` for all).
+    pub whitelist: Option<String>,
+}
+
+/// ZooKeeper's default `tickTime`, in milliseconds.
+const DEFAULT_TICK_MS: u64 = 3000;
+
+impl Config {
+    /// The session timeouts clients may negotiate, in milliseconds: the
+    /// configured bounds, else ZooKeeper's defaults of 2 and 20 ticks.
+    pub fn session_bounds(&self) -> (u64, u64) {
+        let tick = self.tick_time.filter(|t| *t > 0).unwrap_or(DEFAULT_TICK_MS);
+        (
+            self.min_session_timeout
+                .filter(|t| *t > 0)
+                .unwrap_or(2 * tick),
+            self.max_session_timeout
+                .filter(|t| *t > 0)
+                .unwrap_or(20 * tick),
+        )
+    }
 }
 
 pub fn parse_config(text: &str) -> Config {
@@ -136,8 +163,14 @@ pub fn parse_config(text: &str) -> Config {
             "dataDir" => c.data_dir = Some(v),
             "dataLogDir" => c.data_log_dir = Some(v),
             "dynamicConfigFile" => c.dynamic_config_file = Some(v),
+            "tickTime" => c.tick_time = v.parse().ok(),
+            "syncLimit" => c.sync_limit = v.parse().ok(),
+            "minSessionTimeout" => c.min_session_timeout = v.parse().ok(),
+            "maxSessionTimeout" => c.max_session_timeout = v.parse().ok(),
+            "4lw.commands.whitelist" => c.whitelist = Some(v),
             _ => {
                 if let Some(id) = k.strip_prefix("server.").and_then(|n| n.parse().ok()) {
+                    // `conf` appends the role (`:participant`); zoo.cfg may not.
                     c.servers.push((id, v));
                 }
             }
@@ -200,5 +233,75 @@ mod tests {
                 (2, "127.0.0.12:2888:3888".into())
             ]
         );
+    }
+
+    /// Replies captured from the testbed's Debian 3.8.0 nodes (after a roll
+    /// and a write), kept verbatim in tests/fixtures/zk.
+    fn captured(name: &str) -> String {
+        let path = format!("{}/tests/fixtures/zk/{name}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    #[test]
+    fn captured_srvr_replies() {
+        let Srvr::Serving(l) = parse_srvr(&captured("srvr-leader.txt")) else {
+            panic!("leader")
+        };
+        assert_eq!(
+            (l.mode, l.zxid, l.epoch()),
+            (Mode::Leader, 0x2_0000_0001, 2)
+        );
+        assert_eq!(l.node_count, Some(6));
+        assert_eq!(l.latency.as_deref(), Some("0/0.0/0"));
+        let Srvr::Serving(f) = parse_srvr(&captured("srvr-follower.txt")) else {
+            panic!("follower")
+        };
+        assert_eq!((f.mode, f.connections), (Mode::Follower, Some(1)));
+        assert_eq!(
+            parse_srvr(&captured("srvr-not-serving.txt")),
+            Srvr::NotServing
+        );
+        // A word outside the whitelist gets one line back, not a mode.
+        assert!(matches!(
+            parse_srvr(&captured("not-whitelisted.txt")),
+            Srvr::Unexpected(t) if t.contains("not in the whitelist")
+        ));
+    }
+
+    #[test]
+    fn captured_mntr_replies() {
+        let leader = parse_mntr(&captured("mntr-leader.txt"));
+        assert_eq!(leader.synced_followers(), Some(2));
+        assert_eq!(leader.number("zk_max_election_time"), Some(213.0));
+        assert_eq!(leader.number("zk_avg_follower_sync_time"), Some(28.0));
+        assert_eq!(leader.number("zk_max_leader_unavailable_time"), Some(334.0));
+        // Followers have no synced-follower count; a node that does not
+        // serve answers mntr with the not-serving line, which is no data.
+        assert_eq!(
+            parse_mntr(&captured("mntr-follower.txt")).synced_followers(),
+            None
+        );
+        assert!(parse_mntr(&captured("not-whitelisted.txt")).is_empty());
+        let looking = parse_mntr(&captured("mntr-not-serving.txt"));
+        assert_eq!(looking.synced_followers(), None);
+    }
+
+    #[test]
+    fn captured_conf_reply_and_zoo_cfg() {
+        let conf = parse_config(&captured("conf-follower.txt"));
+        assert_eq!(conf.session_bounds(), (4000, 40000));
+        assert_eq!(conf.sync_limit, Some(5));
+        assert_eq!(conf.servers.len(), 3);
+        assert_eq!(
+            conf.servers[0],
+            (1, "127.0.0.11:2888:3888:participant".into())
+        );
+        let cfg = parse_config(&captured("zoo.cfg"));
+        assert_eq!(cfg.data_dir.as_deref(), Some("/var/lib/zookeeper"));
+        assert_eq!(cfg.tick_time, Some(2000));
+        // Not in the file: the defaults of 2 and 20 ticks.
+        assert_eq!(cfg.session_bounds(), (4000, 40000));
+        assert!(cfg.whitelist.as_deref().is_some_and(|w| w.contains("mntr")));
+        assert_eq!(parse_config("").session_bounds(), (6000, 60000));
     }
 }
