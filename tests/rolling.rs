@@ -91,6 +91,23 @@ fn each_node_restarts_once_followers_first_leader_last_and_quorum_holds() {
         "the leader was not restarted last: {order:?}"
     );
 
+    // zkrun saw the leader hold until its own turn, then one election.
+    let leaders: Vec<&str> = events
+        .iter()
+        .filter(|e| e["type"] == "fact" && e["data"]["name"] == "leader")
+        .map(|e| e["data"]["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        leaders.len(),
+        tb.size,
+        "one leader fact per verify: {leaders:?}"
+    );
+    assert!(
+        leaders[..tb.size - 1].iter().all(|l| *l == leader_before),
+        "leadership moved before the leader's turn: {leaders:?}"
+    );
+    assert_ne!(leaders[tb.size - 1], leader_before, "{leaders:?}");
+
     // Never more than one node down, and one election at most (the leader's).
     assert!(
         samples.len() > 20,
@@ -418,4 +435,61 @@ fn a_client_writing_through_the_roll_keeps_writing() {
         created.iter().any(|t| *t > roll_end),
         "writes did not resume after the roll"
     );
+}
+
+#[test]
+fn an_error_logged_after_the_start_fails_verify_and_is_shown() {
+    let (tb, _turn) = testbed();
+    let leader = tb.leader();
+    let victim = (1..=tb.size)
+        .map(|n| format!("zk{n}"))
+        .find(|h| *h != leader)
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let pb = dir.path().join("error-after-start.yaml");
+    // The node comes back fine; a line in its log says something went wrong.
+    std::fs::write(
+        &pb,
+        r#"name: error after start
+hosts: zookeeper
+rolling: {serial: 1, order: leader-last}
+tasks:
+  - {id: gate, status: {require: quorum-without-this-host}}
+  - {id: stop, stop: {}}
+  - {id: start, start: {}}
+  - id: inject
+    maintain:
+      shell: "echo '2026-01-01 00:00:00,000 [myid:9] - ERROR [zkrun-e2e:Test@1] - injected by the test' >> /var/log/zookeeper/zookeeper.log"
+  - {id: verify, verify: {}, timeout: 60s}
+"#,
+    )
+    .unwrap();
+    let (out, events) = tb.zkrun(&pb, &["--limit", &victim]);
+    tb.wait_healthy();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let failed = events
+        .iter()
+        .find(|e| e["type"] == "step_finished" && e["data"]["status"] == "failed")
+        .expect("a failed step");
+    assert_eq!(failed["data"]["task"], "verify");
+    assert!(
+        failed["data"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("ERROR lines since it started"),
+        "{failed}"
+    );
+    assert!(
+        failed["data"]["tail"]
+            .to_string()
+            .contains("injected by the test"),
+        "{failed}"
+    );
+    // The line before this start (zkServer.sh's "Exiting JVM" at the stop) is not counted.
+    assert!(!failed["data"]["tail"].to_string().contains("Exiting JVM"));
 }

@@ -1,5 +1,7 @@
 //! The short report printed after a roll: per node, how long it was out of
-//! service (its stop began → its verify passed), and the leader changes seen.
+//! service (its stop began → its verify passed) and how long it took to sync
+//! once started; the leaders seen and so the elections; the leader's own
+//! `mntr` timings; the whole run's time against the sum of the restarts.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -17,9 +19,15 @@ pub struct RollReport {
 struct Inner {
     kinds: HashMap<(String, String), String>,
     stop_began: HashMap<String, Instant>,
-    /// (host, seconds out of service), in the order nodes came back.
-    downtime: Vec<(String, f64)>,
+    start_began: HashMap<String, Instant>,
+    /// (host, seconds out of service, seconds from start to synced), in
+    /// the order nodes came back.
+    nodes: Vec<(String, f64, Option<f64>)>,
+    /// Leaders in the order they were seen (consecutive repeats merged).
     leaders: Vec<String>,
+    /// The last `mntr_timings` fact: `key=value` words.
+    mntr: Option<String>,
+    run_ms: Option<u64>,
 }
 
 impl RollReport {
@@ -34,10 +42,13 @@ impl RollReport {
                 ..
             } => {
                 i.kinds.insert((host.clone(), task.clone()), kind.clone());
-                if kind == "stop" && *attempt == 1 {
-                    i.stop_began
-                        .entry(host.clone())
-                        .or_insert_with(Instant::now);
+                let began = match kind.as_str() {
+                    "stop" => &mut i.stop_began,
+                    "start" => &mut i.start_began,
+                    _ => return,
+                };
+                if *attempt == 1 {
+                    began.entry(host.clone()).or_insert_with(Instant::now);
                 }
             }
             Event::StepFinished {
@@ -51,12 +62,20 @@ impl RollReport {
                     .get(&(host.clone(), task.clone()))
                     .is_some_and(|k| k == "verify");
                 if is_verify && let Some(t0) = i.stop_began.remove(host) {
-                    i.downtime.push((host.clone(), t0.elapsed().as_secs_f64()));
+                    let synced = i
+                        .start_began
+                        .remove(host)
+                        .map(|t| t.elapsed().as_secs_f64());
+                    i.nodes
+                        .push((host.clone(), t0.elapsed().as_secs_f64(), synced));
                 }
             }
-            Event::Leader { host: Some(h), .. } if i.leaders.last() != Some(h) => {
-                i.leaders.push(h.clone());
+            Event::Leader { host: Some(h), .. } => i.saw_leader(h),
+            Event::Fact { name, value, .. } if name == "leader" => i.saw_leader(value),
+            Event::Fact { name, value, .. } if name == "mntr_timings" => {
+                i.mntr = Some(value.clone());
             }
+            Event::RunFinished(s) => i.run_ms = Some(s.ms),
             _ => {}
         }
     }
@@ -64,25 +83,142 @@ impl RollReport {
     /// Empty when no node was restarted.
     pub fn render(&self) -> String {
         let i = self.inner.lock().expect("not poisoned");
-        if i.downtime.is_empty() {
+        if i.nodes.is_empty() {
             return String::new();
         }
         let mut out = String::from("roll report:\n");
-        for (host, secs) in &i.downtime {
+        for (host, down, synced) in &i.nodes {
+            let synced = synced
+                .map(|s| format!(", synced {s:.1}s after its start"))
+                .unwrap_or_default();
             let _ = writeln!(
                 out,
-                "  {host:<10} out of service {secs:.1}s (stop began → serving and synced)"
+                "  {host:<10} out of service {down:.1}s (stop began → serving and synced){synced}"
             );
         }
-        let total: f64 = i.downtime.iter().map(|(_, s)| s).sum();
-        let _ = writeln!(out, "  sum of node restarts {total:.1}s");
-        if i.leaders.len() > 1 {
+        let total: f64 = i.nodes.iter().map(|(_, s, _)| s).sum();
+        let _ = write!(out, "  sum of node restarts {total:.1}s");
+        match i.run_ms {
+            Some(ms) if total > 0.0 => {
+                let run = ms as f64 / 1000.0;
+                let _ = writeln!(out, ", whole run {run:.1}s ({:.2}×)", run / total);
+            }
+            _ => out.push('\n'),
+        }
+        if !i.leaders.is_empty() {
+            let elections = i.leaders.len() - 1;
             let _ = writeln!(
                 out,
-                "  leader changes seen between batches: {}",
-                i.leaders.join(" → ")
+                "  leaders seen: {} ({elections} election{} observed)",
+                i.leaders.join(" → "),
+                if elections == 1 { "" } else { "s" }
             );
+        }
+        if let Some(m) = &i.mntr {
+            let _ = writeln!(out, "  leader's mntr: {}", mntr_line(m));
         }
         out
+    }
+}
+
+impl Inner {
+    fn saw_leader(&mut self, h: &str) {
+        if self.leaders.last().map(String::as_str) != Some(h) {
+            self.leaders.push(h.to_string());
+        }
+    }
+}
+
+/// `zk_avg_election_time=119.0 zk_max_election_time=213 ...` → a short line.
+fn mntr_line(fact: &str) -> String {
+    let values: HashMap<&str, &str> = fact
+        .split_whitespace()
+        .filter_map(|w| w.split_once('='))
+        .collect();
+    let ms = |k: &str| {
+        values
+            .get(k)
+            .and_then(|v| v.parse::<f64>().ok())
+            .map(|v| format!("{v:.0} ms"))
+    };
+    let mut parts = Vec::new();
+    if let Some(avg) = ms("zk_avg_election_time") {
+        let max = ms("zk_max_election_time")
+            .map(|m| format!(" (max {m})"))
+            .unwrap_or_default();
+        parts.push(format!("election avg {avg}{max}"));
+    }
+    if let Some(v) = ms("zk_avg_follower_sync_time") {
+        parts.push(format!("follower sync avg {v}"));
+    }
+    if let Some(v) = ms("zk_avg_leader_unavailable_time") {
+        parts.push(format!("leader unavailable avg {v}"));
+    }
+    if parts.is_empty() {
+        fact.to_string()
+    } else {
+        format!("{} (since the leader started)", parts.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mntr_timings_read_as_one_line() {
+        assert_eq!(
+            mntr_line(
+                "zk_avg_election_time=119.0 zk_max_election_time=213 zk_avg_follower_sync_time=28.0"
+            ),
+            "election avg 119 ms (max 213 ms), follower sync avg 28 ms (since the leader started)"
+        );
+    }
+
+    #[test]
+    fn leaders_seen_count_elections() {
+        let r = RollReport::default();
+        let started = |host: &str, task: &str| Event::StepStarted {
+            host: host.into(),
+            task: task.into(),
+            kind: task.into(),
+            attempt: 1,
+            attempts: 1,
+        };
+        let ok = |host: &str, task: &str| Event::StepFinished {
+            host: host.into(),
+            task: task.into(),
+            status: StepStatus::Ok,
+            ms: 1,
+            message: None,
+            help: None,
+            exit_code: None,
+            tail: vec![],
+            log: None,
+        };
+        let leader = |h: &str| Event::Fact {
+            host: h.into(),
+            task: "verify".into(),
+            name: "leader".into(),
+            value: h.into(),
+        };
+        r.event(&Event::Leader {
+            host: Some("zk2".into()),
+            deferred: true,
+        });
+        for h in ["zk1", "zk2"] {
+            r.event(&started(h, "stop"));
+            r.event(&started(h, "start"));
+            r.event(&started(h, "verify"));
+            r.event(&ok(h, "verify"));
+        }
+        r.event(&leader("zk2"));
+        r.event(&leader("zk1"));
+        let out = r.render();
+        assert!(
+            out.contains("leaders seen: zk2 → zk1 (1 election observed)"),
+            "{out}"
+        );
+        assert!(out.contains("synced 0.0s after its start"), "{out}");
     }
 }

@@ -41,6 +41,24 @@ impl StartStep {
             ));
             return Ok(());
         }
+        // Where the log ends now: verify reads only what this start wrote.
+        let size = x
+            .query(
+                x.host,
+                &[
+                    "sh",
+                    "-c",
+                    r#"stat -c %s "$0" 2>/dev/null || echo 0"#,
+                    self.log.real(),
+                ],
+                probe::PROBE_TIMEOUT,
+            )
+            .await;
+        if let Ok(out) = size
+            && let Ok(n) = String::from_utf8_lossy(&out.stdout).trim().parse::<u64>()
+        {
+            x.fact("log_offset", n.to_string());
+        }
         match x.check(&self.command, None).await {
             Ok(_) => Ok(()),
             Err(mut e) => {

@@ -25,7 +25,8 @@ pub struct VerifyArgs {
     /// A znode to list with the command-line client, as a client-level check.
     #[serde(default)]
     pub read: Option<Template>,
-    /// Fail on fatal start-up lines in the server log.
+    /// Fail on ERROR lines the server logged since its start (and show the
+    /// fatal start-up lines when it does not come up).
     #[serde(default = "yes")]
     pub log_errors: bool,
 }
@@ -139,8 +140,32 @@ impl VerifyStep {
             }
             return Err(e);
         }
-        // The leader's own timings, when `mntr` answers, for the record.
+        if let Some(log) = &self.log
+            && let Some(offset) = x.recall("log_offset").and_then(|o| o.parse().ok())
+        {
+            let errors = probe::error_lines_since(x, x.host, log.real(), offset)
+                .await
+                .map_err(StepError::new)?;
+            if !errors.is_empty() {
+                let mut e = StepError::new(format!(
+                    "{} serves, but its log has ERROR lines since it started",
+                    self.client
+                ))
+                .help(format!(
+                    "read {log} on {} from its last start; when the errors are understood, \
+                     run again (or set `log_errors: false` on this verify)",
+                    x.host.name
+                ));
+                e.tail = errors;
+                return Err(e);
+            }
+        }
+        // Who leads now, and the leader's own timings when `mntr` answers,
+        // for the record and the roll report.
         let v = probe::view(x).await;
+        if let [leader] = v.leaders()[..] {
+            x.fact("leader", leader);
+        }
         let timings: Vec<String> = [
             "zk_avg_election_time",
             "zk_max_election_time",
@@ -174,7 +199,7 @@ impl VerifyStep {
             lines.push(format!("client read: {}", super::shell_line(read)));
         }
         if let Some(log) = &self.log {
-            lines.push(format!("no fatal start-up lines in {log}"));
+            lines.push(format!("no ERROR lines in {log} since the start"));
         }
         lines
     }

@@ -11,7 +11,7 @@ use crate::runner::exec::Exec;
 use crate::transport::Transport;
 
 /// srvr answers in milliseconds; a node silent this long counts as not answering.
-const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Exit code of the probe script when nothing answers on the port.
 const NOTHING_ANSWERS: i32 = 7;
@@ -167,6 +167,31 @@ tail -n 400 "$0" | grep -E "$1" | tail -n 5"#;
             .collect(),
         Err(e) => vec![format!("(could not read {log}: {e})")],
     }
+}
+
+/// ERROR lines the server logged after byte `offset` of its log (from the
+/// start when the log was rotated since), at most five.
+pub async fn error_lines_since<T: Transport>(
+    x: &Exec<'_, T>,
+    host: &PlanHost,
+    log: &str,
+    offset: u64,
+) -> Result<Vec<String>, String> {
+    let script = r#"[ -f "$0" ] || exit 0
+size=$(stat -c %s "$0")
+from=$1; [ "$size" -ge "$from" ] || from=0
+tail -c +$((from + 1)) "$0" | grep -E '(^|[[:space:]])ERROR[[:space:]]' | tail -n 5"#;
+    let out = x
+        .query(
+            host,
+            &["sh", "-c", script, log, &offset.to_string()],
+            PROBE_TIMEOUT,
+        )
+        .await?;
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect())
 }
 
 /// Polls every `interval` until `check` passes or the step's time runs out.
