@@ -38,6 +38,14 @@ impl Text {
     pub fn has_secret(&self) -> bool {
         self.secret.is_some()
     }
+
+    /// A value whose real form must not be shown.
+    pub fn with_secret(shown: impl Into<String>, real: impl Into<String>) -> Text {
+        Text {
+            shown: shown.into(),
+            secret: Some(real.into()),
+        }
+    }
 }
 
 impl std::fmt::Display for Text {

@@ -493,3 +493,46 @@ tasks:
     // The line before this start (zkServer.sh's "Exiting JVM" at the stop) is not counted.
     assert!(!failed["data"]["tail"].to_string().contains("Exiting JVM"));
 }
+
+#[test]
+fn a_backup_target_without_room_refuses_the_run_before_any_node_stops() {
+    let (tb, _turn) = testbed();
+    let n = tb.size; // any host: the look happens on all of them first
+    let tiny = "/var/backups/zookeeper/zkrun-e2e-tiny";
+    let mounted = tb.ssh(
+        n,
+        &format!("mkdir -p {tiny} && mount -t tmpfs -o size=256k zkrun-e2e {tiny}"),
+    );
+    assert!(
+        mounted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&mounted.stderr)
+    );
+    let before = tb.zk_pids();
+    let (out, events) = zkrun(
+        tb,
+        "playbooks/rolling-restart.yaml",
+        &["-e", &format!("backup_root={tiny}")],
+    );
+    let after = tb.zk_pids();
+    let unmounted = tb.ssh(n, &format!("umount {tiny} && rmdir {tiny}"));
+    assert!(unmounted.status.success());
+
+    assert_eq!(out.status.code(), Some(1));
+    let refused: Vec<&Value> = events.iter().filter(|e| e["type"] == "refused").collect();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0]["data"]["host"], format!("zk{n}"));
+    assert_eq!(refused[0]["data"]["task"], "backup");
+    let message = refused[0]["data"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("not enough space") && message.contains("KiB needed"),
+        "{message}"
+    );
+    assert!(
+        !events.iter().any(|e| e["type"] == "step_started"),
+        "a step ran although the run was refused"
+    );
+    assert_eq!(before, after, "a node was restarted");
+    let finished = &events.last().unwrap()["data"];
+    assert_eq!(finished["done"], serde_json::json!([]));
+}

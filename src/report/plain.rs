@@ -116,6 +116,18 @@ impl Reporter for Plain {
                 style("unreachable:").red().bold(),
                 style("help:").bold()
             )),
+            Event::Refused {
+                host,
+                task,
+                message,
+                help,
+            } => Some(format!(
+                "{t} {host} {task} {} {message}{}",
+                style("refused:").red().bold(),
+                help.as_ref()
+                    .map(|h| format!("\n  {} {h}", style("help:").bold()))
+                    .unwrap_or_default()
+            )),
             Event::Connected { .. } if self.quiet => None,
             Event::Connected { host, ms } => Some(format!("{t} {host} connected ({ms} ms)")),
             Event::StageStarted { name } if !self.quiet => Some(format!("{t} == {name}")),

@@ -84,6 +84,21 @@ impl Reporter for Progress {
                     "error: {host} unreachable: {error}\n  help: {help}"
                 ));
             }
+            Event::Refused {
+                host,
+                task,
+                message,
+                help,
+            } => {
+                self.bar(host)
+                    .set_message(console::style("refused").red().to_string());
+                self.above(&format!(
+                    "error: {host} {task}: {message}{}",
+                    help.as_ref()
+                        .map(|h| format!("\n  help: {h}"))
+                        .unwrap_or_default()
+                ));
+            }
             Event::StageStarted { name } => self.header.set_message(name.clone()),
             Event::BatchStarted {
                 index,

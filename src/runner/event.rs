@@ -24,6 +24,15 @@ pub enum Event {
         error: String,
         help: String,
     },
+    /// A read-only look at a host, before anything runs, found that a step
+    /// would fail part-way (no room for a backup, a missing unit). Nothing
+    /// is run on any host.
+    Refused {
+        host: String,
+        task: String,
+        message: String,
+        help: Option<String>,
+    },
     /// A stage: `before the roll`, `rolling`, `after the roll`.
     StageStarted {
         name: String,

@@ -79,7 +79,7 @@ pub async fn run<T: Transport>(
             // now, before anything continues (the gates judge it per host).
             r.record_ensemble("resume").await;
         }
-        r.stages().await
+        r.inspect_all().await && r.stages().await
     };
     t.close().await;
     let failed = r.failed.clone();
@@ -182,6 +182,68 @@ impl<T: Transport> Runner<'_, T> {
             }
         }
         ok
+    }
+
+    /// Every step still to run gets a read-only look at its host first;
+    /// one that would fail part-way stops the run before anything runs.
+    async fn inspect_all(&self) -> bool {
+        let plan = self.plan;
+        let mut steps: Vec<(&TaskInfo, &Step)> = Vec::new();
+        for stage in &plan.stages {
+            match stage {
+                Stage::Once { task, step } => steps.push((task, step)),
+                Stage::Parallel { task, steps: s } => steps.extend(s.iter().map(|s| (task, s))),
+                Stage::Rolling(r) => {
+                    for host_steps in r.steps.values() {
+                        steps.extend(r.tasks.iter().zip(host_steps));
+                    }
+                }
+            }
+        }
+        let finished = |task: &TaskInfo, step: &Step| {
+            self.o.resume.as_ref().is_some_and(|res| {
+                res.finished
+                    .contains(&crate::checkpoint::key(&step.host, task.id.as_str()))
+            })
+        };
+        let refused: Vec<(String, String, StepError)> = stream::iter(
+            steps
+                .into_iter()
+                .filter(|(task, step)| step.action.is_some() && !finished(task, step)),
+        )
+        .map(|(task, step)| async move {
+            let x = Exec {
+                transport: self.t,
+                host: self.host(&step.host),
+                hosts: &plan.hosts,
+                task: task.id.as_str(),
+                timeout: Duration::from_secs(30),
+                r#become: step.r#become,
+                started: Instant::now(),
+                verbose: false,
+                emit: &|_| {},
+                log: RefCell::new(Vec::new()),
+                facts: &self.facts,
+            };
+            let action = step.action.as_ref().expect("filtered");
+            let found = action.inspect(&x).await;
+            found
+                .problem
+                .map(|e| (step.host.clone(), task.id.to_string(), e))
+        })
+        .buffer_unordered(self.o.forks.max(1))
+        .filter_map(std::future::ready)
+        .collect()
+        .await;
+        for (host, task, e) in &refused {
+            (self.emit)(Event::Refused {
+                host: host.clone(),
+                task: task.clone(),
+                message: e.message.clone(),
+                help: e.help.clone(),
+            });
+        }
+        refused.is_empty()
     }
 
     async fn stages(&mut self) -> bool {

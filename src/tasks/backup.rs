@@ -40,6 +40,28 @@ pub fn plan(args: &BackupArgs, cx: &Cx) -> Option<BackupStep> {
     })
 }
 
+/// The start of both scripts: arguments, the data directories read from
+/// the config, and `room DIR`, which says whether DIR's filesystem has
+/// space for a copy of them (with a margin: a full disk mid-copy helps
+/// nobody).
+macro_rules! data_dirs {
+    () => {
+        r#"set -eu
+conf=$1 dest=$2 keep=${3:-0}
+val() { sed -n "s/^[[:space:]]*$1[[:space:]]*=[[:space:]]*//p" "$conf" | tail -n 1; }
+data=$(val dataDir); logs=$(val dataLogDir); [ -n "$logs" ] || logs=$data
+[ -n "$data" ] || { echo "no dataDir in $conf" >&2; exit 3; }
+snaps=$data/version-2; txns=$logs/version-2
+room() {
+  need=$(du -sk "$snaps" "$txns" 2>/dev/null | awk '{ s += $1 } END { print int(s * 1.1) + 1024 }')
+  free=$(df -Pk "$1" | awk 'NR == 2 { print $4 }')
+  if [ "$free" -lt "$need" ]; then echo "not enough space for the backup in $1: ${free} KiB free, ${need} KiB needed" >&2; return 1; fi
+  echo "room for the backup in $1: ${free} KiB free, about ${need} KiB needed"
+}
+"#
+    };
+}
+
 /// Copies a node's restorable state into "$2" (config "$1", keep "$3").
 ///
 /// The newest *valid* snapshot (it ends with the bytes 00 00 00 01 2F; one
@@ -47,13 +69,9 @@ pub fn plan(args: &BackupArgs, cx: &Cx) -> Option<BackupStep> {
 /// at or before it (ZooKeeper's own recovery rule), both epoch files, `myid`
 /// (dereferenced) and the config files. Then a sha256 manifest, which also
 /// marks the backup complete: a second run with the same `dest` skips it.
-const BACKUP: &str = r#"set -eu
-conf=$1 dest=$2 keep=$3
-if [ -f "$dest/MANIFEST.sha256" ]; then echo "already backed up: $dest"; cat "$dest/MANIFEST.sha256"; exit 0; fi
-val() { sed -n "s/^[[:space:]]*$1[[:space:]]*=[[:space:]]*//p" "$conf" | tail -n 1; }
-data=$(val dataDir); logs=$(val dataLogDir); [ -n "$logs" ] || logs=$data
-[ -n "$data" ] || { echo "no dataDir in $conf" >&2; exit 3; }
-snaps=$data/version-2; txns=$logs/version-2
+const BACKUP: &str = concat!(
+    data_dirs!(),
+    r#"if [ -f "$dest/MANIFEST.sha256" ]; then echo "already backed up: $dest"; cat "$dest/MANIFEST.sha256"; exit 0; fi
 # Names hold hex zxids without leading zeros: order by length, then text.
 newest_first() { sed "s/^$1\.//" | awk '{ print length($0), $0 }' | sort -k1,1nr -k2,2r | cut -d' ' -f2; }
 snap=""
@@ -65,10 +83,7 @@ done
 [ -n "$snap" ] || { echo "no complete snapshot in $snaps: a backup without one cannot be restored" >&2; exit 4; }
 tmp="$dest.partial"
 rm -rf "$tmp"; mkdir -p "$tmp/version-2"
-# Room for the copy, with a margin: a full disk mid-copy helps nobody.
-need=$(du -sk "$snaps" "$txns" 2>/dev/null | awk '{ s += $1 } END { print int(s * 1.1) + 1024 }')
-free=$(df -Pk "$tmp" | awk 'NR == 2 { print $4 }')
-if [ "$free" -lt "$need" ]; then rm -rf "$tmp"; echo "not enough space for the backup in $(dirname "$dest"): ${free} KiB free, ${need} KiB needed" >&2; exit 6; fi
+room "$tmp" || { rm -rf "$tmp"; exit 6; }
 cp -p "$snaps/snapshot.$snap" "$tmp/version-2/"
 older=""
 for z in $(ls -1 "$txns" | grep '^log\.[0-9a-f]*$' | newest_first log); do
@@ -90,7 +105,16 @@ if [ "$keep" -gt 0 ]; then
   ls -1dt "$(dirname "$dest")"/*/ 2>/dev/null | while read -r d; do
     [ -f "$d/MANIFEST.sha256" ] && echo "$d"
   done | tail -n +$((keep + 1)) | while read -r d; do echo "removing old backup $d"; rm -rf "$d"; done
-fi"#;
+fi"#
+);
+
+/// Before the run: the nearest existing directory on the way to "$2" has room.
+const ROOM: &str = concat!(
+    data_dirs!(),
+    r#"if [ -f "$dest/MANIFEST.sha256" ]; then echo "already backed up: $dest"; exit 0; fi
+d=$dest; while [ ! -d "$d" ]; do d=$(dirname "$d"); done
+room "$d" || exit 6"#
+);
 
 impl BackupStep {
     pub async fn execute<T: Transport>(&self, x: &Exec<'_, T>) -> Result<(), StepError> {
@@ -112,6 +136,35 @@ impl BackupStep {
             .collect();
         x.fact("manifest", manifest.join("\n"));
         Ok(())
+    }
+
+    /// Room on the backup's filesystem, checked before any node stops.
+    pub async fn inspect<T: Transport>(&self, x: &Exec<'_, T>) -> super::Inspection {
+        let argv = [
+            Text::plain("sh"),
+            Text::plain("-c"),
+            Text::plain(ROOM),
+            Text::plain("zkrun-backup-room"),
+            self.config.clone(),
+            self.dest.clone(),
+        ];
+        match x.run(&argv, None).await {
+            Ok(out) if out.success() => {
+                super::Inspection::note(String::from_utf8_lossy(&out.stdout).trim())
+            }
+            Ok(out) => {
+                let mut e = x.failure("backup room check", &out);
+                let said = String::from_utf8_lossy(&out.stderr).trim().to_string();
+                if out.code == Some(6) && !said.is_empty() {
+                    e.message = said;
+                    e.tail.clear();
+                }
+                super::Inspection::problem(e.help(
+                    "free space there, or point `backup: dest` elsewhere (-e backup_root=...); no node was stopped",
+                ))
+            }
+            Err(e) => super::Inspection::problem(e),
+        }
     }
 
     pub fn describe(&self) -> Vec<String> {

@@ -9,11 +9,14 @@ use serde::de;
 use serde::{Deserialize, Deserializer, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::diagnostic::Diagnostic;
 use crate::model::Template;
 use crate::plan::context::Cx;
 use crate::render::Text;
 use crate::runner::exec::{Exec, StepError};
+use crate::tasks::Inspection;
 use crate::transport::Transport;
+use crate::yaml::Part;
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
@@ -150,7 +153,7 @@ pub enum MaintainStep {
 }
 
 pub fn plan(args: &MaintainArgs, cx: &Cx) -> Option<MaintainStep> {
-    Some(match args {
+    let step = match args {
         MaintainArgs::Command(words) => {
             let mut argv = Vec::with_capacity(words.len());
             for (i, w) in words.iter().enumerate() {
@@ -173,18 +176,61 @@ pub fn plan(args: &MaintainArgs, cx: &Cx) -> Option<MaintainStep> {
                 content,
             }
         }
-    })
+    };
+    // The transaction logs and snapshots are the node's data: maintenance
+    // that names them is refused while nothing has been touched.
+    let (words, field): (Vec<&Text>, &[&str]) = match &step {
+        MaintainStep::Command { argv } => (argv.iter().collect(), &["maintain", "command"]),
+        MaintainStep::Shell { script } => (vec![script], &["maintain", "shell"]),
+        MaintainStep::Template { dest, .. } => (vec![dest], &["maintain", "template", "dest"]),
+    };
+    if words.iter().any(|w| w.real().contains(DATA)) {
+        cx.problems.add(
+            Diagnostic::new(format!(
+                "task `{}`: maintenance must not touch `{DATA}`, the node's snapshots and transaction logs",
+                cx.task_id
+            ))
+            .at(cx.src.locate(&cx.field(field), Part::Value))
+            .label("names version-2")
+            .help("restore or move data by hand, with the node stopped and a backup at hand; maintain changes configuration and packages"),
+            &cx.host.name,
+        );
+        return None;
+    }
+    Some(step)
 }
 
+/// Where ZooKeeper keeps snapshots and transaction logs, under
+/// `dataDir` and `dataLogDir`.
+const DATA: &str = "version-2";
+
+/// Where the file a template replaces is kept: "$dest" + this.
+pub const PREVIOUS: &str = ".zkrun-prev";
+
 /// Writes stdin to "$1" atomically (a temporary file beside it, then a
-/// rename), with mode "$2" when given; the directory must exist.
+/// rename), with mode "$2" when given; the directory must exist. Leaves an
+/// identical file alone, so a step run again (a resumed run) changes
+/// nothing and keeps the first run's previous file.
 const WRITE_FILE: &str = r#"set -e
 tmp=$(mktemp "$1.zkrun.XXXXXX")
 trap 'rm -f "$tmp"' EXIT
 cat >"$tmp"
+if [ -f "$1" ] && cmp -s "$tmp" "$1" && { [ -z "$2" ] || [ "$(stat -c %a "$1")" = "${2#0}" ]; }; then
+  echo "unchanged: $1"; exit 0
+fi
 if [ -n "$2" ]; then chmod "$2" "$tmp"; elif [ -e "$1" ]; then chmod --reference="$1" "$tmp"; else chmod 0644 "$tmp"; fi
+if [ -e "$1" ]; then cp -p "$1" "$1$3"; echo "previous file kept as $1$3"; fi
 mv -f "$tmp" "$1"
-trap - EXIT"#;
+trap - EXIT
+echo "wrote $1""#;
+
+/// Prints the file "$1" if it exists, or says why not on stderr (exit 3:
+/// not there, 4: its directory is not there either).
+const READ_FILE: &str =
+    r#"if [ -f "$1" ]; then cat "$1"; elif [ -d "$(dirname "$1")" ]; then exit 3; else exit 4; fi"#;
+
+/// Longest diff the dry-run prints per host.
+const DIFF_LINES: usize = 60;
 
 impl MaintainStep {
     pub async fn execute<T: Transport>(&self, x: &Exec<'_, T>) -> Result<(), StepError> {
@@ -207,11 +253,54 @@ impl MaintainStep {
                     Text::plain("zkrun-write"),
                     dest.clone(),
                     Text::plain(mode.clone().unwrap_or_default()),
+                    Text::plain(PREVIOUS),
                 ];
                 x.check(&argv, Some(content.real().as_bytes().to_vec()))
                     .await
                     .map(drop)
             }
+        }
+    }
+
+    /// For a template: the diff against the file on the host (not shown
+    /// when the rendering holds secrets); its directory must exist.
+    pub async fn inspect<T: Transport>(&self, x: &Exec<'_, T>) -> Inspection {
+        let MaintainStep::Template { dest, content, .. } = self else {
+            return Inspection::default();
+        };
+        let argv = [
+            Text::plain("sh"),
+            Text::plain("-c"),
+            Text::plain(READ_FILE),
+            Text::plain("zkrun-read"),
+            dest.clone(),
+        ];
+        let out = match x.run(&argv, None).await {
+            Ok(out) => out,
+            Err(e) => return Inspection::problem(e),
+        };
+        let current = match out.code {
+            Some(0) => String::from_utf8_lossy(&out.stdout).to_string(),
+            Some(3) => {
+                return Inspection::note(format!(
+                    "{dest} does not exist yet: it will be created ({} lines)",
+                    content.shown.lines().count()
+                ));
+            }
+            Some(4) => {
+                return Inspection::problem(
+                    StepError::new(format!(
+                        "the directory of {dest} does not exist on {}",
+                        x.host.name
+                    ))
+                    .help("create it first (a `maintain` step before this one), or fix `dest`"),
+                );
+            }
+            _ => return Inspection::problem(x.failure(&format!("reading {dest}"), &out)),
+        };
+        Inspection {
+            notes: diff(&dest.shown, &current, content),
+            problem: None,
         }
     }
 
@@ -239,7 +328,66 @@ impl MaintainStep {
                         .map(|m| format!(", mode {m}"))
                         .unwrap_or_default()
                 ),
+                format!("  the file it replaces is kept as {dest}{PREVIOUS}"),
             ],
         }
+    }
+}
+
+/// A unified diff of the host's file against the rendering, as lines.
+fn diff(dest: &str, current: &str, rendered: &Text) -> Vec<String> {
+    let new = rendered.real();
+    if current == new {
+        return vec![format!(
+            "{dest} on the host already has this content: unchanged"
+        )];
+    }
+    let d = similar::TextDiff::from_lines(current, new);
+    let changed = d
+        .iter_all_changes()
+        .filter(|c| c.tag() != similar::ChangeTag::Equal)
+        .count();
+    if rendered.has_secret() {
+        return vec![format!(
+            "{dest} differs from the rendering in {changed} lines (not shown: the template uses secrets)"
+        )];
+    }
+    let text = d
+        .unified_diff()
+        .context_radius(2)
+        .header(
+            &format!("{dest} (on the host)"),
+            &format!("{dest} (rendered)"),
+        )
+        .to_string();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    if lines.len() > DIFF_LINES {
+        let more = lines.len() - DIFF_LINES;
+        lines.truncate(DIFF_LINES);
+        lines.push(format!("... {more} more diff lines"));
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diff_shows_changed_lines_and_hides_secrets() {
+        let lines = diff(
+            "/etc/zookeeper/conf/zoo.cfg",
+            "tickTime=2000\ninitLimit=10\n",
+            &Text::plain("tickTime=3000\ninitLimit=10\n"),
+        );
+        let text = lines.join("\n");
+        assert!(text.contains("-tickTime=2000"), "{text}");
+        assert!(text.contains("+tickTime=3000"), "{text}");
+        assert!(text.contains("(on the host)"), "{text}");
+        let secret = Text::with_secret("password=********\n", "password=hunter2\n");
+        let text = diff("/etc/x", "password=old\n", &secret).join("\n");
+        assert!(!text.contains("hunter2") && !text.contains("old"), "{text}");
+        assert!(text.contains("2 lines"), "{text}");
+        assert!(diff("/etc/x", "a\n", &Text::plain("a\n"))[0].contains("unchanged"));
     }
 }

@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use crate::model::task::TaskKind;
 use crate::plan::context::Cx;
+use crate::render::Text;
 use crate::runner::exec::{Exec, StepError};
 use crate::transport::Transport;
 
@@ -63,6 +64,19 @@ impl Action {
         }
     }
 
+    /// A read-only look at the host before anything runs anywhere (and in a
+    /// dry-run): what would make the step fail part-way is found while every
+    /// node is still untouched.
+    pub async fn inspect<T: Transport>(&self, x: &Exec<'_, T>) -> Inspection {
+        match self {
+            Action::Backup(s) => s.inspect(x).await,
+            Action::Maintain(s) => s.inspect(x).await,
+            Action::Stop(s) => inspect_control(x, &s.command).await,
+            Action::Start(s) => inspect_control(x, &s.command).await,
+            Action::Status(_) | Action::Verify(_) => Inspection::default(),
+        }
+    }
+
     /// What the step does, a line per effect, for the dry-run.
     pub fn describe(&self) -> Vec<String> {
         match self {
@@ -87,6 +101,56 @@ impl Action {
             TaskKind::Start(_) => Duration::secs(60),
             TaskKind::Verify(_) => Duration::secs(120),
         }
+    }
+}
+
+/// What a read-only look at a host found.
+#[derive(Debug, Default)]
+pub struct Inspection {
+    /// For the dry-run: a template's diff, the room for a backup.
+    pub notes: Vec<String>,
+    /// Would make the step fail part-way: the run is refused before any
+    /// host is touched.
+    pub problem: Option<StepError>,
+}
+
+impl Inspection {
+    pub fn note(line: impl Into<String>) -> Inspection {
+        Inspection {
+            notes: vec![line.into()],
+            problem: None,
+        }
+    }
+
+    pub fn problem(e: StepError) -> Inspection {
+        Inspection {
+            notes: Vec::new(),
+            problem: Some(e),
+        }
+    }
+}
+
+/// The service's start/stop command exists on the host: its script is
+/// executable, or systemd knows its unit.
+async fn inspect_control<T: Transport>(x: &Exec<'_, T>, command: &[Text]) -> Inspection {
+    let (argv, what) = match command {
+        [systemctl, _, unit] if systemctl.real() == "systemctl" => (
+            vec![Text::plain("systemctl"), Text::plain("cat"), unit.clone()],
+            format!("systemd unit {unit}"),
+        ),
+        [script, ..] => (
+            vec![Text::plain("test"), Text::plain("-x"), script.clone()],
+            format!("script {script}"),
+        ),
+        [] => return Inspection::default(),
+    };
+    match x.run(&argv, None).await {
+        Ok(out) if out.success() => Inspection::default(),
+        Ok(_) => Inspection::problem(
+            StepError::new(format!("the {what} is not there on {}", x.host.name))
+                .help("fix `service:` in the playbook (or the host), then run again"),
+        ),
+        Err(e) => Inspection::problem(e),
     }
 }
 
