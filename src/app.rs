@@ -105,9 +105,16 @@ pub fn main(cli: Cli) -> ExitCode {
         return ExitCode::from(exit::OK);
     }
     if cli.dry_run {
+        let live = (!cli.offline).then(|| look_live(&cli, &plan)).flatten();
         match cli.output {
             Output::Human => {
                 print!("{}", plan::display::render(&plan));
+                match &live {
+                    Some(l) => print!("{}", crate::preview::render(l)),
+                    None => println!(
+                        "\n(--offline: the leader, the order and the host checks are resolved at run time)"
+                    ),
+                }
                 if let Some(s) = &unfinished {
                     let (done, running, failed) = s.counts();
                     println!(
@@ -118,7 +125,12 @@ pub fn main(cli: Cli) -> ExitCode {
                     );
                 }
             }
-            Output::Json => print_json("plan", &plan),
+            Output::Json => {
+                print_json("plan", &plan);
+                if let Some(l) = &live {
+                    print_json("live", l);
+                }
+            }
         }
         return ExitCode::from(exit::OK);
     }
@@ -142,6 +154,16 @@ pub fn main(cli: Cli) -> ExitCode {
         resume,
         unfinished.is_some() && cli.fresh,
     )
+}
+
+/// The read-only look at the hosts for `--dry-run`.
+fn look_live(cli: &Cli, plan: &Plan) -> Option<crate::preview::Live> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .ok()?;
+    let ssh = ssh_for(cli);
+    Some(runtime.block_on(crate::preview::look(plan, &ssh, cli.forks)))
 }
 
 /// Where this (playbook, inventory) keeps its state.

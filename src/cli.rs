@@ -29,9 +29,15 @@ pub struct Cli {
     #[arg(short, long, value_name = "FILE")]
     pub inventory: PathBuf,
 
-    /// Print the plan (every step on every host, rendered) and exit; touches no host.
+    /// Print the plan (every step on every host, rendered), then look at
+    /// the hosts read-only (leader now, checks available, template diffs,
+    /// what would refuse the run) and exit; changes nothing.
     #[arg(long)]
     pub dry_run: bool,
+
+    /// With --dry-run: do not contact the hosts at all.
+    #[arg(long, requires = "dry_run")]
+    pub offline: bool,
 
     /// Only validate the playbook and inventory; touches no host.
     #[arg(long, conflicts_with = "dry_run")]

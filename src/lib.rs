@@ -12,6 +12,7 @@ pub mod diagnostic;
 pub mod inventory;
 pub mod model;
 pub mod plan;
+pub mod preview;
 pub mod render;
 pub mod report;
 pub mod runner;

@@ -112,7 +112,7 @@ fn describe(step: &Step, sudo_default: bool) -> Vec<String> {
 }
 
 /// Greedy wrap at spaces; continuation lines are indented two more columns.
-fn wrap(line: &str, width: usize) -> Vec<String> {
+pub fn wrap(line: &str, width: usize) -> Vec<String> {
     if line.chars().count() <= width || width < 20 {
         return vec![line.to_string()];
     }

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use super::ensemble::{Identity, Node, NodeState, View};
-use super::fourlw::{Srvr, parse_mntr, parse_srvr};
+use super::fourlw::{Config, Srvr, parse_config, parse_mntr, parse_srvr};
 use crate::plan::PlanHost;
 use crate::runner::exec::Exec;
 use crate::transport::Transport;
@@ -84,6 +84,28 @@ pub async fn view<T: Transport>(x: &Exec<'_, T>) -> View {
         v.leader_mntr = parse_mntr(&reply);
     }
     v
+}
+
+/// The node's configuration as in force: `conf` when it answers (defaults
+/// filled in by the server), else the config file read on the host.
+pub async fn config<T: Transport>(
+    x: &Exec<'_, T>,
+    host: &PlanHost,
+    path: &str,
+) -> (Config, &'static str) {
+    if let Ok(Some(reply)) = ask(x, host, "conf").await {
+        let c = parse_config(&reply);
+        if c.tick_time.is_some() {
+            return (c, "conf");
+        }
+    }
+    match x.query(host, &["cat", path], PROBE_TIMEOUT).await {
+        Ok(out) if out.success() => (
+            parse_config(&String::from_utf8_lossy(&out.stdout)),
+            "the config file",
+        ),
+        _ => (Config::default(), "ZooKeeper's defaults"),
+    }
 }
 
 /// The host's myid and its config's server lines (config path as rendered
