@@ -71,6 +71,7 @@ fn main() {
                 limit: None,
                 run_id: "20261125T120000Z-0001",
                 files: &HashMap::new(),
+                allow_quorum_loss: false,
             })
             .unwrap();
             let t2 = Instant::now();

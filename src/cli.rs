@@ -35,6 +35,11 @@ pub struct Cli {
     #[arg(long)]
     pub dry_run: bool,
 
+    /// Roll an ensemble of 1 or 2 nodes, which has no quorum while one of
+    /// them is stopped (refused without this).
+    #[arg(long)]
+    pub allow_quorum_loss: bool,
+
     /// With --dry-run: do not contact the hosts at all.
     #[arg(long, requires = "dry_run")]
     pub offline: bool,

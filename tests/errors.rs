@@ -113,3 +113,15 @@ fn undefined_variable_names_every_host_once() {
     assert!(out.contains("for hosts zk1, zk2, zk3"), "{out}");
     assert!(out.contains("did you mean `zk_home`?"), "{out}");
 }
+
+#[test]
+fn a_two_node_ensemble_is_refused_unless_quorum_loss_is_allowed() {
+    let playbook = Path::new("playbooks/rolling-restart.yaml");
+    let inventory = Path::new("tests/fixtures/small/two-nodes.yaml");
+    let text = errors_for(&cli(playbook, inventory));
+    insta::assert_snapshot!("two-node-ensemble", text);
+    let mut args = cli_args(playbook, inventory, Vec::new());
+    args.push("--allow-quorum-loss".into());
+    let plan = load_and_plan(&Cli::parse_from(args)).expect("allowed");
+    assert_eq!(plan.hosts.len(), 2);
+}

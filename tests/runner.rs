@@ -36,6 +36,7 @@ fn plan(playbook: &str, hosts: usize) -> Plan {
         limit: None,
         run_id: "test-run",
         files: &HashMap::new(),
+        allow_quorum_loss: false,
     })
     .unwrap_or_else(|d| panic!("{}", d.render(10)))
 }

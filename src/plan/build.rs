@@ -29,7 +29,13 @@ pub struct Inputs<'a> {
     pub run_id: &'a str,
     /// Template files named by `maintain: {template: {src}}`, already read.
     pub files: &'a HashMap<String, String>,
+    /// `--allow-quorum-loss`: roll an ensemble too small to keep a quorum
+    /// without one node.
+    pub allow_quorum_loss: bool,
 }
+
+/// The smallest ensemble that keeps a quorum with one node stopped.
+const SMALLEST_SAFE_ENSEMBLE: usize = 3;
 
 const DEFAULT_DELAY: Duration = Duration::secs(5);
 
@@ -119,6 +125,7 @@ pub fn build(i: &Inputs) -> Result<Plan, Diagnostics> {
                         task_id: ids[ti].as_str(),
                         files: i.files,
                         problems: &problems,
+                        allow_quorum_loss: i.allow_quorum_loss,
                     };
                     plan_step(task, &ids[ti], &cx)
                 })
@@ -184,6 +191,24 @@ pub fn build(i: &Inputs) -> Result<Plan, Diagnostics> {
     }
 
     errors.0.extend(problems.into_diagnostics());
+    let stops_nodes = stages.iter().any(|s| match s {
+        Stage::Rolling(r) => r.tasks.iter().any(|t| t.kind == "stop"),
+        _ => false,
+    });
+    if stops_nodes && hosts.len() < SMALLEST_SAFE_ENSEMBLE && !i.allow_quorum_loss {
+        let n = hosts.len();
+        errors.push(
+            Diagnostic::new(format!(
+                "the play's ensemble has {n} node{}: stopping any one of them loses the quorum, \
+                 so every restart is an outage for its clients",
+                if n == 1 { "" } else { "s" }
+            ))
+            .at(src.locate(&YamlPath::root().key("hosts"), Part::Value))
+            .label(format!("{n} host{}", if n == 1 { "" } else { "s" }))
+            .note("a quorum is a majority of the voters: 3 nodes survive one stop, 1 or 2 do not")
+            .help("to restart it anyway, pass --allow-quorum-loss; if the inventory is missing nodes, add them"),
+        );
+    }
     if !errors.is_empty() {
         return Err(errors);
     }

@@ -117,6 +117,8 @@ pub struct Cx<'a> {
     pub task_id: &'a str,
     pub files: &'a HashMap<String, String>,
     pub problems: &'a Problems,
+    /// `--allow-quorum-loss` was given.
+    pub allow_quorum_loss: bool,
 }
 
 impl Cx<'_> {

@@ -41,6 +41,9 @@ pub struct StatusStep {
     pub config: Text,
     /// The host the check is about; empty for an ensemble-wide check.
     pub host: String,
+    /// `--allow-quorum-loss`: the gate lets a 1- or 2-node ensemble lose
+    /// its quorum (larger ones are gated as ever).
+    pub allow_quorum_loss: bool,
 }
 
 pub fn plan(args: &StatusArgs, cx: &Cx) -> Option<StatusStep> {
@@ -48,6 +51,7 @@ pub fn plan(args: &StatusArgs, cx: &Cx) -> Option<StatusStep> {
         require: args.require,
         config: cx.service.config.clone(),
         host: cx.host.name.clone(),
+        allow_quorum_loss: cx.allow_quorum_loss,
     })
 }
 
@@ -73,6 +77,12 @@ impl StatusStep {
             last = probe::view(x).await;
             match self.require {
                 Require::Healthy => ensemble::healthy(&last),
+                Require::QuorumWithoutThisHost
+                    if self.allow_quorum_loss && last.voters() < 3 =>
+                {
+                    x.note("--allow-quorum-loss: this ensemble has no quorum without this node; stopping it anyway");
+                    Ok(())
+                }
                 Require::QuorumWithoutThisHost => ensemble::quorum_without(&last, &self.host),
                 Require::Serving => match last.stats(&self.host) {
                     Some(_) => Ok(()),

@@ -124,7 +124,26 @@ pub struct Identity {
 /// this host: a wrong or missing myid keeps a node out of the quorum after a
 /// restart (`myid file is missing`, `not in the peer list`).
 pub fn identities(ids: &[Identity]) -> Result<(), String> {
+    // A single standalone server has no server lines, and needs none.
+    if let [only] = ids
+        && only.servers.is_empty()
+    {
+        return Ok(());
+    }
     let mut problems = Vec::new();
+    // Quorum arithmetic needs every member: a node the play does not know
+    // could be the one already down.
+    for id in ids {
+        if !id.servers.is_empty() && id.servers.len() != ids.len() {
+            problems.push(format!(
+                "{}: its config lists {} servers but the play has {} hosts; list every member of the ensemble in the inventory",
+                id.host,
+                id.servers.len(),
+                ids.len()
+            ));
+            break;
+        }
+    }
     for id in ids {
         let Some(myid) = id.myid else {
             problems.push(format!("{}: myid is missing or not a number", id.host));
@@ -178,6 +197,12 @@ pub fn healthy(v: &View) -> Result<(), String> {
         .collect();
     if !not_serving.is_empty() {
         return Err(format!("not serving: {}", not_serving.join(", ")));
+    }
+    // A one-node ensemble has no leader: it serves standalone.
+    if let [only] = &v.nodes[..]
+        && matches!(&only.state, NodeState::Serving(s) if s.mode == Mode::Standalone)
+    {
+        return Ok(());
     }
     let leaders = v.leaders();
     if leaders.len() != 1 {
@@ -374,6 +399,29 @@ mod tests {
                 .unwrap_err()
                 .contains("missing")
         );
+    }
+
+    #[test]
+    fn an_inventory_missing_members_and_a_standalone_node() {
+        let id = |host: &str, myid: u32, servers: usize| Identity {
+            host: host.into(),
+            address: format!("10.0.0.{myid}"),
+            myid: Some(myid),
+            servers: (1..=servers as u32)
+                .map(|n| (n, format!("10.0.0.{n}:2888:3888")))
+                .collect(),
+        };
+        let e = identities(&[id("zk1", 1, 5), id("zk2", 2, 5), id("zk3", 3, 5)]).unwrap_err();
+        assert!(
+            e.contains("lists 5 servers but the play has 3 hosts"),
+            "{e}"
+        );
+        assert_eq!(identities(&[id("zk1", 1, 0)]), Ok(()));
+        let alone = View {
+            nodes: vec![node("zk1", Some(Mode::Standalone), 0x1)],
+            leader_mntr: Mntr::default(),
+        };
+        assert_eq!(healthy(&alone), Ok(()));
     }
 
     #[test]
