@@ -89,7 +89,7 @@ pub fn main(cli: Cli) -> ExitCode {
         }
     };
     if cli.check {
-        let steps = count_steps(&plan);
+        let steps = plan.steps().len();
         match cli.output {
             Output::Human => println!(
                 "ok: {} and {} are valid: {} hosts, {steps} steps planned",
@@ -503,17 +503,6 @@ async fn interrupted() -> &'static str {
         _ = tokio::signal::ctrl_c() => "interrupted (SIGINT)",
         _ = term.recv() => "terminated (SIGTERM)",
     }
-}
-
-fn count_steps(plan: &Plan) -> usize {
-    plan.stages
-        .iter()
-        .map(|s| match s {
-            plan::Stage::Once { .. } => 1,
-            plan::Stage::Parallel { steps, .. } => steps.len(),
-            plan::Stage::Rolling(r) => r.steps.values().map(Vec::len).sum(),
-        })
-        .sum()
 }
 
 fn print_json<T: serde::Serialize>(kind: &str, data: &T) {

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use futures_util::stream::{self, StreamExt};
 use serde::Serialize;
 
-use crate::plan::{Plan, PlanHost, Stage, Step, TaskInfo};
+use crate::plan::{Plan, PlanHost};
 use crate::runner::exec::Exec;
 use crate::transport::Transport;
 use crate::zk::{ensemble, probe};
@@ -140,12 +140,7 @@ pub async fn look<T: Transport>(plan: &Plan, t: &T, forks: usize) -> Live {
 
 /// The config path as rendered for the first planned step that names one.
 fn service_config(plan: &Plan) -> String {
-    let steps = plan.stages.iter().flat_map(|s| match s {
-        Stage::Once { step, .. } => vec![step],
-        Stage::Parallel { steps, .. } => steps.iter().collect(),
-        Stage::Rolling(r) => r.steps.values().flatten().collect(),
-    });
-    for step in steps {
+    for (_, step) in plan.steps() {
         if let Some(crate::tasks::Action::Status(s)) = &step.action {
             return s.config.real().to_string();
         }
@@ -158,14 +153,7 @@ fn service_config(plan: &Plan) -> String {
 }
 
 async fn inspect_steps<T: Transport>(plan: &Plan, t: &T, forks: usize) -> Vec<LiveStep> {
-    let mut steps: Vec<(&TaskInfo, &Step)> = Vec::new();
-    for stage in &plan.stages {
-        if let Stage::Rolling(r) = stage {
-            for host_steps in r.steps.values() {
-                steps.extend(r.tasks.iter().zip(host_steps));
-            }
-        }
-    }
+    let steps = plan.steps();
     let facts = RefCell::new(Default::default());
     let mut found: Vec<(usize, LiveStep)> = stream::iter(steps.into_iter().enumerate())
         .filter_map(|(i, (task, step))| {

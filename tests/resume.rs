@@ -196,6 +196,7 @@ fn killed_at_every_step_and_resumed_each_node_restarts_exactly_once() {
             }
             worst
         });
+        let _stop_watcher = support::StopOnDrop(&stop);
         let mut kills = 0;
         let mut attempt = 0;
         let run_id = loop {

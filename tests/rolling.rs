@@ -30,6 +30,7 @@ fn each_node_restarts_once_followers_first_leader_last_and_quorum_holds() {
 
     let stop = AtomicBool::new(false);
     let (run, samples) = std::thread::scope(|s| {
+        let _stop_watcher = support::StopOnDrop(&stop);
         let watcher = s.spawn(|| {
             let mut samples = Vec::new();
             while !stop.load(Ordering::Relaxed) {
@@ -370,6 +371,7 @@ fn a_client_writing_through_the_roll_keeps_writing() {
     let successes = std::sync::atomic::AtomicUsize::new(0);
     let started = Instant::now();
     let (run, created, failed, issued, roll_end) = std::thread::scope(|s| {
+        let _stop_writer = support::StopOnDrop(&stop);
         // 50 writes a second, as a busy client would.
         let writer = s.spawn(|| {
             let mut issued = 0;
@@ -535,4 +537,139 @@ fn a_backup_target_without_room_refuses_the_run_before_any_node_stops() {
     assert_eq!(before, after, "a node was restarted");
     let finished = &events.last().unwrap()["data"];
     assert_eq!(finished["done"], serde_json::json!([]));
+}
+
+#[test]
+fn an_ensemble_without_a_leader_is_refused_before_any_node_is_touched() {
+    let (tb, _turn) = testbed();
+    let dir = tempfile::tempdir().unwrap();
+    let pb = dir.path().join("rr.yaml");
+    let text = std::fs::read_to_string("playbooks/rolling-restart.yaml")
+        .unwrap()
+        .replace(
+            "    run: once\n    status: {require: healthy}",
+            "    run: once\n    timeout: 3s\n    status: {require: healthy}",
+        );
+    std::fs::write(&pb, text).unwrap();
+    // Two of three gone: the last one runs, looking for a leader it cannot elect.
+    tb.hook(&["zk-kill", "1"]);
+    tb.hook(&["zk-kill", "2"]);
+    let survivor = tb.zk_pids()[2];
+    let (out, events) = zkrun(tb, pb.to_str().unwrap(), &[]);
+    let after = tb.zk_pids()[2];
+    tb.hook(&["zk-start", "1"]);
+    tb.hook(&["zk-start", "2"]);
+    tb.wait_healthy();
+    assert_eq!(out.status.code(), Some(1));
+    let failed = events
+        .iter()
+        .find(|e| e["type"] == "step_finished" && e["data"]["status"] == "failed")
+        .expect("a failed step");
+    assert_eq!(failed["data"]["task"], "preflight");
+    let tail = failed["data"]["tail"].to_string();
+    assert!(
+        tail.contains("zk3") && tail.contains("not serving (electing or syncing)"),
+        "the table does not show the leaderless node: {tail}"
+    );
+    assert!(survivor.is_some());
+    assert_eq!(survivor, after, "zk3 was touched");
+}
+
+/// Sets `4lw.commands.whitelist` on every host through zkrun itself (a
+/// rolling restart with maintenance), as an SRE would.
+fn roll_with_whitelist(tb: &Testbed, words: &str) -> (std::process::Output, Vec<Value>) {
+    let dir = tempfile::tempdir().unwrap();
+    let pb = dir.path().join("whitelist.yaml");
+    let text = std::fs::read_to_string("playbooks/rolling-restart.yaml")
+        .unwrap()
+        .replace("    when: maintenance is defined\n", "");
+    std::fs::write(&pb, text).unwrap();
+    let sed = format!(
+        "sed -i 's/^4lw.commands.whitelist=.*/4lw.commands.whitelist={words}/' /etc/zookeeper/conf/zoo.cfg"
+    );
+    tb.zkrun(&pb, &["-e", &format!("maintenance={sed}")])
+}
+
+const FULL_WHITELIST: &str = "srvr,mntr,ruok,stat,conf,isro,dirs,cons";
+
+/// Puts the testbed's whitelist back on any node that lacks it.
+struct Whitelist<'a>(&'a Testbed);
+
+impl Drop for Whitelist<'_> {
+    fn drop(&mut self) {
+        for n in 1..=self.0.size {
+            let fixed = self.0.ssh(
+                n,
+                &format!(
+                    "grep -q '^4lw.commands.whitelist={FULL_WHITELIST}$' /etc/zookeeper/conf/zoo.cfg && exit 0; \
+                     sed -i 's/^4lw.commands.whitelist=.*/4lw.commands.whitelist={FULL_WHITELIST}/' /etc/zookeeper/conf/zoo.cfg; exit 3"
+                ),
+            );
+            if fixed.status.code() == Some(3) {
+                let _ = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/testbed"))
+                    .args(["zk-kill", &n.to_string(), "TERM"])
+                    .status();
+                support::eventually("the node to exit", Duration::from_secs(30), || {
+                    self.0.zk_pids()[n - 1].is_none().then_some(())
+                });
+                self.0.hook(&["zk-start", &n.to_string()]);
+            }
+        }
+        self.0.wait_healthy();
+    }
+}
+
+#[test]
+fn without_mntr_the_roll_falls_back_to_srvr_and_says_so() {
+    let (tb, _turn) = testbed();
+    let _restore = Whitelist(tb);
+    let (out, _) = roll_with_whitelist(tb, "srvr");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // Only srvr answers now: the dry-run says what that costs.
+    let (out, lines) = tb.zkrun(
+        std::path::Path::new("playbooks/rolling-restart.yaml"),
+        &["--dry-run"],
+    );
+    assert!(out.status.success());
+    let live = &lines.iter().find(|l| l["type"] == "live").unwrap()["data"];
+    let checks = live["checks"].to_string();
+    assert!(checks.contains("mntr: not answered"), "{checks}");
+    assert!(checks.contains("conf: not answered"), "{checks}");
+    assert!(
+        live["sessions"].as_str().unwrap().contains("assumed"),
+        "{live}"
+    );
+
+    // A whole roll on srvr alone (it also puts mntr back): every gate
+    // and verify passes on each node's own Mode, and the table says so.
+    let (out, events) = roll_with_whitelist(tb, FULL_WHITELIST);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let preflight = events
+        .iter()
+        .find(|e| e["type"] == "fact" && e["data"]["task"] == "preflight")
+        .expect("the preflight shows the ensemble");
+    assert!(
+        preflight["data"]["value"]
+            .as_str()
+            .unwrap()
+            .contains("mntr not answered"),
+        "{preflight}"
+    );
+    let facts: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["type"] == "fact" && e["data"]["name"] == "leader")
+        .collect();
+    assert_eq!(
+        facts.len(),
+        tb.size,
+        "every verify passed and named a leader"
+    );
 }

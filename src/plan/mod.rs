@@ -104,6 +104,24 @@ pub struct Rolling {
 }
 
 impl Plan {
+    /// Every step with its task, stage by stage (the rolling part host by
+    /// host, in planned order).
+    pub fn steps(&self) -> Vec<(&TaskInfo, &Step)> {
+        let mut all = Vec::new();
+        for stage in &self.stages {
+            match stage {
+                Stage::Once { task, step } => all.push((task, step)),
+                Stage::Parallel { task, steps } => all.extend(steps.iter().map(|s| (task, s))),
+                Stage::Rolling(r) => {
+                    for host_steps in r.steps.values() {
+                        all.extend(r.tasks.iter().zip(host_steps));
+                    }
+                }
+            }
+        }
+        all
+    }
+
     pub fn rolling(&self) -> Option<&Rolling> {
         self.stages.iter().find_map(|s| match s {
             Stage::Rolling(r) => Some(r),

@@ -188,18 +188,7 @@ impl<T: Transport> Runner<'_, T> {
     /// one that would fail part-way stops the run before anything runs.
     async fn inspect_all(&self) -> bool {
         let plan = self.plan;
-        let mut steps: Vec<(&TaskInfo, &Step)> = Vec::new();
-        for stage in &plan.stages {
-            match stage {
-                Stage::Once { task, step } => steps.push((task, step)),
-                Stage::Parallel { task, steps: s } => steps.extend(s.iter().map(|s| (task, s))),
-                Stage::Rolling(r) => {
-                    for host_steps in r.steps.values() {
-                        steps.extend(r.tasks.iter().zip(host_steps));
-                    }
-                }
-            }
-        }
+        let steps = plan.steps();
         let finished = |task: &TaskInfo, step: &Step| {
             self.o.resume.as_ref().is_some_and(|res| {
                 res.finished

@@ -92,6 +92,11 @@ impl StatusStep {
         })
         .await;
         x.note(&last.table());
+        if result.is_ok() && self.require == Require::Healthy {
+            // Shown by the front ends: the ensemble as the run found (or
+            // left) it, including which checks could not be made.
+            x.fact("ensemble", last.table());
+        }
         result.map_err(|why| {
             let mut e = StepError::new(format!(
                 "{} after {}s: {why}",

@@ -195,3 +195,14 @@ pub fn eventually<T>(what: &str, limit: Duration, mut check: impl FnMut() -> Opt
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// Sets the flag when dropped: a watcher thread in a `thread::scope` stops
+/// even when the test body panics (the scope waits for its threads before
+/// the panic can end the test, so without this a failed assertion hangs).
+pub struct StopOnDrop<'a>(pub &'a std::sync::atomic::AtomicBool);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
