@@ -425,6 +425,40 @@ mod tests {
     }
 
     #[test]
+    fn two_leaders_or_none_are_refused_by_every_check() {
+        // Two leaders: an inventory spanning two ensembles, or a partition
+        // healing. Neither the preflight nor a gate may pass.
+        let split = View {
+            nodes: vec![
+                node("zk1", Some(Mode::Leader), 0x2_0000_0001),
+                node("zk2", Some(Mode::Follower), 0x2_0000_0001),
+                node("zk3", Some(Mode::Leader), 0x3_0000_0001),
+            ],
+            leader_mntr: Mntr::default(),
+        };
+        assert!(
+            healthy(&split)
+                .unwrap_err()
+                .contains("2 leaders (zk1, zk3)")
+        );
+        assert!(
+            quorum_without(&split, "zk2")
+                .unwrap_err()
+                .contains("2 leaders")
+        );
+        let leaderless = View {
+            nodes: vec![
+                node("zk1", Some(Mode::Follower), 0x2_0000_0001),
+                node("zk2", Some(Mode::Follower), 0x2_0000_0001),
+                node("zk3", Some(Mode::Follower), 0x2_0000_0001),
+            ],
+            leader_mntr: Mntr::default(),
+        };
+        assert!(healthy(&leaderless).unwrap_err().contains("0 leaders"));
+        assert!(quorum_without(&leaderless, "zk1").is_err());
+    }
+
+    #[test]
     fn a_down_node_leaves_no_slack_in_three() {
         let v = View {
             nodes: vec![
