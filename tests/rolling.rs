@@ -673,3 +673,52 @@ fn without_mntr_the_roll_falls_back_to_srvr_and_says_so() {
         "every verify passed and named a leader"
     );
 }
+
+#[test]
+fn four_letter_words_asked_directly_see_the_same_ensemble() {
+    let (tb, _turn) = testbed();
+    let dir = tempfile::tempdir().unwrap();
+    let pb = dir.path().join("direct.yaml");
+    std::fs::write(
+        &pb,
+        "name: direct\nhosts: zookeeper\nservice: {four_letter_words: direct}\n\
+         tasks:\n  - {id: preflight, run: once, status: {require: healthy}, timeout: 3s}\n",
+    )
+    .unwrap();
+    let (out, events) = tb.zkrun(&pb, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let table = events
+        .iter()
+        .find(|e| e["type"] == "fact" && e["data"]["name"] == "ensemble")
+        .expect("the ensemble table")["data"]["value"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let leader = tb.leader();
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with(&leader) && l.contains("leader")),
+        "{table}"
+    );
+    // A stopped node is seen as down (refused connection), not as unknown.
+    tb.hook(&["zk-kill", "1"]);
+    let (out, events) = tb.zkrun(&pb, &[]);
+    tb.hook(&["zk-start", "1"]);
+    tb.wait_healthy();
+    assert_eq!(out.status.code(), Some(1));
+    let failed = events
+        .iter()
+        .find(|e| e["type"] == "step_finished" && e["data"]["status"] == "failed")
+        .unwrap();
+    assert!(
+        failed["data"]["tail"]
+            .to_string()
+            .contains("zk1        down: nothing answers"),
+        "{failed}"
+    );
+}

@@ -49,6 +49,18 @@ pub enum Manager {
     Systemd,
 }
 
+/// How four-letter words reach a node.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum AskVia {
+    /// Asked on the node's own host, through its SSH connection: no client
+    /// port needs to be reachable from where zkrun runs.
+    #[default]
+    Ssh,
+    /// zkrun connects to `client_address:client_port` itself (TCP).
+    Direct,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Service {
@@ -76,6 +88,9 @@ pub struct Service {
     /// The server log, scanned by `verify` for fatal lines.
     #[serde(default = "default_log")]
     pub log: Template,
+    /// How four-letter words are asked: `ssh` (default) or `direct`.
+    #[serde(default)]
+    pub four_letter_words: AskVia,
 }
 
 fn default_script() -> Template {
@@ -108,6 +123,7 @@ impl Default for Service {
             config: default_config(),
             cli: default_cli(),
             log: default_log(),
+            four_letter_words: AskVia::default(),
         }
     }
 }

@@ -104,6 +104,7 @@ pub fn build(i: &Inputs) -> Result<Plan, Diagnostics> {
                     address: host.connection.address.clone(),
                     port: pb.service.client_port,
                 }),
+            four_letter_words: pb.service.four_letter_words,
         };
         let steps = match &service {
             Some(_) if !is_target.contains(host.name.as_str()) => Vec::new(),

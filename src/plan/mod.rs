@@ -13,6 +13,7 @@ use indexmap::IndexMap;
 use serde::Serialize;
 
 use crate::inventory::Connection;
+use crate::model::playbook::AskVia;
 use crate::model::task::Run;
 use crate::model::{Duration, TaskId};
 use crate::tasks::Action;
@@ -48,6 +49,13 @@ pub struct PlanHost {
     pub connection: Connection,
     /// The node's client port, as seen from the host.
     pub zookeeper: Endpoint,
+    /// How four-letter words reach it.
+    #[serde(skip_serializing_if = "is_ssh")]
+    pub four_letter_words: AskVia,
+}
+
+fn is_ssh(v: &AskVia) -> bool {
+    *v == AskVia::Ssh
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::ensemble::{Identity, Node, NodeState, View};
 use super::fourlw::{Config, Srvr, parse_config, parse_mntr, parse_srvr};
+use crate::model::playbook::AskVia;
 use crate::plan::PlanHost;
 use crate::runner::exec::Exec;
 use crate::transport::Transport;
@@ -27,6 +28,9 @@ pub async fn ask<T: Transport>(
     host: &PlanHost,
     word: &str,
 ) -> Result<Option<String>, String> {
+    if host.four_letter_words == AskVia::Direct {
+        return ask_direct(host, word).await;
+    }
     let port = host.zookeeper.port.to_string();
     let argv = [
         "bash",
@@ -46,6 +50,35 @@ pub async fn ask<T: Transport>(
             String::from_utf8_lossy(&out.stderr).trim()
         )),
     }
+}
+
+/// `four_letter_words: direct`: zkrun's own TCP connection to the client port.
+async fn ask_direct(host: &PlanHost, word: &str) -> Result<Option<String>, String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let at = &host.zookeeper;
+    let exchange = async {
+        let mut s = match tokio::net::TcpStream::connect((at.address.as_str(), at.port)).await {
+            Ok(s) => s,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => return Ok(None),
+            Err(e) => return Err(format!("connecting to {at} from here: {e}")),
+        };
+        s.write_all(word.as_bytes())
+            .await
+            .map_err(|e| format!("asking `{word}` at {at}: {e}"))?;
+        let mut reply = Vec::new();
+        s.read_to_end(&mut reply)
+            .await
+            .map_err(|e| format!("reading `{word}` from {at}: {e}"))?;
+        Ok(Some(String::from_utf8_lossy(&reply).to_string()))
+    };
+    tokio::time::timeout(PROBE_TIMEOUT, exchange)
+        .await
+        .unwrap_or_else(|_| {
+            Err(format!(
+                "no answer to `{word}` from {at} within {}s",
+                PROBE_TIMEOUT.as_secs()
+            ))
+        })
 }
 
 pub async fn node<T: Transport>(x: &Exec<'_, T>, host: &PlanHost) -> NodeState {
