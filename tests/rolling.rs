@@ -722,3 +722,60 @@ fn four_letter_words_asked_directly_see_the_same_ensemble() {
         "{failed}"
     );
 }
+
+/// Brings the shared fleet back to its usual size, whatever the outcome.
+struct BackToSize<'a>(&'a Testbed);
+
+impl Drop for BackToSize<'_> {
+    fn drop(&mut self) {
+        let _ = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/testbed"))
+            .args(["up", &self.0.size.to_string()])
+            .output();
+        self.0.wait_healthy();
+    }
+}
+
+#[test]
+fn a_two_node_ensemble_is_refused_unless_quorum_loss_is_allowed_then_rolls_through_it() {
+    let (tb, _turn) = testbed();
+    let _back = BackToSize(tb);
+    // A real two-node ensemble, on the same addresses and inventory path.
+    tb.hook(&["up", "2"]);
+    let before = tb.zk_pids();
+    assert_eq!(before.len(), 2);
+
+    let (out, lines) = zkrun(tb, "playbooks/rolling-restart.yaml", &[]);
+    assert_eq!(out.status.code(), Some(2), "refused as invalid input");
+    let error = lines
+        .iter()
+        .find(|l| l["type"] == "error")
+        .expect("an error line");
+    assert!(
+        error["data"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("has 2 nodes"),
+        "{error}"
+    );
+    assert_eq!(tb.zk_pids(), before, "a refused run touched a node");
+
+    let (out, events) = zkrun(
+        tb,
+        "playbooks/rolling-restart.yaml",
+        &["--allow-quorum-loss"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let after = tb.zk_pids();
+    for n in 0..2 {
+        assert_ne!(before[n], after[n], "zk{} was not restarted", n + 1);
+    }
+    let done = events.last().unwrap()["data"]["done"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(done, 2, "both nodes done");
+}
