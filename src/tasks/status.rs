@@ -94,8 +94,27 @@ impl StatusStep {
         x.note(&last.table());
         if result.is_ok() && self.require == Require::Healthy {
             // Shown by the front ends: the ensemble as the run found (or
-            // left) it, including which checks could not be made.
-            x.fact("ensemble", last.table());
+            // left) it, which checks could not be made, and what restarting
+            // the leader means for client sessions.
+            let leader = last.leaders().first().map(|l| l.to_string());
+            let on = x
+                .hosts
+                .iter()
+                .find(|h| Some(&h.name) == leader.as_ref())
+                .unwrap_or(x.host);
+            let (config, _) = probe::config(x, on, self.config.real()).await;
+            let measured = last
+                .leader_mntr
+                .number("zk_max_leader_unavailable_time")
+                .filter(|ms| *ms > 0.0)
+                .map(|ms| ms as u64);
+            let (line, warn) = ensemble::session_check(config.session_bounds(), measured);
+            let sessions = if warn {
+                format!("WARNING: {line}")
+            } else {
+                line
+            };
+            x.fact("ensemble", format!("{}{sessions}", last.table()));
         }
         result.map_err(|why| {
             let mut e = StepError::new(format!(

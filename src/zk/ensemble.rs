@@ -83,7 +83,9 @@ impl View {
                     s.zxid,
                     s.epoch(),
                     s.connections
-                        .map(|c| format!(", {c} clients"))
+                        // srvr counts the connection that asked it.
+                        .map(|c| c.saturating_sub(1))
+                        .map(|c| format!(", {c} client{}", if c == 1 { "" } else { "s" }))
                         .unwrap_or_default()
                 ),
                 NodeState::NotServing => "running, not serving (electing or syncing)".into(),
