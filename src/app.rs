@@ -25,6 +25,26 @@ use crate::transport::Transport;
 use crate::transport::ssh::{Ssh, SshOptions};
 use crate::yaml::{Part, Source, YamlPath};
 
+/// stdout may be a pipe that closes early (`zkrun --status | head`): that
+/// ends zkrun quietly, as it would any Unix tool, instead of a panic.
+macro_rules! outln {
+    ($($arg:tt)*) => { crate::app::write_out(format_args!("{}\n", format_args!($($arg)*))) };
+}
+macro_rules! out {
+    ($($arg:tt)*) => { crate::app::write_out(format_args!($($arg)*)) };
+}
+
+pub fn write_out(args: std::fmt::Arguments) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout.write_fmt(args).and_then(|()| stdout.flush())
+        && e.kind() == std::io::ErrorKind::BrokenPipe
+    {
+        // What a shell reports for a tool ended by SIGPIPE.
+        std::process::exit(141);
+    }
+}
+
 /// Exit codes, as documented in the README.
 pub mod exit {
     pub const OK: u8 = 0;
@@ -91,7 +111,7 @@ pub fn main(cli: Cli) -> ExitCode {
     if cli.check {
         let steps = plan.steps().len();
         match cli.output {
-            Output::Human => println!(
+            Output::Human => outln!(
                 "ok: {} and {} are valid: {} hosts, {steps} steps planned",
                 plan.playbook,
                 plan.inventory,
@@ -108,16 +128,16 @@ pub fn main(cli: Cli) -> ExitCode {
         let live = (!cli.offline).then(|| look_live(&cli, &plan)).flatten();
         match cli.output {
             Output::Human => {
-                print!("{}", plan::display::render(&plan));
+                out!("{}", plan::display::render(&plan));
                 match &live {
-                    Some(l) => print!("{}", crate::preview::render(l)),
-                    None => println!(
+                    Some(l) => out!("{}", crate::preview::render(l)),
+                    None => outln!(
                         "\n(--offline: the leader, the order and the host checks are resolved at run time)"
                     ),
                 }
                 if let Some(s) = &unfinished {
                     let (done, running, failed) = s.counts();
-                    println!(
+                    outln!(
                         "\ncheckpoint: run {} is unfinished: {done} steps done, {running} running, {failed} failed \
                          ({}). --resume continues it; --fresh starts over.",
                         s.run_id,
@@ -204,22 +224,22 @@ fn ask_resume(s: &checkpoint::State, cli: &Cli) -> Option<bool> {
 
 fn show_state(path: &Path, state: Option<&checkpoint::State>) -> ExitCode {
     let Some(s) = state else {
-        println!("no run recorded at {}", path.display());
+        outln!("no run recorded at {}", path.display());
         return ExitCode::from(exit::OK);
     };
     let (done, running, failed) = s.counts();
-    println!(
+    outln!(
         "run {} ({})",
         s.run_id,
         if s.finished { "finished" } else { "UNFINISHED" }
     );
-    println!("  state      {}", path.display());
-    println!("  playbook   {}", s.playbook);
-    println!("  inventory  {}", s.inventory);
-    println!("  steps      {done} done, {running} running, {failed} failed");
-    println!("  order      {}", s.order.join(", "));
+    outln!("  state      {}", path.display());
+    outln!("  playbook   {}", s.playbook);
+    outln!("  inventory  {}", s.inventory);
+    outln!("  steps      {done} done, {running} running, {failed} failed");
+    outln!("  order      {}", s.order.join(", "));
     for d in &s.decisions {
-        println!("  decided    {d}");
+        outln!("  decided    {d}");
     }
     for (k, v) in &s.facts {
         let first = v.lines().next().unwrap_or("");
@@ -229,11 +249,11 @@ fn show_state(path: &Path, state: Option<&checkpoint::State>) -> ExitCode {
         } else {
             String::new()
         };
-        println!("  recorded   {k}: {first}{more}");
+        outln!("  recorded   {k}: {first}{more}");
     }
     for (k, r) in &s.steps {
         if r.phase != checkpoint::Phase::Done {
-            println!("  {k:<24} {:?}", r.phase);
+            outln!("  {k:<24} {:?}", r.phase);
         }
     }
     ExitCode::from(exit::OK)
@@ -299,7 +319,7 @@ fn status(cli: &Cli) -> ExitCode {
                     facts: &Default::default(),
                 };
                 let view = crate::zk::probe::view(&x).await;
-                print!("{}", view.table());
+                out!("{}", view.table());
                 if reachable.len() < plan.hosts.len() {
                     Err("some hosts could not be reached".to_string())
                 } else {
@@ -312,11 +332,11 @@ fn status(cli: &Cli) -> ExitCode {
     });
     match healthy {
         Ok(()) => {
-            println!("healthy: every voter serves, one leader, followers synced");
+            outln!("healthy: every voter serves, one leader, followers synced");
             ExitCode::from(exit::OK)
         }
         Err(why) => {
-            println!("NOT healthy: {why}");
+            outln!("NOT healthy: {why}");
             ExitCode::from(exit::RUN_FAILED)
         }
     }
@@ -507,7 +527,7 @@ async fn interrupted() -> &'static str {
 
 fn print_json<T: serde::Serialize>(kind: &str, data: &T) {
     let line = serde_json::json!({"type": kind, "data": data});
-    println!("{line}");
+    outln!("{line}");
 }
 
 fn report(diags: &Diagnostics, output: Output) {

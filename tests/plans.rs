@@ -181,3 +181,37 @@ fn limit_and_when_shape_the_plan() {
             .all(|s| s.skip.is_none())
     );
 }
+
+#[test]
+fn a_reader_that_closes_early_ends_zkrun_quietly() {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    // A plan far larger than a pipe's buffer, so zkrun is still writing
+    // when the reader goes.
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = dir.path().join("many.yaml");
+    let hosts: String = (1..=300)
+        .map(|i| format!("        zk{i}: {{ansible_host: 192.0.2.{}}}\n", i % 250 + 1))
+        .collect();
+    std::fs::write(
+        &inventory,
+        format!("all:\n  children:\n    zookeeper:\n      hosts:\n{hosts}"),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_zkrun"))
+        .arg("playbooks/rolling-restart.yaml")
+        .arg("-i")
+        .arg(&inventory)
+        .args(["--dry-run", "--offline"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read one byte, then close the pipe, as `| head -c 1` would.
+    let mut first = [0u8; 1];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(141), "{stderr}");
+}
