@@ -64,6 +64,8 @@ pub async fn look<T: Transport>(plan: &Plan, t: &T, forks: usize) -> Live {
     }
     if !live.unreachable.is_empty() {
         live.unreachable.sort();
+        // The hosts that were reached keep no master behind.
+        t.close().await;
         return live;
     }
     let facts = RefCell::new(Default::default());

@@ -81,6 +81,7 @@ fn dry_run_names_the_leader_that_goes_last_and_the_checks_that_answer() {
 #[test]
 fn dry_run_with_a_host_unreachable_says_the_order_is_resolved_at_run_time() {
     let (tb, _turn) = testbed();
+    let before = ssh_masters();
     tb.hook(&["ssh-stop", "3"]);
     let (out, lines) = tb.zkrun(Path::new("playbooks/rolling-restart.yaml"), &["--dry-run"]);
     tb.hook(&["ssh-start", "3"]);
@@ -88,6 +89,12 @@ fn dry_run_with_a_host_unreachable_says_the_order_is_resolved_at_run_time() {
     let l = &lines.iter().find(|l| l["type"] == "live").unwrap()["data"];
     assert_eq!(l["unreachable"][0][0], "zk3", "{l}");
     assert!(l["leader"].is_null());
+    // The hosts it did reach keep no SSH master behind.
+    support::eventually(
+        "the dry-run's ssh masters to exit",
+        std::time::Duration::from_secs(10),
+        || (ssh_masters() <= before).then_some(()),
+    );
     let text = std::process::Command::new(env!("CARGO_BIN_EXE_zkrun"))
         .args([
             "playbooks/rolling-restart.yaml",
@@ -193,4 +200,12 @@ fn a_template_into_a_missing_directory_refuses_the_run() {
         "{refused:?}"
     );
     assert!(!events.iter().any(|e| e["type"] == "step_started"));
+}
+
+fn ssh_masters() -> usize {
+    let out = std::process::Command::new("pgrep")
+        .args(["-f", "ssh -E .*ssh-connection.* -M"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).lines().count()
 }
