@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use futures_util::stream::{self, StreamExt};
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::plan::{Plan, PlanHost};
@@ -16,7 +17,8 @@ use crate::runner::exec::Exec;
 use crate::transport::Transport;
 use crate::zk::{ensemble, probe};
 
-#[derive(Debug, Clone, Default, Serialize)]
+/// The `live` line of `--dry-run --output json` (schemas/live.schema.json).
+#[derive(Debug, Clone, Default, Serialize, JsonSchema)]
 pub struct Live {
     /// Hosts that could not be reached, and why. When any is listed,
     /// nothing else was looked at.
@@ -34,7 +36,7 @@ pub struct Live {
     pub steps: Vec<LiveStep>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct LiveStep {
     pub host: String,
     pub task: String,

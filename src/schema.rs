@@ -13,6 +13,11 @@ pub fn events() -> String {
     pretty(schemars::schema_for!(crate::runner::event::Event))
 }
 
+/// The `live` line of `--dry-run --output json`: the read-only look at the hosts.
+pub fn live() -> String {
+    pretty(schemars::schema_for!(crate::preview::Live))
+}
+
 pub fn inventory() -> String {
     pretty(schemars::schema_for!(InventoryFile))
 }

@@ -28,6 +28,11 @@ fn event_schema_is_in_sync() {
 }
 
 #[test]
+fn live_schema_is_in_sync() {
+    check("schemas/live.schema.json", zkrun::schema::live());
+}
+
+#[test]
 fn shipped_playbooks_name_their_schema() {
     for entry in std::fs::read_dir("playbooks").unwrap() {
         let path = entry.unwrap().path();
