@@ -320,6 +320,9 @@ fn status(cli: &Cli) -> ExitCode {
                 };
                 let view = crate::zk::probe::view(&x).await;
                 out!("{}", view.table());
+                let config = crate::preview::service_config(&plan);
+                let s = crate::zk::probe::sessions(&x, &view, &config).await;
+                outln!("{}{}", if s.warn { "WARNING: " } else { "" }, s.line);
                 if reachable.len() < plan.hosts.len() {
                     Err("some hosts could not be reached".to_string())
                 } else {

@@ -94,11 +94,6 @@ pub async fn look<T: Transport>(plan: &Plan, t: &T, forks: usize) -> Live {
             live.order.push(h);
         }
     }
-    let leader_host = live
-        .leader
-        .as_ref()
-        .and_then(|l| plan.hosts.iter().find(|h| &h.name == l))
-        .unwrap_or(&plan.hosts[0]);
     let mntr = !view.leader_mntr.is_empty();
     live.checks
         .push("srvr: answered (mode, zxid, serving or not)".into());
@@ -109,26 +104,18 @@ pub async fn look<T: Transport>(plan: &Plan, t: &T, forks: usize) -> Live {
          synced followers are not counted, no election timings"
             .into()
     });
-    let config_path = service_config(plan);
-    let (config, from) = probe::config(&x, leader_host, &config_path).await;
+    let sessions = probe::sessions(&x, &view, &service_config(plan)).await;
     live.checks.push(format!(
         "conf: {}",
-        if from == "conf" {
-            "answered (settings in force)".to_string()
-        } else {
-            format!("not answered: settings read from {from}")
+        match sessions.config_from {
+            "conf" => "answered (settings in force)".to_string(),
+            from => format!("not answered: settings read from {from}"),
         }
     ));
-    let measured = view
-        .leader_mntr
-        .number("zk_max_leader_unavailable_time")
-        .filter(|ms| *ms > 0.0)
-        .map(|ms| ms as u64);
-    let (line, warn) = ensemble::session_check(config.session_bounds(), measured);
-    if warn {
-        live.warnings.push(line.clone());
+    if sessions.warn {
+        live.warnings.push(sessions.line.clone());
     }
-    live.sessions = Some(line);
+    live.sessions = Some(sessions.line);
     live.steps = inspect_steps(plan, t, forks).await;
     for s in &live.steps {
         if let Some(p) = &s.problem {
@@ -143,7 +130,7 @@ pub async fn look<T: Transport>(plan: &Plan, t: &T, forks: usize) -> Live {
 }
 
 /// The config path as rendered for the first planned step that names one.
-fn service_config(plan: &Plan) -> String {
+pub fn service_config(plan: &Plan) -> String {
     for (_, step) in plan.steps() {
         if let Some(crate::tasks::Action::Status(s)) = &step.action {
             return s.config.real().to_string();

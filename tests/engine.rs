@@ -403,14 +403,19 @@ fn status_prints_the_ensemble_and_a_verdict() {
         "{text}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let nodes: Vec<&str> = text.lines().filter(|l| l.starts_with("zk")).collect();
     assert_eq!(
-        text.lines().filter(|l| l.contains(" leader ")).count(),
+        nodes.iter().filter(|l| l.contains(" leader ")).count(),
         1,
         "{text}"
     );
     assert_eq!(
-        text.lines().filter(|l| l.contains(" follower ")).count(),
+        nodes.iter().filter(|l| l.contains(" follower ")).count(),
         2,
+        "{text}"
+    );
+    assert!(
+        text.contains("client sessions may negotiate 4.0s–40.0s"),
         "{text}"
     );
     assert!(text.contains("healthy"), "{text}");

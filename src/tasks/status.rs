@@ -96,23 +96,11 @@ impl StatusStep {
             // Shown by the front ends: the ensemble as the run found (or
             // left) it, which checks could not be made, and what restarting
             // the leader means for client sessions.
-            let leader = last.leaders().first().map(|l| l.to_string());
-            let on = x
-                .hosts
-                .iter()
-                .find(|h| Some(&h.name) == leader.as_ref())
-                .unwrap_or(x.host);
-            let (config, _) = probe::config(x, on, self.config.real()).await;
-            let measured = last
-                .leader_mntr
-                .number("zk_max_leader_unavailable_time")
-                .filter(|ms| *ms > 0.0)
-                .map(|ms| ms as u64);
-            let (line, warn) = ensemble::session_check(config.session_bounds(), measured);
-            let sessions = if warn {
-                format!("WARNING: {line}")
+            let s = probe::sessions(x, &last, self.config.real()).await;
+            let sessions = if s.warn {
+                format!("WARNING: {}", s.line)
             } else {
-                line
+                s.line
             };
             x.fact("ensemble", format!("{}{sessions}", last.table()));
         }

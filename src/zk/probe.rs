@@ -141,6 +141,36 @@ pub async fn config<T: Transport>(
     }
 }
 
+/// What restarting the leader means for client sessions: the bounds in the
+/// leader's config against the outage its `mntr` measured.
+pub struct Sessions {
+    pub line: String,
+    /// The outage comes near the smallest session timeout.
+    pub warn: bool,
+    /// Where the settings were read: `conf`, the config file, or defaults.
+    pub config_from: &'static str,
+}
+
+pub async fn sessions<T: Transport>(x: &Exec<'_, T>, view: &View, config_path: &str) -> Sessions {
+    let on = view
+        .leaders()
+        .first()
+        .and_then(|l| x.hosts.iter().find(|h| h.name == *l))
+        .unwrap_or(x.host);
+    let (config, config_from) = config(x, on, config_path).await;
+    let measured = view
+        .leader_mntr
+        .number("zk_max_leader_unavailable_time")
+        .filter(|ms| *ms > 0.0)
+        .map(|ms| ms as u64);
+    let (line, warn) = super::ensemble::session_check(config.session_bounds(), measured);
+    Sessions {
+        line,
+        warn,
+        config_from,
+    }
+}
+
 /// The host's myid and its config's server lines (config path as rendered
 /// for the host running the check; zkrun assumes one layout per ensemble).
 pub async fn identity<T: Transport>(x: &Exec<'_, T>, host: &PlanHost, config: &str) -> Identity {
