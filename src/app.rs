@@ -231,7 +231,11 @@ fn show_state(path: &Path, state: Option<&checkpoint::State>) -> ExitCode {
     outln!(
         "run {} ({})",
         s.run_id,
-        if s.finished { "finished" } else { "UNFINISHED" }
+        match (s.finished, s.steps.is_empty()) {
+            (true, true) => "ended before any step ran",
+            (true, false) => "finished",
+            (false, _) => "UNFINISHED",
+        }
     );
     outln!("  state      {}", path.display());
     outln!("  playbook   {}", s.playbook);

@@ -136,7 +136,11 @@ impl State {
                 self.facts
                     .insert(format!("{host}/{task}/{name}"), value.clone());
             }
-            Event::RunFinished(s) => self.finished = s.status == RunStatus::Ok,
+            // A run that ran nothing (a host unreachable, a step refused by
+            // the look before the run) leaves nothing to resume.
+            Event::RunFinished(s) => {
+                self.finished = s.status == RunStatus::Ok || self.steps.is_empty()
+            }
             _ => return false,
         }
         self.updated = t;
@@ -422,6 +426,32 @@ mod tests {
             planned: BTreeMap::new(),
             facts: BTreeMap::new(),
         }
+    }
+
+    #[test]
+    fn a_failed_run_is_resumable_unless_nothing_ran() {
+        let finished = |s: &mut State| {
+            s.record(&Event::RunFinished(crate::runner::event::Summary {
+                status: RunStatus::Failed,
+                done: vec![],
+                failed: vec![],
+                not_started: vec!["zk1".into()],
+                in_progress: vec![],
+                ms: 1,
+            }));
+            s.finished
+        };
+        // Refused before the run (no room for a backup): nothing to resume.
+        assert!(finished(&mut state()));
+        let mut s = state();
+        s.steps.insert(
+            key("zk1", "stop"),
+            StepRecord {
+                phase: Phase::Failed,
+                at: 2,
+            },
+        );
+        assert!(!finished(&mut s));
     }
 
     #[test]
