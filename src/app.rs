@@ -298,16 +298,35 @@ fn status(cli: &Cli) -> ExitCode {
         return ExitCode::from(exit::RUN_FAILED);
     };
     let ssh = ssh_for(cli);
+    let json = cli.output == Output::Json;
     let healthy = runtime.block_on(async {
+        let connected =
+            futures_util::future::join_all(plan.hosts.iter().map(|h| ssh.connect(h))).await;
         let mut reachable = Vec::new();
-        for h in &plan.hosts {
-            match ssh.connect(h).await {
+        let mut unreachable = Vec::new();
+        for (h, r) in plan.hosts.iter().zip(connected) {
+            match r {
                 Ok(()) => reachable.push(h.clone()),
-                Err(e) => eprintln!("{:<10} unreachable: {}", h.name, e.explain().0),
+                Err(e) => {
+                    let why = e.explain().0;
+                    if !json {
+                        eprintln!("{:<10} unreachable: {why}", h.name);
+                    }
+                    unreachable.push(serde_json::json!({"host": h.name, "error": why}));
+                }
             }
         }
         let verdict = match reachable.first() {
-            None => Err("no host could be reached".to_string()),
+            None => {
+                let why = "no host could be reached".to_string();
+                if json {
+                    print_json(
+                        "status",
+                        &serde_json::json!({"nodes": [], "unreachable": unreachable, "healthy": false, "why": why}),
+                    );
+                }
+                Err(why)
+            }
             Some(first) => {
                 let x = runner::exec::Exec {
                     transport: &ssh,
@@ -323,20 +342,44 @@ fn status(cli: &Cli) -> ExitCode {
                     facts: &Default::default(),
                 };
                 let view = crate::zk::probe::view(&x).await;
-                out!("{}", view.table());
                 let config = crate::preview::service_config(&plan);
                 let s = crate::zk::probe::sessions(&x, &view, &config).await;
-                outln!("{}{}", if s.warn { "WARNING: " } else { "" }, s.line);
-                if reachable.len() < plan.hosts.len() {
+                let verdict = if reachable.len() < plan.hosts.len() {
                     Err("some hosts could not be reached".to_string())
                 } else {
                     crate::zk::ensemble::healthy(&view)
+                };
+                if json {
+                    print_json(
+                        "status",
+                        &serde_json::json!({
+                            "nodes": view.to_json(),
+                            "leader": view.leaders(),
+                            "synced_followers": view.leader_mntr.synced_followers(),
+                            "unreachable": unreachable,
+                            "sessions": s.line,
+                            "sessions_warning": s.warn,
+                            "healthy": verdict.is_ok(),
+                            "why": verdict.as_ref().err(),
+                        }),
+                    );
+                } else {
+                    out!("{}", view.table());
+                    outln!("{}{}", if s.warn { "WARNING: " } else { "" }, s.line);
                 }
+                verdict
             }
         };
         ssh.close().await;
         verdict
     });
+    if json {
+        return ExitCode::from(if healthy.is_ok() {
+            exit::OK
+        } else {
+            exit::RUN_FAILED
+        });
+    }
     match healthy {
         Ok(()) => {
             outln!("healthy: every voter serves, one leader, followers synced");

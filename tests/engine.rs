@@ -419,6 +419,23 @@ fn status_prints_the_ensemble_and_a_verdict() {
         "{text}"
     );
     assert!(text.contains("healthy"), "{text}");
+
+    // The same for machines: one JSON object.
+    let out = Command::new(env!("CARGO_BIN_EXE_zkrun"))
+        .args(["--status", "--output", "json", "-i"])
+        .arg(&tb.inventory)
+        .arg("--ssh-config")
+        .arg(&tb.ssh_config)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let data = &status["data"];
+    assert_eq!(status["type"], "status");
+    assert_eq!(data["healthy"], true);
+    assert_eq!(data["leader"], serde_json::json!([tb.leader()]));
+    assert_eq!(data["nodes"].as_array().unwrap().len(), tb.size);
+    assert_eq!(data["synced_followers"], tb.size - 1);
 }
 
 /// The fleet's inventory, connecting as another user.

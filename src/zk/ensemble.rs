@@ -72,6 +72,34 @@ impl View {
             })
     }
 
+    /// One object per node, for `--status --output json`.
+    pub fn to_json(&self) -> Vec<serde_json::Value> {
+        self.nodes
+            .iter()
+            .map(|n| match &n.state {
+                NodeState::Serving(s) => serde_json::json!({
+                    "host": n.host,
+                    "state": "serving",
+                    "mode": s.mode.as_str(),
+                    "zxid": format!("0x{:x}", s.zxid),
+                    "epoch": s.epoch(),
+                    "clients": s.connections.map(|c| c.saturating_sub(1)),
+                    "version": s.version,
+                }),
+                NodeState::NotServing => {
+                    serde_json::json!({"host": n.host, "state": "not-serving"})
+                }
+                NodeState::Down => serde_json::json!({"host": n.host, "state": "down"}),
+                NodeState::Unknown(e) => {
+                    serde_json::json!({"host": n.host, "state": "unknown", "detail": e})
+                }
+                NodeState::Unexpected(t) => {
+                    serde_json::json!({"host": n.host, "state": "unexpected", "detail": t})
+                }
+            })
+            .collect()
+    }
+
     /// A table for messages: one line per node.
     pub fn table(&self) -> String {
         let mut out = String::new();
