@@ -779,3 +779,84 @@ fn a_two_node_ensemble_is_refused_unless_quorum_loss_is_allowed_then_rolls_throu
         .len();
     assert_eq!(done, 2, "both nodes done");
 }
+
+/// Stops the testbed's stray one-node ensemble, whatever the outcome.
+struct Stray;
+
+impl Drop for Stray {
+    fn drop(&mut self) {
+        let _ = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/testbed"))
+            .arg("stray-down")
+            .output();
+    }
+}
+
+#[test]
+fn an_inventory_spanning_two_ensembles_sees_two_leaders_and_touches_nothing() {
+    let (tb, _turn) = testbed();
+    tb.hook(&["stray-up"]);
+    let _stray = Stray;
+    // The fleet's inventory plus zk9, the leader of an ensemble of its own.
+    let fleet = std::fs::read_to_string(&tb.inventory).unwrap();
+    let port = fleet
+        .split("ansible_port: ")
+        .nth(1)
+        .and_then(|r| r.split(',').next())
+        .unwrap()
+        .to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = dir.path().join("two-ensembles.yaml");
+    std::fs::write(
+        &inventory,
+        format!("{fleet}        zk9: {{ansible_host: 127.0.0.19, ansible_port: {port}}}\n"),
+    )
+    .unwrap();
+    let run = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_zkrun"))
+            .arg("-i")
+            .arg(&inventory)
+            .arg("--ssh-config")
+            .arg(&tb.ssh_config)
+            .arg("--state")
+            .arg(dir.path().join("state.json"))
+            .arg("--log-dir")
+            .arg(dir.path().join("logs"))
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+
+    let status = run(&["--status"]);
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert_eq!(status.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("NOT healthy: 2 leaders (") && text.contains("zk9"),
+        "{text}"
+    );
+
+    let dry = run(&["playbooks/rolling-restart.yaml", "--dry-run"]);
+    let text = String::from_utf8_lossy(&dry.stdout);
+    assert!(
+        text.contains("warning: the ensemble is not healthy now (2 leaders"),
+        "{text}"
+    );
+
+    let before = tb.zk_pids();
+    let out = run(&["playbooks/rolling-restart.yaml", "--output", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let failed: Value = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|e| e["type"] == "step_finished" && e["data"]["status"] == "failed")
+        .expect("a failed step");
+    assert_eq!(failed["data"]["task"], "preflight");
+    // The configs disagree with the inventory before any leader is counted.
+    assert!(
+        failed["data"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("servers but the play has 4 hosts"),
+        "{failed}"
+    );
+    assert_eq!(before, tb.zk_pids(), "a node of the fleet was touched");
+}
