@@ -328,19 +328,15 @@ fn status(cli: &Cli) -> ExitCode {
                 Err(why)
             }
             Some(first) => {
-                let x = runner::exec::Exec {
-                    transport: &ssh,
-                    host: first,
-                    hosts: &reachable,
-                    task: "status",
-                    timeout: std::time::Duration::from_secs(10),
-                    r#become: false,
-                    started: std::time::Instant::now(),
-                    verbose: false,
-                    emit: &|_| {},
-                    log: Default::default(),
-                    facts: &Default::default(),
-                };
+                let facts = Default::default();
+                let x = runner::exec::Exec::read_only(
+                    &ssh,
+                    first,
+                    &reachable,
+                    "status",
+                    std::time::Duration::from_secs(10),
+                    &facts,
+                );
                 let view = crate::zk::probe::view(&x).await;
                 let config = crate::preview::service_config(&plan);
                 let s = crate::zk::probe::sessions(&x, &view, &config).await;

@@ -6,13 +6,13 @@
 
 use std::cell::RefCell;
 use std::fmt::Write as _;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_util::stream::{self, StreamExt};
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use crate::plan::{Plan, PlanHost};
+use crate::plan::Plan;
 use crate::runner::exec::Exec;
 use crate::transport::Transport;
 use crate::zk::{ensemble, probe};
@@ -71,7 +71,14 @@ pub async fn look<T: Transport>(plan: &Plan, t: &T, forks: usize) -> Live {
         return live;
     }
     let facts = RefCell::new(Default::default());
-    let x = exec(plan, t, &plan.hosts[0], false, &facts);
+    let x = Exec::read_only(
+        t,
+        &plan.hosts[0],
+        &plan.hosts,
+        "dry-run",
+        Duration::from_secs(30),
+        &facts,
+    );
     let view = probe::view(&x).await;
     live.ensemble = view.table();
     if let Err(why) = ensemble::healthy(&view) {
@@ -144,64 +151,20 @@ pub fn service_config(plan: &Plan) -> String {
 }
 
 async fn inspect_steps<T: Transport>(plan: &Plan, t: &T, forks: usize) -> Vec<LiveStep> {
-    let steps = plan.steps();
-    let facts = RefCell::new(Default::default());
-    let mut found: Vec<(usize, LiveStep)> = stream::iter(steps.into_iter().enumerate())
-        .filter_map(|(i, (task, step))| {
-            std::future::ready(step.action.as_ref().map(|a| (i, task, step, a)))
+    crate::runner::inspect(plan, t, forks, |_, _| false)
+        .await
+        .into_iter()
+        .filter(|i| !i.found.notes.is_empty() || i.found.problem.is_some())
+        .map(|i| LiveStep {
+            host: i.host,
+            task: i.task,
+            notes: i.found.notes,
+            problem: i.found.problem.map(|e| match e.help {
+                Some(h) => format!("{} ({h})", e.message),
+                None => e.message,
+            }),
         })
-        .map(|(i, task, step, action)| {
-            let facts = &facts;
-            async move {
-                let host = plan
-                    .hosts
-                    .iter()
-                    .find(|h| h.name == step.host)
-                    .expect("steps name plan hosts");
-                let x = exec(plan, t, host, step.r#become, facts);
-                let r = action.inspect(&x).await;
-                (
-                    i,
-                    LiveStep {
-                        host: step.host.clone(),
-                        task: task.id.to_string(),
-                        notes: r.notes,
-                        problem: r.problem.map(|e| match e.help {
-                            Some(h) => format!("{} ({h})", e.message),
-                            None => e.message,
-                        }),
-                    },
-                )
-            }
-        })
-        .buffer_unordered(forks.max(1))
-        .filter(|(_, s)| std::future::ready(!s.notes.is_empty() || s.problem.is_some()))
         .collect()
-        .await;
-    found.sort_by_key(|(i, _)| *i);
-    found.into_iter().map(|(_, s)| s).collect()
-}
-
-fn exec<'a, T: Transport>(
-    plan: &'a Plan,
-    t: &'a T,
-    host: &'a PlanHost,
-    r#become: bool,
-    facts: &'a RefCell<std::collections::HashMap<String, String>>,
-) -> Exec<'a, T> {
-    Exec {
-        transport: t,
-        host,
-        hosts: &plan.hosts,
-        task: "dry-run",
-        timeout: Duration::from_secs(30),
-        r#become,
-        started: Instant::now(),
-        verbose: false,
-        emit: &|_| {},
-        log: RefCell::new(Vec::new()),
-        facts,
-    }
 }
 
 /// The live section printed under the plan, at most 80 columns wide

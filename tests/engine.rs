@@ -390,13 +390,7 @@ fn verbose_streams_remote_output_as_events() {
 #[test]
 fn status_prints_the_ensemble_and_a_verdict() {
     let (tb, _turn) = testbed();
-    let out = Command::new(env!("CARGO_BIN_EXE_zkrun"))
-        .args(["--status", "-i"])
-        .arg(&tb.inventory)
-        .arg("--ssh-config")
-        .arg(&tb.ssh_config)
-        .output()
-        .unwrap();
+    let out = tb.zkrun_plain(&["--status"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -421,13 +415,7 @@ fn status_prints_the_ensemble_and_a_verdict() {
     assert!(text.contains("healthy"), "{text}");
 
     // The same for machines: one JSON object.
-    let out = Command::new(env!("CARGO_BIN_EXE_zkrun"))
-        .args(["--status", "--output", "json", "-i"])
-        .arg(&tb.inventory)
-        .arg("--ssh-config")
-        .arg(&tb.ssh_config)
-        .output()
-        .unwrap();
+    let out = tb.zkrun_plain(&["--status", "--output", "json"]);
     assert!(out.status.success());
     let status: Value = serde_json::from_slice(&out.stdout).unwrap();
     let data = &status["data"];

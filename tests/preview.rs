@@ -60,13 +60,7 @@ fn dry_run_names_the_leader_that_goes_last_and_the_checks_that_answer() {
     assert_eq!(pids, tb.zk_pids(), "a dry-run restarted a node");
 
     // The human form says it in words.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_zkrun"))
-        .args(["playbooks/rolling-restart.yaml", "--dry-run", "-i"])
-        .arg(&tb.inventory)
-        .arg("--ssh-config")
-        .arg(&tb.ssh_config)
-        .output()
-        .unwrap();
+    let out = tb.zkrun_plain(&["playbooks/rolling-restart.yaml", "--dry-run"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         text.contains(&format!("leader now: {leader}, goes last")),

@@ -15,6 +15,22 @@ fn zkrun(tb: &Testbed, playbook: &str, extra: &[&str]) -> (std::process::Output,
     tb.zkrun(std::path::Path::new(playbook), extra)
 }
 
+/// The shipped rolling-restart playbook's text, for tests that vary it.
+fn shipped() -> String {
+    std::fs::read_to_string("playbooks/rolling-restart.yaml").unwrap()
+}
+
+/// The shipped playbook with a 3 s preflight, so a refusal is quick.
+fn quick_preflight(dir: &std::path::Path) -> std::path::PathBuf {
+    let pb = dir.join("rr.yaml");
+    let text = shipped().replace(
+        "    run: once\n    status: {require: healthy}",
+        "    run: once\n    timeout: 3s\n    status: {require: healthy}",
+    );
+    std::fs::write(&pb, text).unwrap();
+    pb
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Sample {
     down: usize,
@@ -146,15 +162,7 @@ fn each_node_restarts_once_followers_first_leader_last_and_quorum_holds() {
 fn a_degraded_ensemble_is_refused_before_any_node_is_touched() {
     let (tb, _turn) = testbed();
     let dir = tempfile::tempdir().unwrap();
-    let pb = dir.path().join("rr.yaml");
-    // The shipped playbook with a short preflight, so the refusal is quick.
-    let text = std::fs::read_to_string("playbooks/rolling-restart.yaml")
-        .unwrap()
-        .replace(
-            "    run: once\n    status: {require: healthy}",
-            "    run: once\n    timeout: 3s\n    status: {require: healthy}",
-        );
-    std::fs::write(&pb, text).unwrap();
+    let pb = quick_preflight(dir.path());
     tb.hook(&["zk-kill", "2"]);
     let before = tb.zk_pids();
     let (out, events) = zkrun(tb, pb.to_str().unwrap(), &[]);
@@ -208,8 +216,7 @@ fn a_node_that_cannot_rejoin_after_maintenance_stops_the_roll_with_the_ensemble_
     let v: usize = victim[2..].parse().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let pb = dir.path().join("broken.yaml");
-    let text = std::fs::read_to_string("playbooks/rolling-restart.yaml")
-        .unwrap()
+    let text = shipped()
         .replace("order: leader-last", "order: inventory")
         .replace(
             "    when: maintenance is defined\n    maintain:\n      shell: \"{{ maintenance }}\"",
@@ -543,14 +550,7 @@ fn a_backup_target_without_room_refuses_the_run_before_any_node_stops() {
 fn an_ensemble_without_a_leader_is_refused_before_any_node_is_touched() {
     let (tb, _turn) = testbed();
     let dir = tempfile::tempdir().unwrap();
-    let pb = dir.path().join("rr.yaml");
-    let text = std::fs::read_to_string("playbooks/rolling-restart.yaml")
-        .unwrap()
-        .replace(
-            "    run: once\n    status: {require: healthy}",
-            "    run: once\n    timeout: 3s\n    status: {require: healthy}",
-        );
-    std::fs::write(&pb, text).unwrap();
+    let pb = quick_preflight(dir.path());
     // Two of three gone: the last one runs, looking for a leader it cannot elect.
     tb.hook(&["zk-kill", "1"]);
     tb.hook(&["zk-kill", "2"]);
@@ -580,9 +580,7 @@ fn an_ensemble_without_a_leader_is_refused_before_any_node_is_touched() {
 fn roll_with_whitelist(tb: &Testbed, words: &str) -> (std::process::Output, Vec<Value>) {
     let dir = tempfile::tempdir().unwrap();
     let pb = dir.path().join("whitelist.yaml");
-    let text = std::fs::read_to_string("playbooks/rolling-restart.yaml")
-        .unwrap()
-        .replace("    when: maintenance is defined\n", "");
+    let text = shipped().replace("    when: maintenance is defined\n", "");
     std::fs::write(&pb, text).unwrap();
     let sed = format!(
         "sed -i 's/^4lw.commands.whitelist=.*/4lw.commands.whitelist={words}/' /etc/zookeeper/conf/zoo.cfg"

@@ -55,7 +55,32 @@ pub struct Exec<'a, T: Transport> {
 /// How many output lines a failure shows.
 const TAIL: usize = 10;
 
-impl<T: Transport> Exec<'_, T> {
+impl<'a, T: Transport> Exec<'a, T> {
+    /// A context for read-only looks outside any step (probes, inspections,
+    /// `--status`): nothing is emitted, nothing is logged to a file.
+    pub fn read_only(
+        transport: &'a T,
+        host: &'a PlanHost,
+        hosts: &'a [PlanHost],
+        task: &'a str,
+        timeout: Duration,
+        facts: &'a RefCell<std::collections::HashMap<String, String>>,
+    ) -> Exec<'a, T> {
+        Exec {
+            transport,
+            host,
+            hosts,
+            task,
+            timeout,
+            r#become: false,
+            started: Instant::now(),
+            verbose: false,
+            emit: &|_| {},
+            log: RefCell::new(Vec::new()),
+            facts,
+        }
+    }
+
     /// Time left before the step's timeout.
     pub fn remaining(&self) -> Duration {
         self.timeout.saturating_sub(self.started.elapsed())

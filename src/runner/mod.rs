@@ -187,52 +187,25 @@ impl<T: Transport> Runner<'_, T> {
     /// Every step still to run gets a read-only look at its host first;
     /// one that would fail part-way stops the run before anything runs.
     async fn inspect_all(&self) -> bool {
-        let plan = self.plan;
-        let steps = plan.steps();
         let finished = |task: &TaskInfo, step: &Step| {
             self.o.resume.as_ref().is_some_and(|res| {
                 res.finished
                     .contains(&crate::checkpoint::key(&step.host, task.id.as_str()))
             })
         };
-        let refused: Vec<(String, String, StepError)> = stream::iter(
-            steps
-                .into_iter()
-                .filter(|(task, step)| step.action.is_some() && !finished(task, step)),
-        )
-        .map(|(task, step)| async move {
-            let x = Exec {
-                transport: self.t,
-                host: self.host(&step.host),
-                hosts: &plan.hosts,
-                task: task.id.as_str(),
-                timeout: Duration::from_secs(30),
-                r#become: step.r#become,
-                started: Instant::now(),
-                verbose: false,
-                emit: &|_| {},
-                log: RefCell::new(Vec::new()),
-                facts: &self.facts,
-            };
-            let action = step.action.as_ref().expect("filtered");
-            let found = action.inspect(&x).await;
-            found
-                .problem
-                .map(|e| (step.host.clone(), task.id.to_string(), e))
-        })
-        .buffer_unordered(self.o.forks.max(1))
-        .filter_map(std::future::ready)
-        .collect()
-        .await;
-        for (host, task, e) in &refused {
-            (self.emit)(Event::Refused {
-                host: host.clone(),
-                task: task.clone(),
-                message: e.message.clone(),
-                help: e.help.clone(),
-            });
+        let mut ok = true;
+        for i in inspect(self.plan, self.t, self.o.forks, finished).await {
+            if let Some(e) = i.found.problem {
+                ok = false;
+                (self.emit)(Event::Refused {
+                    host: i.host,
+                    task: i.task,
+                    message: e.message,
+                    help: e.help,
+                });
+            }
         }
-        refused.is_empty()
+        ok
     }
 
     async fn stages(&mut self) -> bool {
@@ -406,19 +379,14 @@ impl<T: Transport> Runner<'_, T> {
 
     /// An execution context for read-only probes outside any step.
     fn probe_exec(&self) -> Exec<'_, T> {
-        Exec {
-            transport: self.t,
-            host: &self.plan.hosts[0],
-            hosts: &self.plan.hosts,
-            task: "leader",
-            timeout: Duration::from_secs(10),
-            r#become: false,
-            started: Instant::now(),
-            verbose: false,
-            emit: self.emit,
-            log: RefCell::new(Vec::new()),
-            facts: &self.facts,
-        }
+        Exec::read_only(
+            self.t,
+            &self.plan.hosts[0],
+            &self.plan.hosts,
+            "leader",
+            Duration::from_secs(10),
+            &self.facts,
+        )
     }
 
     /// One step with its retries; true when it succeeded or was skipped.
@@ -540,6 +508,65 @@ impl<T: Transport> Runner<'_, T> {
         std::fs::write(&path, bytes).ok()?;
         Some(path.display().to_string())
     }
+}
+
+/// What the read-only look before a run found for one step.
+pub struct Inspected {
+    pub host: String,
+    pub task: String,
+    pub found: crate::tasks::Inspection,
+}
+
+/// Looks at the host of every planned step that has an action and that
+/// `skip` does not name, `forks` at a time; results in plan order. Used
+/// before a run (to refuse it) and by the dry-run (to show what it found).
+pub async fn inspect<T: Transport>(
+    plan: &Plan,
+    t: &T,
+    forks: usize,
+    skip: impl Fn(&TaskInfo, &Step) -> bool,
+) -> Vec<Inspected> {
+    let facts = RefCell::new(Default::default());
+    let facts = &facts;
+    let steps = plan
+        .steps()
+        .into_iter()
+        .filter(|(task, step)| step.action.is_some() && !skip(task, step))
+        .enumerate();
+    let mut found: Vec<(usize, Inspected)> = stream::iter(steps)
+        .map(|(i, (task, step))| async move {
+            let host = plan
+                .hosts
+                .iter()
+                .find(|h| h.name == step.host)
+                .expect("steps name plan hosts");
+            let x = Exec {
+                r#become: step.r#become,
+                ..Exec::read_only(
+                    t,
+                    host,
+                    &plan.hosts,
+                    task.id.as_str(),
+                    Duration::from_secs(30),
+                    facts,
+                )
+            };
+            let action = step.action.as_ref().expect("filtered");
+            let found = action.inspect(&x).await;
+            (
+                i,
+                Inspected {
+                    host: step.host.clone(),
+                    task: task.id.to_string(),
+                    found,
+                },
+            )
+        })
+        .buffer_unordered(forks.max(1))
+        .collect()
+        .await;
+    found.sort_by_key(|(i, _)| *i);
+    found.into_iter().map(|(_, i)| i).collect()
 }
 
 /// Default timeout for opening a connection.

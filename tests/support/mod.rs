@@ -117,6 +117,19 @@ impl Testbed {
         (out, events)
     }
 
+    /// Runs the zkrun binary against the fleet (its inventory and ssh
+    /// config) with these arguments, output as a person would see it piped.
+    pub fn zkrun_plain(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_zkrun"))
+            .args(args)
+            .arg("-i")
+            .arg(&self.inventory)
+            .arg("--ssh-config")
+            .arg(&self.ssh_config)
+            .output()
+            .expect("run zkrun")
+    }
+
     /// Runs a testbed subcommand (a fault hook) and returns its stdout.
     pub fn hook(&self, args: &[&str]) -> String {
         let out = Command::new(script())
