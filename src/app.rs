@@ -462,6 +462,7 @@ fn execute(
         verbose: cli.verbose,
         halt: halt.clone(),
         resume: resume_input,
+        recover: !cli.no_recover,
     };
     let state = std::cell::RefCell::new(state);
     let save_error: std::cell::RefCell<Option<String>> = Default::default();

@@ -136,6 +136,14 @@ impl State {
                 self.facts
                     .insert(format!("{host}/{task}/{name}"), value.clone());
             }
+            Event::RecoveryFinished { host, reset, .. } if !reset.is_empty() => {
+                for task in reset {
+                    self.steps.remove(&key(host, task));
+                }
+                self.decisions.push(format!(
+                    "{host} brought back after a failure: its turn starts over"
+                ));
+            }
             // A run that ran nothing (a host unreachable, a step refused by
             // the look before the run) leaves nothing to resume.
             Event::RunFinished(s) => {
@@ -437,6 +445,8 @@ mod tests {
                 failed: vec![],
                 not_started: vec!["zk1".into()],
                 in_progress: vec![],
+                recovered: vec![],
+                left_down: vec![],
                 ms: 1,
             }));
             s.finished

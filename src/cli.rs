@@ -40,6 +40,11 @@ pub struct Cli {
     #[arg(long)]
     pub allow_quorum_loss: bool,
 
+    /// When a step fails while its node is out of service, leave the node
+    /// down instead of bringing it back (for debugging a failed step).
+    #[arg(long)]
+    pub no_recover: bool,
+
     /// With --dry-run: do not contact the hosts at all.
     #[arg(long, requires = "dry_run")]
     pub offline: bool,

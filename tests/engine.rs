@@ -271,6 +271,7 @@ fn a_changed_host_key_is_refused() {
         inventory: tb.inventory.clone(),
         ssh_config: config2,
         size: tb.size,
+        observers: tb.observers,
     };
     let run = zkrun(&tb2, &write_playbook(dir.path(), MARK_TASK), &[]);
     assert_eq!(run.status.status.code(), Some(1));
@@ -316,6 +317,7 @@ fn refused_authentication_is_named() {
         inventory: inv2,
         ssh_config: cfg2,
         size: tb.size,
+        observers: tb.observers,
     };
     let run = zkrun(&tb2, &write_playbook(dir.path(), MARK_TASK), &[]);
     assert_eq!(run.status.status.code(), Some(1));
@@ -437,6 +439,7 @@ fn as_user(tb: &Testbed, dir: &Path, user: &str) -> Testbed {
         inventory: path,
         ssh_config: tb.ssh_config.clone(),
         size: tb.size,
+        observers: tb.observers,
     }
 }
 

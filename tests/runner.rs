@@ -62,6 +62,7 @@ fn execute_with(
         verbose: false,
         halt: halt.clone(),
         resume,
+        recover: true,
     };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -299,4 +300,144 @@ fn a_resumed_run_repeats_nothing_and_keeps_the_order_decided_before() {
         .collect();
     assert_eq!(log, ["zk1 step-b", "zk2 step-a", "zk2 step-b"]);
     assert_eq!(summary.done, ["zk1", "zk2", "zk3"]);
+}
+
+/// stop → maintain → start on three hosts, inventory order: the fake's
+/// `zkServer.sh` always succeeds, and no ZooKeeper process is listed.
+const OUT_AND_BACK: &str = "name: t\nhosts: zookeeper\nrolling: {order: inventory}\ntasks:\n  - {id: stop, stop: {}}\n  - {id: fix, maintain: {command: [fix-it]}}\n  - {id: start, start: {}}\n";
+
+fn starts(fake: &Fake, host: &str) -> usize {
+    fake.log
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(h, a)| {
+            h == host
+                && a.iter().any(|w| w.ends_with("zkServer.sh"))
+                && a.last().is_some_and(|w| w == "start")
+        })
+        .count()
+}
+
+#[test]
+fn a_step_failing_while_the_node_is_out_brings_it_back_then_stops_the_roll() {
+    let p = plan(OUT_AND_BACK, 3);
+    let fake = Fake::new();
+    fake.exit("zk1", "fix-it", 1, "broken");
+    let (summary, events) = execute(&p, &fake);
+    assert_eq!(summary.status, RunStatus::Failed);
+    assert_eq!(summary.failed, ["zk1"]);
+    assert_eq!(summary.recovered, ["zk1"]);
+    assert!(summary.left_down.is_empty());
+    // The hosts it never reached are "not started", not "in progress".
+    assert_eq!(summary.not_started, ["zk2", "zk3"]);
+    assert!(summary.in_progress.is_empty());
+    assert_eq!(starts(&fake, "zk1"), 1, "the node was started again");
+    assert_eq!(changed_hosts(&fake), ["zk1"]);
+    let reset = events
+        .iter()
+        .find_map(|e| match e {
+            Event::RecoveryFinished {
+                ok: true, reset, ..
+            } => Some(reset.clone()),
+            _ => None,
+        })
+        .expect("a successful recovery");
+    assert_eq!(reset, ["stop", "fix", "start"]);
+    // The checkpoint forgets the host's turn: a resume starts it over.
+    let mut state = zkrun::checkpoint::State::new(&p);
+    for e in &events {
+        state.record(e);
+    }
+    assert!(
+        !state.steps.keys().any(|k| k.starts_with("zk1/")),
+        "{:?}",
+        state.steps
+    );
+    // Nothing else ran, so nothing is left to resume: a new run starts over.
+    assert!(state.finished);
+}
+
+#[test]
+fn no_recover_leaves_the_node_down_and_says_so() {
+    let p = plan(OUT_AND_BACK, 3);
+    let fake = Fake::new();
+    fake.exit("zk1", "fix-it", 1, "broken");
+    let events = Mutex::new(Vec::new());
+    let dir = tempfile::tempdir().unwrap();
+    let options = RunOptions {
+        forks: 4,
+        log_dir: dir.path().to_path_buf(),
+        verbose: false,
+        halt: Default::default(),
+        resume: None,
+        recover: false,
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let summary = rt.block_on(run(&p, &fake, &options, &|e| {
+        events.lock().unwrap().push(e)
+    }));
+    assert_eq!(summary.left_down, ["zk1"]);
+    assert_eq!(starts(&fake, "zk1"), 0);
+    let text = zkrun::report::plain::summary_lines(&summary);
+    assert!(
+        text.contains("NODE LEFT DOWN") && text.contains("zk1"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_failing_recovery_is_loud_and_names_the_node() {
+    let p = plan(OUT_AND_BACK, 3);
+    let fake = Fake::new();
+    fake.exit("zk1", "fix-it", 1, "broken");
+    fake.exit(
+        "zk1",
+        "/usr/share/zookeeper/bin/zkServer.sh start",
+        1,
+        "FAILED TO START",
+    );
+    let (summary, events) = execute(&p, &fake);
+    assert_eq!(summary.left_down, ["zk1"]);
+    let line = events
+        .iter()
+        .find_map(|e| {
+            zkrun::report::plain::recovery_lines(e)
+                .filter(|_| matches!(e, Event::RecoveryFinished { .. }))
+        })
+        .unwrap();
+    console::set_colors_enabled(false);
+    assert!(line.contains("zk1 IS OUT OF SERVICE"), "{line}");
+}
+
+#[test]
+fn a_halt_while_the_node_is_out_waits_until_it_is_back() {
+    let p = plan(OUT_AND_BACK, 3);
+    let fake = Fake::new();
+    // Ctrl-C as zk1's stop finishes: its maintenance and start still run.
+    let (summary, _) = execute_with(
+        &p,
+        &fake,
+        None,
+        &|e| matches!(e, Event::StepFinished { host, task, .. } if host == "zk1" && task == "stop"),
+    );
+    assert_eq!(summary.status, RunStatus::Interrupted);
+    assert_eq!(summary.done, ["zk1"]);
+    assert_eq!(starts(&fake, "zk1"), 1);
+    assert_eq!(changed_hosts(&fake), ["zk1"]);
+}
+
+/// Hosts where a command other than a read-only probe ran.
+fn changed_hosts(fake: &Fake) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for (h, a) in fake.log.lock().unwrap().iter() {
+        let changes = a[0] == "fix-it" || a[0].ends_with("zkServer.sh");
+        if changes && !out.contains(h) {
+            out.push(h.clone());
+        }
+    }
+    out
 }

@@ -128,13 +128,15 @@ impl Default for Service {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Rolling {
-    /// Hosts restarted at the same time. 1 keeps the most quorum slack.
-    #[serde(default = "one", deserialize_with = "at_least_one")]
-    #[schemars(range(min = 1))]
-    pub serial: u32,
+    /// Hosts restarted at the same time: a number, or a percentage of the
+    /// play's hosts (`"30%"`, rounded down, at least 1, as Ansible does).
+    /// 1 keeps the most quorum slack; more than the ensemble's fault
+    /// tolerance (voters − quorum) is refused unless `--allow-quorum-loss`.
+    #[serde(default)]
+    pub serial: Serial,
     #[serde(default)]
     pub order: Order,
     /// Failed hosts tolerated before the roll stops (default 0: stop at the
@@ -143,24 +145,113 @@ pub struct Rolling {
     pub max_failures: u32,
 }
 
-fn one() -> u32 {
-    1
+/// How many hosts a batch holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Serial {
+    Hosts(u32),
+    /// 1–100 % of the hosts that roll.
+    Percent(u32),
 }
 
-fn at_least_one<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
-    super::checked::number(d, "a whole number of hosts, at least 1", |n| match n {
-        0 => Err("`serial: 0` would restart no host; use 1 (one host at a time) or more".into()),
-        n => u32::try_from(n).map_err(|_| format!("`serial: {n}` is too large")),
-    })
-}
-
-impl Default for Rolling {
+impl Default for Serial {
     fn default() -> Self {
-        Rolling {
-            serial: 1,
-            order: Order::default(),
-            max_failures: 0,
+        Serial::Hosts(1)
+    }
+}
+
+impl Serial {
+    /// Hosts per batch out of `hosts`: Ansible's rule for percentages
+    /// (`pct_to_int`: rounded down, at least 1).
+    pub fn of(self, hosts: usize) -> usize {
+        match self {
+            Serial::Hosts(n) => n as usize,
+            Serial::Percent(p) => (hosts * p as usize / 100).max(1),
         }
+    }
+}
+
+impl fmt::Display for Serial {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Serial::Hosts(n) => write!(f, "{n}"),
+            Serial::Percent(p) => write!(f, "{p}%"),
+        }
+    }
+}
+
+impl Serialize for Serial {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Serial::Hosts(n) => s.serialize_u32(*n),
+            Serial::Percent(_) => s.serialize_str(&self.to_string()),
+        }
+    }
+}
+
+/// The largest `serial` that is not a typo: nobody restarts more nodes at once.
+const MAX_SERIAL: u64 = 10_000;
+
+impl<'de> Deserialize<'de> for Serial {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Serial;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a whole number of hosts (at least 1) or a percentage like \"30%\"")
+            }
+            fn visit_u64<E: de::Error>(self, n: u64) -> Result<Serial, E> {
+                match n {
+                    0 => Err(E::custom(
+                        "`serial: 0` would restart no host; use 1 (one host at a time) or more",
+                    )),
+                    n if n > MAX_SERIAL => Err(E::custom(format!(
+                        "`serial: {n}` is too large (at most {MAX_SERIAL})"
+                    ))),
+                    n => Ok(Serial::Hosts(n as u32)),
+                }
+            }
+            fn visit_i64<E: de::Error>(self, n: i64) -> Result<Serial, E> {
+                match u64::try_from(n) {
+                    Ok(n) => self.visit_u64(n),
+                    Err(_) => Err(E::custom(format!(
+                        "`serial: {n}` is negative: give a number of hosts, at least 1"
+                    ))),
+                }
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Serial, E> {
+                let bad = || {
+                    E::custom(format!(
+                        "`serial: {v}` is not a number of hosts or a percentage from 1% to 100%"
+                    ))
+                };
+                let Some(digits) = v.trim().strip_suffix('%') else {
+                    return match v.trim().parse::<u64>() {
+                        Ok(n) => self.visit_u64(n),
+                        Err(_) => Err(bad()),
+                    };
+                };
+                match digits.trim().parse::<u32>() {
+                    Ok(p) if (1..=100).contains(&p) => Ok(Serial::Percent(p)),
+                    _ => Err(bad()),
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl JsonSchema for Serial {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Serial".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "Hosts per batch: a number (at least 1) or a percentage of the rolling hosts such as \"30%\" (rounded down, at least 1).",
+            "oneOf": [
+                {"type": "integer", "minimum": 1, "maximum": MAX_SERIAL},
+                {"type": "string", "pattern": "^(100|[1-9][0-9]?)%$"}
+            ]
+        })
     }
 }
 

@@ -197,7 +197,7 @@ impl<'de> Visitor<'de> for TaskVisitor {
                         "name" => name = Some(map.next_value()?),
                         "run" => run = Some(map.next_value()?),
                         "timeout" => timeout = Some(map.next_value()?),
-                        "retries" => retries = Some(map.next_value()?),
+                        "retries" => retries = Some(map.next_value::<Retries>()?.0),
                         "delay" => delay = Some(map.next_value()?),
                         "become" => become_ = Some(map.next_value()?),
                         "when" => when = Some(map.next_value()?),
@@ -237,6 +237,26 @@ impl<'de> Visitor<'de> for TaskVisitor {
     }
 }
 
+/// The most retries a task may ask for: each attempt of a gate or a check
+/// can wait its whole timeout, so more is a typo, not a plan.
+pub const MAX_RETRIES: u32 = 100;
+
+struct Retries(u32);
+
+impl<'de> Deserialize<'de> for Retries {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        super::checked::number(d, "a whole number of retries", |n| {
+            if n > MAX_RETRIES as u64 {
+                Err(format!(
+                    "`retries: {n}` is too many (at most {MAX_RETRIES}); with `delay` and the task's `timeout` each retry can take minutes"
+                ))
+            } else {
+                Ok(Retries(n as u32))
+            }
+        })
+    }
+}
+
 /// `stop:` with nothing after it means "stop with the defaults".
 fn or_default<T: Default>(v: Option<T>) -> T {
     v.unwrap_or_default()
@@ -258,7 +278,8 @@ struct TaskSchema {
     run: Run,
     /// Longest the task may take on one host before it fails.
     timeout: Option<Duration>,
-    /// How often to try again after a failure (default 0).
+    /// How often to try again after a failure (default 0, at most 100).
+    #[schemars(range(max = 100))]
     retries: Option<u32>,
     /// Wait between tries (default 5s).
     delay: Option<Duration>,

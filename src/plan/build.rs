@@ -143,6 +143,7 @@ pub fn build(i: &Inputs) -> Result<Plan, Diagnostics> {
         .collect();
     let mut take = |hi: usize, ti: usize| per_host[hi].get_mut(ti).and_then(Option::take);
 
+    let serial = pb.rolling.serial.of(order.len());
     let mut stages: Vec<Stage> = Vec::new();
     let mut rolling: Option<Rolling> = None;
     for (ti, task) in pb.tasks.iter().enumerate() {
@@ -166,13 +167,10 @@ pub fn build(i: &Inputs) -> Result<Plan, Diagnostics> {
                 let r = rolling.get_or_insert_with(|| Rolling {
                     order: pb.rolling.order.describe().to_string(),
                     leader_last,
-                    serial: pb.rolling.serial,
+                    serial: serial as u32,
                     max_failures: pb.rolling.max_failures,
                     hosts: order.clone(),
-                    batches: order
-                        .chunks(pb.rolling.serial as usize)
-                        .map(<[String]>::to_vec)
-                        .collect(),
+                    batches: order.chunks(serial).map(<[String]>::to_vec).collect(),
                     tasks: Vec::new(),
                     steps: order.iter().map(|h| (h.clone(), Vec::new())).collect(),
                 });
@@ -196,19 +194,8 @@ pub fn build(i: &Inputs) -> Result<Plan, Diagnostics> {
         Stage::Rolling(r) => r.tasks.iter().any(|t| t.kind == "stop"),
         _ => false,
     });
-    if stops_nodes && hosts.len() < SMALLEST_SAFE_ENSEMBLE && !i.allow_quorum_loss {
-        let n = hosts.len();
-        errors.push(
-            Diagnostic::new(format!(
-                "the play's ensemble has {n} node{}: stopping any one of them loses the quorum, \
-                 so every restart is an outage for its clients",
-                if n == 1 { "" } else { "s" }
-            ))
-            .at(src.locate(&YamlPath::root().key("hosts"), Part::Value))
-            .label(format!("{n} host{}", if n == 1 { "" } else { "s" }))
-            .note("a quorum is a majority of the voters: 3 nodes survive one stop, 1 or 2 do not")
-            .help("to restart it anyway, pass --allow-quorum-loss; if the inventory is missing nodes, add them"),
-        );
+    if stops_nodes && !i.allow_quorum_loss {
+        check_quorum_slack(pb, src, hosts.len(), serial, &mut errors);
     }
     if !errors.is_empty() {
         return Err(errors);
@@ -225,6 +212,60 @@ pub fn build(i: &Inputs) -> Result<Plan, Diagnostics> {
         hosts,
         stages,
     })
+}
+
+/// A batch stops all its hosts at once: more of them than the ensemble's
+/// fault tolerance (voters − quorum) loses the quorum while they are down.
+/// The play's hosts stand for the voters here (observers are only known
+/// live, where the gates count voters alone).
+fn check_quorum_slack(
+    pb: &Playbook,
+    src: &Source,
+    members: usize,
+    serial: usize,
+    errors: &mut Diagnostics,
+) {
+    let s = |n: usize| if n == 1 { "" } else { "s" };
+    if members < SMALLEST_SAFE_ENSEMBLE {
+        errors.push(
+            Diagnostic::new(format!(
+                "the play's ensemble has {members} node{}: stopping any one of them loses the quorum, \
+                 so every restart is an outage for its clients",
+                s(members)
+            ))
+            .at(src.locate(&YamlPath::root().key("hosts"), Part::Value))
+            .label(format!("{members} host{}", s(members)))
+            .note("a quorum is a majority of the voters: 3 nodes survive one stop, 1 or 2 do not")
+            .help("to restart it anyway, pass --allow-quorum-loss; if the inventory is missing nodes, add them"),
+        );
+        return;
+    }
+    let tolerance = members - crate::zk::ensemble::quorum(members);
+    if serial > tolerance {
+        let at = YamlPath::root().key("rolling").key("serial");
+        errors.push(
+            Diagnostic::new(format!(
+                "`serial: {}` stops {serial} node{} at once, but an ensemble of {members} keeps its quorum \
+                 with at most {tolerance} down",
+                pb.rolling.serial,
+                s(serial)
+            ))
+            .at(src.locate(&at, Part::Value))
+            .label(format!("{serial} at once"))
+            .note(format!(
+                "a quorum is a majority of the voters: {} of {members}; with {serial} stopped, only {} would vote",
+                crate::zk::ensemble::quorum(members),
+                members - serial
+            ))
+            .help(if tolerance == 1 {
+                "use `serial: 1`; --allow-quorum-loss rolls it anyway, with an outage".to_string()
+            } else {
+                format!(
+                    "use `serial: {tolerance}` or less (1 is the safest); --allow-quorum-loss rolls it anyway, with an outage"
+                )
+            }),
+        );
+    }
 }
 
 /// One task on one host; None when rendering failed (the problem is recorded).

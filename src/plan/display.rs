@@ -167,6 +167,13 @@ fn rolling(out: &mut String, plan: &Plan, r: &Rolling, n: &mut usize) {
         style("batches").dim(),
         batches.join("   ")
     );
+    if r.serial > 1 {
+        let _ = writeln!(
+            out,
+            "  {:<9}each gate checks the quorum without its whole batch",
+            ""
+        );
+    }
     if r.leader_last {
         let _ = writeln!(
             out,

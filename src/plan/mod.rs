@@ -80,6 +80,8 @@ pub struct Step {
     pub action: Option<Action>,
 }
 
+// A plan holds a handful of stages: their sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "stage", rename_all = "kebab-case")]
 pub enum Stage {

@@ -63,8 +63,60 @@ pub fn failure_lines(
     s
 }
 
+/// The lines every front end prints when a recovery starts and ends.
+pub fn recovery_lines(e: &Event) -> Option<String> {
+    match e {
+        Event::RecoveryStarted { host, after, steps } => Some(format!(
+            "{} {host}: `{after}` failed while the node was out of service; bringing it back ({})",
+            style("recovering").yellow().bold(),
+            steps.join(", ")
+        )),
+        Event::RecoveryFinished {
+            host,
+            ok: true,
+            ms,
+            message,
+            ..
+        } => Some(format!(
+            "{} {host}: {message} ({}); the roll stops here",
+            style("recovered").green().bold(),
+            seconds(*ms)
+        )),
+        Event::RecoveryFinished {
+            host,
+            ok: false,
+            message,
+            tail,
+            ..
+        } => {
+            let mut s = format!(
+                "{} {host} IS OUT OF SERVICE: {message}",
+                style("NODE LEFT DOWN:").red().bold()
+            );
+            for l in tail {
+                let _ = write!(s, "\n  | {l}");
+            }
+            let _ = write!(
+                s,
+                "\n  {} start it by hand on {host} and check it serves (zkrun --status) before anything else",
+                style("help:").bold()
+            );
+            Some(s)
+        }
+        _ => None,
+    }
+}
+
 pub fn summary_lines(s: &Summary) -> String {
     let mut out = String::new();
+    if !s.left_down.is_empty() {
+        let _ = writeln!(
+            out,
+            "{} out of service: {} (see above)",
+            style("NODE LEFT DOWN").red().bold(),
+            list(&s.left_down)
+        );
+    }
     let verdict = match s.status {
         RunStatus::Ok => style("succeeded").green().bold(),
         RunStatus::Failed => style("FAILED").red().bold(),
@@ -73,6 +125,13 @@ pub fn summary_lines(s: &Summary) -> String {
     let _ = writeln!(out, "run {verdict} in {}", seconds(s.ms));
     let _ = writeln!(out, "  done         {}", list(&s.done));
     let _ = writeln!(out, "  failed       {}", list(&s.failed));
+    if !s.recovered.is_empty() {
+        let _ = writeln!(
+            out,
+            "  recovered    {}  (back in service; resume starts their turn over)",
+            list(&s.recovered)
+        );
+    }
     if !s.in_progress.is_empty() {
         let _ = writeln!(
             out,
@@ -201,6 +260,9 @@ impl Reporter for Plain {
                     .collect::<Vec<_>>()
                     .join("\n")
             )),
+            Event::RecoveryStarted { .. } | Event::RecoveryFinished { .. } => {
+                recovery_lines(e).map(|l| format!("{t} {l}"))
+            }
             Event::RunFinished(s) => Some(format!(
                 "{t} {}{}",
                 self.roll.render(),

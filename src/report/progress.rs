@@ -186,6 +186,22 @@ impl Reporter for Progress {
                 self.above(&format!("ensemble at {task}:\n{value}"));
             }
             Event::Fact { .. } => {}
+            Event::RecoveryStarted { host, .. } | Event::RecoveryFinished { host, .. } => {
+                let (msg, ok) = match e {
+                    Event::RecoveryStarted { .. } => ("recovering", true),
+                    Event::RecoveryFinished { ok: true, .. } => ("recovered", true),
+                    _ => ("LEFT DOWN", false),
+                };
+                let styled = if ok {
+                    console::style(msg).yellow().to_string()
+                } else {
+                    console::style(msg).red().bold().to_string()
+                };
+                self.bar(host).set_message(styled);
+                if let Some(lines) = super::plain::recovery_lines(e) {
+                    self.above(&lines);
+                }
+            }
             Event::Leader { host, .. } => {
                 self.leader_now
                     .lock()

@@ -75,6 +75,27 @@ pub enum Event {
         tail: Vec<String>,
         log: Option<String>,
     },
+    /// A step failed while its node was out of service: zkrun runs the
+    /// host's bring-back steps (`steps`) before it stops.
+    RecoveryStarted {
+        host: String,
+        /// The task that failed.
+        after: String,
+        steps: Vec<String>,
+    },
+    /// The end of a recovery. `ok: false` means the node is still out of
+    /// service: it needs a person now.
+    RecoveryFinished {
+        host: String,
+        ok: bool,
+        ms: u64,
+        message: String,
+        /// The last output or the server's fatal log lines, when it failed.
+        tail: Vec<String>,
+        /// Tasks of the host the checkpoint forgets: the node is as it was
+        /// before its turn, so a resume starts the turn over.
+        reset: Vec<String>,
+    },
     HostFinished {
         host: String,
         status: HostStatus,
@@ -124,6 +145,11 @@ pub struct Summary {
     pub not_started: Vec<String>,
     /// Hosts left part-way by an interruption: resume finishes them first.
     pub in_progress: Vec<String>,
+    /// Failed hosts that zkrun brought back into service after the failure.
+    pub recovered: Vec<String>,
+    /// Hosts whose node zkrun left out of service (a recovery failed or was
+    /// turned off): each needs a person now.
+    pub left_down: Vec<String>,
     pub ms: u64,
 }
 

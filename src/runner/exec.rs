@@ -40,6 +40,9 @@ pub struct Exec<'a, T: Transport> {
     pub host: &'a PlanHost,
     /// Every host of the play (the whole ensemble), for checks that look at all nodes.
     pub hosts: &'a [PlanHost],
+    /// The hosts of the batch this step belongs to (this host among them),
+    /// out of service together; empty outside the rolling part.
+    pub batch: &'a [String],
     pub task: &'a str,
     pub timeout: Duration,
     pub r#become: bool,
@@ -70,6 +73,7 @@ impl<'a, T: Transport> Exec<'a, T> {
             transport,
             host,
             hosts,
+            batch: &[],
             task,
             timeout,
             r#become: false,

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use futures_util::stream::{self, StreamExt};
 
 use crate::plan::{Plan, PlanHost, Stage, Step, TaskInfo};
+use crate::tasks::Effect;
 use crate::transport::Transport;
 use event::{Event, HostStatus, RunStatus, StepStatus, Summary};
 use exec::{Exec, StepError};
@@ -31,6 +32,9 @@ pub struct RunOptions {
     /// From the checkpoint of an interrupted run: steps (`host/task`) not to
     /// repeat, and the rolling order decided then.
     pub resume: Option<Resume>,
+    /// Bring a node back into service when a step fails while it is out
+    /// (on by default; `--no-recover` leaves it as it is, for debugging).
+    pub recover: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -66,6 +70,8 @@ pub async fn run<T: Transport>(
         done: Vec::new(),
         touched: RefCell::new(Vec::new()),
         interrupted: std::cell::Cell::new(false),
+        recovered: RefCell::new(Vec::new()),
+        left_down: RefCell::new(Vec::new()),
         facts: RefCell::new(
             o.resume
                 .as_ref()
@@ -122,6 +128,8 @@ pub async fn run<T: Transport>(
         failed,
         not_started,
         in_progress,
+        recovered: r.recovered.borrow().clone(),
+        left_down: r.left_down.borrow().clone(),
         ms: started.elapsed().as_millis() as u64,
     };
     emit(Event::RunFinished(summary.clone()));
@@ -139,6 +147,9 @@ struct Runner<'a, T: Transport> {
     /// Hosts on which at least one step ran (now or in an earlier run).
     touched: RefCell<Vec<String>>,
     interrupted: std::cell::Cell<bool>,
+    /// Hosts brought back into service after a failure, and hosts left out.
+    recovered: RefCell<Vec<String>>,
+    left_down: RefCell<Vec<String>>,
     /// `host/name` → what steps recorded, for later steps of the same host.
     facts: RefCell<std::collections::HashMap<String, String>>,
 }
@@ -216,7 +227,7 @@ impl<T: Transport> Runner<'_, T> {
                     (self.emit)(Event::StageStarted {
                         name: format!("{} (once)", task.id),
                     });
-                    let ok = self.step(task, step).await;
+                    let ok = self.step(task, step, &[], false).await;
                     if !ok && !self.interrupted.get() {
                         self.failed.push(step.host.clone());
                     }
@@ -227,11 +238,14 @@ impl<T: Transport> Runner<'_, T> {
                         name: format!("{} (parallel)", task.id),
                     });
                     let this = &*self;
-                    let results: Vec<(String, bool)> = stream::iter(steps.iter())
-                        .map(|s| async move { (s.host.clone(), this.step(task, s).await) })
-                        .buffer_unordered(self.o.forks.max(1))
-                        .collect()
-                        .await;
+                    let results: Vec<(String, bool)> =
+                        stream::iter(steps.iter())
+                            .map(|s| async move {
+                                (s.host.clone(), this.step(task, s, &[], false).await)
+                            })
+                            .buffer_unordered(self.o.forks.max(1))
+                            .collect()
+                            .await;
                     let failed: Vec<String> = results
                         .into_iter()
                         .filter(|(_, ok)| !ok)
@@ -316,15 +330,10 @@ impl<T: Transport> Runner<'_, T> {
                 hosts: batch.clone(),
             });
             let this = &*self;
+            let batch_ref = &batch;
             let results: Vec<(String, bool)> =
                 futures_util::future::join_all(batch.iter().map(|h| async move {
-                    let mut ok = true;
-                    for (task, step) in r.tasks.iter().zip(&r.steps[h]) {
-                        if !this.step(task, step).await {
-                            ok = false;
-                            break;
-                        }
-                    }
+                    let ok = this.host_turn(r, h, batch_ref).await;
                     (this.emit)(Event::HostFinished {
                         host: h.clone(),
                         status: if ok {
@@ -355,6 +364,111 @@ impl<T: Transport> Runner<'_, T> {
             }
         }
         failures == 0
+    }
+
+    /// One host's rolling steps, in order. From the moment a step takes
+    /// the node out of service until a step puts it back, a failure does
+    /// not leave it down: the host's own bring-back steps run (unless
+    /// `--no-recover`), and a halt request waits until the node is back.
+    async fn host_turn(&self, r: &crate::plan::Rolling, h: &str, batch: &[String]) -> bool {
+        let mut out_since: Option<&str> = None;
+        for (task, step) in r.tasks.iter().zip(&r.steps[h]) {
+            let effect = step.action.as_ref().map_or(Effect::None, |a| a.effect());
+            // A halt between steps must not strand a stopped node: while it
+            // is out, the turn goes on until the node is back.
+            let was_out = out_since.is_some();
+            if effect == Effect::TakesOut {
+                out_since = Some(task.id.as_str());
+            }
+            let ok = self.step(task, step, batch, was_out).await;
+            if ok && effect == Effect::BringsBack {
+                out_since = None;
+            }
+            if !ok {
+                if out_since.is_some() && !self.interrupted.get() {
+                    self.recover(r, h, task, batch).await;
+                }
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Brings a node back after a failure left it out of service: its
+    /// planned bring-back and confirming steps, run again regardless of a
+    /// halt or an earlier run. On success the checkpoint forgets the
+    /// host's turn (a resume starts it over from its gate); on failure the
+    /// node is named as down, loudly.
+    async fn recover(
+        &self,
+        r: &crate::plan::Rolling,
+        h: &str,
+        failed: &TaskInfo,
+        batch: &[String],
+    ) {
+        let back: Vec<(&TaskInfo, &Step)> = r
+            .tasks
+            .iter()
+            .zip(&r.steps[h])
+            .filter(|(_, s)| {
+                s.action
+                    .as_ref()
+                    .is_some_and(|a| matches!(a.effect(), Effect::BringsBack | Effect::Confirms))
+            })
+            .collect();
+        if !self.o.recover || back.is_empty() {
+            self.left_down.borrow_mut().push(h.to_string());
+            (self.emit)(Event::RecoveryFinished {
+                host: h.to_string(),
+                ok: false,
+                ms: 0,
+                message: if self.o.recover {
+                    "the playbook has no step that brings this node back".into()
+                } else {
+                    "--no-recover: left as it is".into()
+                },
+                tail: Vec::new(),
+                reset: Vec::new(),
+            });
+            return;
+        }
+        (self.emit)(Event::RecoveryStarted {
+            host: h.to_string(),
+            after: failed.id.to_string(),
+            steps: back.iter().map(|(t, _)| t.id.to_string()).collect(),
+        });
+        let t0 = Instant::now();
+        let mut result = Ok(());
+        for (task, step) in &back {
+            if let Err(e) = self.attempts(task, step, batch).await {
+                result = Err(e);
+                break;
+            }
+        }
+        let ms = t0.elapsed().as_millis() as u64;
+        match &result {
+            Ok(()) => self.recovered.borrow_mut().push(h.to_string()),
+            Err(_) => self.left_down.borrow_mut().push(h.to_string()),
+        }
+        let event = match result {
+            Ok(()) => Event::RecoveryFinished {
+                host: h.to_string(),
+                ok: true,
+                ms,
+                message: format!("back in service after `{}` failed", failed.id),
+                tail: Vec::new(),
+                reset: r.tasks.iter().map(|t| t.id.to_string()).collect(),
+            },
+            Err(e) => Event::RecoveryFinished {
+                host: h.to_string(),
+                ok: false,
+                ms,
+                message: e.message,
+                tail: e.tail,
+                reset: Vec::new(),
+            },
+        };
+        (self.emit)(event);
     }
 
     async fn record_ensemble(&self, when: &str) {
@@ -390,13 +504,16 @@ impl<T: Transport> Runner<'_, T> {
     }
 
     /// One step with its retries; true when it succeeded or was skipped.
-    async fn step(&self, task: &TaskInfo, step: &Step) -> bool {
-        let host = self.host(&step.host);
-        if self.o.halt.load(std::sync::atomic::Ordering::SeqCst) {
+    /// `batch`: the hosts out of service with this one (rolling steps).
+    /// `keep_going`: the node is out of service, so a halt request waits.
+    async fn step(&self, task: &TaskInfo, step: &Step, batch: &[String], keep_going: bool) -> bool {
+        if !keep_going && self.o.halt.load(std::sync::atomic::Ordering::SeqCst) {
             self.interrupted.set(true);
             return false;
         }
-        {
+        // "In progress" means the host's own turn began: a step before the
+        // roll that ran on every host (a backup) does not count.
+        if !batch.is_empty() || self.plan.rolling().is_none() {
             let mut touched = self.touched.borrow_mut();
             if !touched.contains(&step.host) {
                 touched.push(step.host.clone());
@@ -420,7 +537,7 @@ impl<T: Transport> Runner<'_, T> {
             });
             return true;
         }
-        let Some(action) = &step.action else {
+        if step.action.is_none() {
             (self.emit)(Event::StepFinished {
                 host: step.host.clone(),
                 task: task.id.to_string(),
@@ -433,8 +550,27 @@ impl<T: Transport> Runner<'_, T> {
                 log: None,
             });
             return true;
+        }
+        let (status, e) = match self.attempts(task, step, batch).await {
+            Ok(()) => (StepStatus::Ok, None),
+            Err(e) => (StepStatus::Failed, Some(e)),
         };
-        let attempts = task.retries + 1;
+        status == StepStatus::Ok && e.is_none()
+    }
+
+    /// Runs a step's action with its retries, emitting its start and end;
+    /// no halt or resume check (recovery runs steps through here directly).
+    async fn attempts(
+        &self,
+        task: &TaskInfo,
+        step: &Step,
+        batch: &[String],
+    ) -> Result<(), StepError> {
+        let host = self.host(&step.host);
+        let Some(action) = &step.action else {
+            return Ok(());
+        };
+        let attempts = task.retries.saturating_add(1);
         let mut last: Option<StepError> = None;
         let t0 = Instant::now();
         let mut log = Vec::new();
@@ -450,6 +586,7 @@ impl<T: Transport> Runner<'_, T> {
                 transport: self.t,
                 host,
                 hosts: &self.plan.hosts,
+                batch,
                 task: task.id.as_str(),
                 timeout: task.timeout.0,
                 r#become: step.r#become,
@@ -476,29 +613,36 @@ impl<T: Transport> Runner<'_, T> {
         }
         let log_path = self.write_log(&step.host, task.id.as_str(), &log);
         let ms = t0.elapsed().as_millis() as u64;
-        let (status, e) = match last {
-            None => (StepStatus::Ok, None),
-            Some(e) => (StepStatus::Failed, Some(e)),
+        let message = last.as_ref().map(|e| {
+            if attempts > 1 {
+                format!("{} (after {attempts} attempts)", e.message)
+            } else {
+                e.message.clone()
+            }
+        });
+        let (help, exit_code, tail) = match &last {
+            Some(e) => (e.help.clone(), e.exit_code, e.tail.clone()),
+            None => (None, None, Vec::new()),
         };
-        let e = e.unwrap_or_else(|| StepError::new(""));
         (self.emit)(Event::StepFinished {
             host: step.host.clone(),
             task: task.id.to_string(),
-            status,
+            status: if last.is_none() {
+                StepStatus::Ok
+            } else {
+                StepStatus::Failed
+            },
             ms,
-            message: (status == StepStatus::Failed).then(|| {
-                if attempts > 1 {
-                    format!("{} (after {attempts} attempts)", e.message)
-                } else {
-                    e.message.clone()
-                }
-            }),
-            help: e.help,
-            exit_code: e.exit_code,
-            tail: e.tail,
+            message,
+            help,
+            exit_code,
+            tail,
             log: log_path,
         });
-        status == StepStatus::Ok
+        match last {
+            None => Ok(()),
+            Some(e) => Err(e),
+        }
     }
 
     fn write_log(&self, host: &str, task: &str, bytes: &[u8]) -> Option<String> {

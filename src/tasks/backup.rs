@@ -8,6 +8,7 @@ use crate::plan::context::Cx;
 use crate::render::Text;
 use crate::runner::exec::{Exec, StepError};
 use crate::transport::Transport;
+use crate::zk::probe;
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -40,23 +41,42 @@ pub fn plan(args: &BackupArgs, cx: &Cx) -> Option<BackupStep> {
     })
 }
 
-/// The start of both scripts: arguments, the data directories read from
-/// the config, and `room DIR`, which says whether DIR's filesystem has
-/// space for a copy of them (with a margin: a full disk mid-copy helps
-/// nobody).
+/// The start of both scripts: arguments (the data directories as zkrun
+/// read them from the config, by ZooKeeper's rules), the newest complete
+/// snapshot, and `room DIR`, which says whether DIR's filesystem has space
+/// for a copy (with a margin: a full disk mid-copy helps nobody, and when
+/// DIR shares the data's filesystem, ZooKeeper's own next snapshot and
+/// transaction log must still fit after the copy).
 macro_rules! data_dirs {
     () => {
         r#"set -eu
-conf=$1 dest=$2 keep=${3:-0}
-val() { sed -n "s/^[[:space:]]*$1[[:space:]]*=[[:space:]]*//p" "$conf" | tail -n 1; }
-data=$(val dataDir); logs=$(val dataLogDir); [ -n "$logs" ] || logs=$data
-[ -n "$data" ] || { echo "no dataDir in $conf" >&2; exit 3; }
+conf=$1 dest=$2 keep=${3:-0} data=$4 logs=${5:-$4}
 snaps=$data/version-2; txns=$logs/version-2
+# Names hold hex zxids without leading zeros: order by length, then text.
+newest_first() { sed "s/^$1\.//" | awk '{ print length($0), $0 }' | sort -k1,1nr -k2,2r | cut -d' ' -f2; }
+# A complete snapshot ends with the bytes 00 00 00 01 2F; one still being written does not.
+complete() { [ "$(tail -c 5 "$1" | od -An -tx1 | tr -d ' \n')" = "000000012f" ]; }
+newest_snapshot() {
+  for z in $(ls -1 "$snaps" 2>/dev/null | grep '^snapshot\.[0-9a-f]*$' | newest_first snapshot); do
+    if complete "$snaps/snapshot.$z"; then echo "$z"; return 0; fi
+    echo "skipping incomplete snapshot.$z" >&2
+  done
+  return 0
+}
 room() {
   need=$(du -sk "$snaps" "$txns" 2>/dev/null | awk '{ s += $1 } END { print int(s * 1.1) + 1024 }')
   free=$(df -Pk "$1" | awk 'NR == 2 { print $4 }')
-  if [ "$free" -lt "$need" ]; then echo "not enough space for the backup in $1: ${free} KiB free, ${need} KiB needed" >&2; return 1; fi
-  echo "room for the backup in $1: ${free} KiB free, about ${need} KiB needed"
+  keep_free=0; why=""
+  if [ "$(df -P "$1" | awk 'NR == 2 { print $6 }')" = "$(df -P "$snaps" | awk 'NR == 2 { print $6 }')" ]; then
+    s=$(newest_snapshot 2>/dev/null); snap_k=0
+    [ -z "$s" ] || snap_k=$(du -k "$snaps/snapshot.$s" | cut -f1)
+    # ZooKeeper's next snapshot is about as large as its newest, and each
+    # new transaction log is preallocated to 64 MiB: keep room for both, twice.
+    keep_free=$((2 * snap_k + 131072))
+    why=" (the copy, plus ${keep_free} KiB left for ZooKeeper's next snapshot and transaction logs: $1 shares the data's filesystem)"
+  fi
+  if [ "$free" -lt $((need + keep_free)) ]; then echo "not enough space for the backup in $1: ${free} KiB free, $((need + keep_free)) KiB needed$why" >&2; return 1; fi
+  echo "room for the backup in $1: ${free} KiB free, about $((need + keep_free)) KiB needed$why"
 }
 "#
     };
@@ -72,14 +92,7 @@ room() {
 const BACKUP: &str = concat!(
     data_dirs!(),
     r#"if [ -f "$dest/MANIFEST.sha256" ]; then echo "already backed up: $dest"; cat "$dest/MANIFEST.sha256"; exit 0; fi
-# Names hold hex zxids without leading zeros: order by length, then text.
-newest_first() { sed "s/^$1\.//" | awk '{ print length($0), $0 }' | sort -k1,1nr -k2,2r | cut -d' ' -f2; }
-snap=""
-for z in $(ls -1 "$snaps" | grep '^snapshot\.[0-9a-f]*$' | newest_first snapshot); do
-  if [ "$(tail -c 5 "$snaps/snapshot.$z" | od -An -tx1 | tr -d ' 
-')" = "000000012f" ]; then snap=$z; break; fi
-  echo "skipping incomplete snapshot.$z" >&2
-done
+snap=$(newest_snapshot)
 [ -n "$snap" ] || { echo "no complete snapshot in $snaps: a backup without one cannot be restored" >&2; exit 4; }
 tmp="$dest.partial"
 rm -rf "$tmp"; mkdir -p "$tmp/version-2"
@@ -95,8 +108,7 @@ cp -L "$data/myid" "$tmp/myid"
 cp -p "$conf" "$tmp/"
 for f in "$(dirname "$conf")"/zoo.cfg.dynamic.*; do [ ! -f "$f" ] || cp -p "$f" "$tmp/"; done
 # The copy must still be a complete snapshot.
-[ "$(tail -c 5 "$tmp/version-2/snapshot.$snap" | od -An -tx1 | tr -d ' 
-')" = "000000012f" ] || { echo "the copied snapshot is incomplete" >&2; exit 5; }
+complete "$tmp/version-2/snapshot.$snap" || { echo "the copied snapshot is incomplete" >&2; exit 5; }
 # Hashing is most of the time (each txn log is preallocated to 64 MB): one
 # hasher per core, niced, so the node beside it keeps serving.
 (cd "$tmp" && find . -type f ! -name 'MANIFEST.*' -print0 \
@@ -112,25 +124,53 @@ if [ "$keep" -gt 0 ]; then
 fi"#
 );
 
-/// Before the run: the nearest existing directory on the way to "$2" has room.
+/// Before the run: a complete snapshot to back up (exit 4 without one), and
+/// room on the nearest existing directory on the way to "$2".
 const ROOM: &str = concat!(
     data_dirs!(),
     r#"if [ -f "$dest/MANIFEST.sha256" ]; then echo "already backed up: $dest"; exit 0; fi
+[ -n "$(newest_snapshot 2>/dev/null)" ] || { echo "no complete snapshot in $snaps: a backup without one cannot be restored" >&2; exit 4; }
 d=$dest; while [ ! -d "$d" ]; do d=$(dirname "$d"); done
 room "$d" || exit 6"#
 );
 
 impl BackupStep {
-    pub async fn execute<T: Transport>(&self, x: &Exec<'_, T>) -> Result<(), StepError> {
-        let argv = [
+    /// The script's arguments: config, dest, keep, and the data directories
+    /// read from the config on the host by ZooKeeper's rules.
+    async fn args<T: Transport>(
+        &self,
+        x: &Exec<'_, T>,
+        script: &str,
+        name: &str,
+    ) -> Result<Vec<Text>, StepError> {
+        let c = probe::read_config(x, x.host, self.config.real())
+            .await
+            .map_err(|e| {
+                StepError::new(e)
+                    .help("fix `service.config` in the playbook, or the file on the host")
+            })?;
+        let Some(data) = c.data_dir.clone() else {
+            return Err(StepError::new(format!(
+                "{} sets no dataDir, so there is nothing to back up",
+                self.config
+            )));
+        };
+        let logs = c.data_log_dir.clone().unwrap_or_else(|| data.clone());
+        Ok(vec![
             Text::plain("sh"),
             Text::plain("-c"),
-            Text::plain(BACKUP),
-            Text::plain("zkrun-backup"),
+            Text::plain(script),
+            Text::plain(name),
             self.config.clone(),
             self.dest.clone(),
             Text::plain(self.keep.to_string()),
-        ];
+            Text::plain(data),
+            Text::plain(logs),
+        ])
+    }
+
+    pub async fn execute<T: Transport>(&self, x: &Exec<'_, T>) -> Result<(), StepError> {
+        let argv = self.args(x, BACKUP, "zkrun-backup").await?;
         // The manifest it prints lands in the step's log and the checkpoint.
         let out = x.check(&argv, None).await?;
         let manifest: Vec<String> = String::from_utf8_lossy(&out.stdout)
@@ -142,30 +182,39 @@ impl BackupStep {
         Ok(())
     }
 
-    /// Room on the backup's filesystem, checked before any node stops.
+    /// Before any node stops: a complete snapshot to back up, and room for
+    /// the copy on the backup's filesystem.
     pub async fn inspect<T: Transport>(&self, x: &Exec<'_, T>) -> super::Inspection {
-        let argv = [
-            Text::plain("sh"),
-            Text::plain("-c"),
-            Text::plain(ROOM),
-            Text::plain("zkrun-backup-room"),
-            self.config.clone(),
-            self.dest.clone(),
-        ];
+        let argv = match self.args(x, ROOM, "zkrun-backup-room").await {
+            Ok(a) => a,
+            Err(e) => return super::Inspection::problem(e),
+        };
         match x.run(&argv, None).await {
             Ok(out) if out.success() => {
                 super::Inspection::note(String::from_utf8_lossy(&out.stdout).trim())
             }
             Ok(out) => {
-                let mut e = x.failure("backup room check", &out);
-                let said = String::from_utf8_lossy(&out.stderr).trim().to_string();
-                if out.code == Some(6) && !said.is_empty() {
-                    e.message = said;
+                let mut e = x.failure("backup check", &out);
+                let said = String::from_utf8_lossy(&out.stderr)
+                    .lines()
+                    .filter(|l| !l.starts_with("skipping incomplete"))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                if matches!(out.code, Some(4 | 6)) && !said.is_empty() {
+                    e.message = format!("{}: {said}", x.host.name);
                     e.tail.clear();
                 }
-                super::Inspection::problem(e.help(
-                    "free space there, or point `backup: dest` elsewhere (-e backup_root=...); no node was stopped",
-                ))
+                let help = match out.code {
+                    Some(4) => {
+                        "ZooKeeper writes a snapshot every snapCount transactions (and a node new to the \
+                                ensemble gets one when it syncs); until this node has one, back it up before its \
+                                stop, as playbooks/rolling-restart.yaml does, or drop the backup; no node was stopped"
+                    }
+                    _ => {
+                        "free space there, or point `backup: dest` elsewhere (-e backup_root=...); no node was stopped"
+                    }
+                };
+                super::Inspection::problem(e.help(help))
             }
             Err(e) => super::Inspection::problem(e),
         }

@@ -149,6 +149,10 @@ pub enum MaintainStep {
         /// The rendered file. Not serialized: it may hold secrets.
         #[serde(skip)]
         content: Text,
+        /// The service's live config: a template written there is read as
+        /// ZooKeeper will read it before anything stops.
+        #[serde(skip)]
+        config: Text,
     },
 }
 
@@ -174,6 +178,7 @@ pub fn plan(args: &MaintainArgs, cx: &Cx) -> Option<MaintainStep> {
                 bytes: content.real().len(),
                 sha256: hash.iter().map(|b| format!("{b:02x}")).collect(),
                 content,
+                config: cx.service.config.clone(),
             }
         }
     };
@@ -265,9 +270,20 @@ impl MaintainStep {
     /// For a template: the diff against the file on the host (not shown
     /// when the rendering holds secrets); its directory must exist.
     pub async fn inspect<T: Transport>(&self, x: &Exec<'_, T>) -> Inspection {
-        let MaintainStep::Template { dest, content, .. } = self else {
+        let MaintainStep::Template {
+            dest,
+            content,
+            config,
+            ..
+        } = self
+        else {
             return Inspection::default();
         };
+        if dest.real() == config.real()
+            && let Some(problem) = check_rendered_config(x, config, content).await
+        {
+            return Inspection::problem(problem);
+        }
         let argv = [
             Text::plain("sh"),
             Text::plain("-c"),
@@ -332,6 +348,54 @@ impl MaintainStep {
             ],
         }
     }
+}
+
+/// A template that replaces the service's config, read as ZooKeeper will
+/// read it: this node's `server.<myid>` line must be there (else it dies at
+/// start, "not in the peer list"), and a play of several hosts needs server
+/// lines at all (else it starts standalone, an ensemble of its own).
+async fn check_rendered_config<T: Transport>(
+    x: &Exec<'_, T>,
+    config: &Text,
+    content: &Text,
+) -> Option<StepError> {
+    let rendered = crate::zk::config::parse(content.real());
+    let now = crate::zk::probe::identity(x, x.host, config.real()).await;
+    let help = "fix the template (each node keeps its own server.<myid> line), then run again; no node was stopped";
+    if rendered.servers.is_empty() {
+        if rendered.dynamic_config_file.is_some() || x.hosts.len() < 2 {
+            return None;
+        }
+        return Some(
+            StepError::new(format!(
+                "the rendered {config} for {} has no server lines: the node would start standalone, outside the ensemble",
+                x.host.name
+            ))
+            .help(help),
+        );
+    }
+    let Some(myid) = now.myid else {
+        return Some(
+            StepError::new(format!(
+                "cannot check the rendered {config} for {}: its myid could not be read",
+                x.host.name
+            ))
+            .help("fix the node's myid file first; no node was stopped"),
+        );
+    };
+    if rendered.servers.iter().any(|s| s.id == myid) {
+        return None;
+    }
+    let ids: Vec<String> = rendered.servers.iter().map(|s| s.id.to_string()).collect();
+    Some(
+        StepError::new(format!(
+            "the rendered {config} for {} has no server.{myid} line (this node's myid is {myid}; the template writes server.{}): \
+             ZooKeeper would refuse to start it (\"not in the peer list\")",
+            x.host.name,
+            ids.join(", server.")
+        ))
+        .help(help),
+    )
 }
 
 /// A unified diff of the host's file against the rendering, as lines.

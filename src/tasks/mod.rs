@@ -53,6 +53,17 @@ impl Action {
         }
     }
 
+    /// What the step does to its node's service: the runner brings back a
+    /// node that a failure would otherwise leave out of service.
+    pub fn effect(&self) -> Effect {
+        match self {
+            Action::Stop(_) => Effect::TakesOut,
+            Action::Start(_) => Effect::BringsBack,
+            Action::Verify(_) => Effect::Confirms,
+            Action::Backup(_) | Action::Status(_) | Action::Maintain(_) => Effect::None,
+        }
+    }
+
     pub fn kind(&self) -> &'static str {
         match self {
             Action::Backup(_) => "backup",
@@ -71,9 +82,16 @@ impl Action {
         match self {
             Action::Backup(s) => s.inspect(x).await,
             Action::Maintain(s) => s.inspect(x).await,
-            Action::Stop(s) => inspect_control(x, &s.command).await,
+            Action::Stop(s) => {
+                let control = inspect_control(x, &s.command).await;
+                if control.problem.is_some() {
+                    return control;
+                }
+                s.inspect(x).await
+            }
             Action::Start(s) => inspect_control(x, &s.command).await,
-            Action::Status(_) | Action::Verify(_) => Inspection::default(),
+            Action::Verify(s) => s.inspect(x).await,
+            Action::Status(_) => Inspection::default(),
         }
     }
 
@@ -102,6 +120,18 @@ impl Action {
             TaskKind::Verify(_) => Duration::secs(120),
         }
     }
+}
+
+/// A step's effect on its node's service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    None,
+    /// Takes the node out of service (from the moment it starts).
+    TakesOut,
+    /// Puts it back (once it succeeds).
+    BringsBack,
+    /// Waits until it serves again, healthy.
+    Confirms,
 }
 
 /// What a read-only look at a host found.

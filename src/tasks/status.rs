@@ -59,22 +59,27 @@ impl StatusStep {
     /// Polls the ensemble until the requirement holds or the step times out;
     /// a failure shows the last view as a table.
     pub async fn execute<T: Transport>(&self, x: &Exec<'_, T>) -> Result<(), StepError> {
+        // Who is a voter comes from the configs: an observer that is down
+        // must not count as a voter owed a place in the quorum.
+        let ids = probe::identities(x, self.config.real()).await;
         if self.require == Require::Healthy {
-            let ids = futures_util::future::join_all(
-                x.hosts
-                    .iter()
-                    .map(|h| probe::identity(x, h, self.config.real())),
-            )
-            .await;
             ensemble::identities(&ids).map_err(|why| {
                 StepError::new(format!("node identities do not add up: {why}")).help(
                     "each host's myid must match a server.N line that names it; fix the config before rolling",
                 )
             })?;
         }
+        let observers = ensemble::observers(&ids);
+        // The batch goes out together: the gate asks about all of it.
+        let out: Vec<&str> = if x.batch.is_empty() {
+            vec![self.host.as_str()]
+        } else {
+            x.batch.iter().map(String::as_str).collect()
+        };
         let mut last = View::default();
         let result = probe::poll(x, POLL, async || {
             last = probe::view(x).await;
+            last.observers.clone_from(&observers);
             match self.require {
                 Require::Healthy => ensemble::healthy(&last),
                 Require::QuorumWithoutThisHost
@@ -83,7 +88,7 @@ impl StatusStep {
                     x.note("--allow-quorum-loss: this ensemble has no quorum without this node; stopping it anyway");
                     Ok(())
                 }
-                Require::QuorumWithoutThisHost => ensemble::quorum_without(&last, &self.host),
+                Require::QuorumWithoutThisHost => ensemble::quorum_without(&last, &out),
                 Require::Serving => match last.stats(&self.host) {
                     Some(_) => Ok(()),
                     None => Err(format!("{} does not serve", self.host)),
@@ -103,6 +108,7 @@ impl StatusStep {
                 s.line
             };
             x.fact("ensemble", format!("{}{sessions}", last.table()));
+            self.record_epoch(x, &last);
         }
         result.map_err(|why| {
             let mut e = StepError::new(format!(
@@ -118,6 +124,26 @@ impl StatusStep {
             e.tail = last.table().lines().map(str::to_string).collect();
             e
         })
+    }
+
+    /// Records the leader's epoch; a later healthy check of the same run
+    /// (the final check after the preflight) also counts the elections
+    /// since, from the epochs, against the leader restarts the run made.
+    fn record_epoch<T: Transport>(&self, x: &Exec<'_, T>, v: &View) {
+        let Some(epoch) = v
+            .leaders()
+            .first()
+            .and_then(|l| v.stats(l))
+            .map(|s| s.epoch())
+        else {
+            return;
+        };
+        if let Some(before) = x.recall("epoch").and_then(|e| e.parse::<u32>().ok()) {
+            let restarts = ensemble::leader_restarts(&x.facts.borrow());
+            let e = ensemble::Elections::count(before, epoch, restarts);
+            x.fact("elections", e.describe());
+        }
+        x.fact("epoch", epoch.to_string());
     }
 
     pub fn describe(&self) -> Vec<String> {

@@ -74,17 +74,13 @@ impl StopStep {
             return Ok(());
         }
         x.note(&format!("server pids before stop: {pids:?}"));
-        let main_pid = x
-            .query(x.host, &argv_str(&self.pid_of), Duration::from_secs(5))
-            .await
-            .ok()
-            .and_then(|o| {
-                String::from_utf8_lossy(&o.stdout)
-                    .trim()
-                    .parse::<u32>()
-                    .ok()
-            })
-            .filter(|p| *p > 0);
+        let main_pid = self.main_pid(x).await;
+        // Wait for this server's own process: another JVM on the host (a
+        // second instance, another ensemble's observer) is not ours to wait for.
+        let ours: Vec<u32> = match main_pid {
+            Some(p) if pids.contains(&p) => vec![p],
+            _ => pids.clone(),
+        };
         // For the record: where the leader was before this node went down.
         let view = probe::view(x).await;
         if let [leader] = view.leaders()[..]
@@ -97,7 +93,11 @@ impl StopStep {
         }
         x.check(&self.command, None).await?;
         let waited = probe::poll(x, POLL, async || {
-            let left = probe::server_pids(x, x.host).await?;
+            let left: Vec<u32> = probe::server_pids(x, x.host)
+                .await?
+                .into_iter()
+                .filter(|p| ours.contains(p))
+                .collect();
             if !left.is_empty() {
                 return Err(format!("pid {} still runs", join(&left)));
             }
@@ -142,6 +142,59 @@ impl StopStep {
                 x.timeout.as_secs()
             ))
             .help("look at the node (jstack, its log); `stop: {force: true}` sends SIGKILL at the timeout")),
+        }
+    }
+
+    /// The server's PID as its manager records it (pid file or MainPID).
+    async fn main_pid<T: Transport>(&self, x: &Exec<'_, T>) -> Option<u32> {
+        x.query(x.host, &argv_str(&self.pid_of), Duration::from_secs(5))
+            .await
+            .ok()
+            .and_then(|o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .trim()
+                    .parse::<u32>()
+                    .ok()
+            })
+            .filter(|p| *p > 0)
+    }
+
+    /// Before anything stops: the manager's record of the server's PID is
+    /// there and names a running server. Without it the stop command finds
+    /// nothing to stop (and waits its whole timeout), and a stale pid file
+    /// makes the start refuse ("already running as process N").
+    pub async fn inspect<T: Transport>(&self, x: &Exec<'_, T>) -> super::Inspection {
+        let pids = match probe::server_pids(x, x.host).await {
+            Ok(p) => p,
+            Err(e) => return super::Inspection::problem(StepError::new(e)),
+        };
+        if pids.is_empty() {
+            return super::Inspection::default();
+        }
+        let recorded = self.main_pid(x).await;
+        let how = super::shell_line(&self.pid_of);
+        match recorded {
+            Some(p) if pids.contains(&p) => super::Inspection::default(),
+            Some(p) => super::Inspection::problem(
+                StepError::new(format!(
+                    "the server's recorded PID on {} is {p}, but the running ZooKeeper server is pid {}: a stale pid file",
+                    x.host.name,
+                    join(&pids)
+                ))
+                .help(format!(
+                    "write the running server's PID where `{how}` reads it (or restart the node by hand with its manager); no node was stopped"
+                )),
+            ),
+            None => super::Inspection::problem(
+                StepError::new(format!(
+                    "ZooKeeper runs on {} (pid {}) but its manager has no record of its PID, so `stop` could not stop it",
+                    x.host.name,
+                    join(&pids)
+                ))
+                .help(format!(
+                    "the server was started outside its manager; write its PID where `{how}` reads it, or restart it by hand with its manager; no node was stopped"
+                )),
+            ),
         }
     }
 

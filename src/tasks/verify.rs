@@ -58,6 +58,8 @@ pub struct VerifyStep {
     /// The client read, as an argv.
     pub read: Option<Vec<Text>>,
     pub log: Option<Text>,
+    /// The live config: tells whether this node is an observer.
+    pub config: Text,
 }
 
 pub fn plan(args: &VerifyArgs, cx: &Cx) -> Option<VerifyStep> {
@@ -78,6 +80,7 @@ pub fn plan(args: &VerifyArgs, cx: &Cx) -> Option<VerifyStep> {
         client,
         read,
         log: args.log_errors.then(|| cx.service.log.clone()),
+        config: cx.service.config.clone(),
     })
 }
 
@@ -94,8 +97,14 @@ impl VerifyStep {
     /// fast when the JVM is gone, with the log's fatal lines.
     pub async fn execute<T: Transport>(&self, x: &Exec<'_, T>) -> Result<(), StepError> {
         let mut gone = 0;
+        // A configured observer serves as an observer, whatever `mode`
+        // lists; voters are counted from the configs.
+        let ids = probe::identities(x, self.config.real()).await;
+        let observers = ensemble::observers(&ids);
+        let observer = observers.contains(&x.host.name);
         let waited = probe::poll(x, POLL, async || {
-            let v = probe::view(x).await;
+            let mut v = probe::view(x).await;
+            v.observers.clone_from(&observers);
             let Some(s) = v.stats(&x.host.name) else {
                 if probe::server_pids(x, x.host).await?.is_empty() {
                     gone += 1;
@@ -107,7 +116,12 @@ impl VerifyStep {
             };
             // A one-node ensemble serves standalone, whatever the playbook expects.
             let alone = s.mode == Mode::Standalone && x.hosts.len() == 1;
-            if !self.modes.contains(&s.mode) && !alone {
+            let expected = if observer {
+                s.mode == Mode::Observer
+            } else {
+                self.modes.contains(&s.mode) || alone
+            };
+            if !expected {
                 return Err(format!("{} serves as {}", self.client, s.mode.as_str()));
             }
             // Caught up: at or past where the leader was before this node
@@ -185,6 +199,42 @@ impl VerifyStep {
             x.check(read, None).await?;
         }
         Ok(())
+    }
+
+    /// The client read, tried once per run against a live node before
+    /// anything is stopped: a client whose arguments differ (a packaged
+    /// shell that adds `-server` itself) fails here, not after a restart.
+    pub async fn inspect<T: Transport>(&self, x: &Exec<'_, T>) -> super::Inspection {
+        let Some(read) = &self.read else {
+            return super::Inspection::default();
+        };
+        // Once per run: the first verify inspected claims it.
+        if x.facts
+            .borrow_mut()
+            .insert("*/verify_read_tried".into(), x.host.name.clone())
+            .is_some()
+        {
+            return super::Inspection::default();
+        }
+        match x.run(read, None).await {
+            Ok(out) if out.success() => super::Inspection::note(format!(
+                "client read works against the live node on {}",
+                x.host.name
+            )),
+            Ok(out) => {
+                let shown = super::shell_line(read);
+                let mut e = x.failure(&shown, &out);
+                e.message = format!(
+                    "the verify read fails against the live node on {} before anything is stopped: {}",
+                    x.host.name, e.message
+                );
+                super::Inspection::problem(e.help(
+                    "fix `service.cli` (a packaged shell such as zookeeper-shell adds -server itself) \
+                     or `verify: read:`; no node was stopped",
+                ))
+            }
+            Err(e) => super::Inspection::problem(e),
+        }
     }
 
     pub fn describe(&self) -> Vec<String> {

@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use super::Mode;
+use super::config::{Role, Server};
 use super::fourlw::{Mntr, Stats};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +31,10 @@ pub struct View {
     pub nodes: Vec<Node>,
     /// The leader's `mntr`, when it answered (empty when not whitelisted).
     pub leader_mntr: Mntr,
+    /// Hosts whose config makes them observers (`:observer` on their
+    /// server line, or `peerType=observer`): they serve but do not vote,
+    /// so quorum arithmetic leaves them out even while they are down.
+    pub observers: Vec<String>,
 }
 
 impl View {
@@ -51,21 +56,25 @@ impl View {
             .collect()
     }
 
-    /// Voters: every node that is not an observer (a down node still votes).
+    /// Whether the config makes `host` an observer.
+    pub fn is_observer(&self, host: &str) -> bool {
+        self.observers.iter().any(|o| o == host)
+    }
+
+    /// Voters: every node that is not an observer, by its config or by
+    /// what it serves as (a down voter still counts: it is owed a vote).
     pub fn voters(&self) -> usize {
         self.nodes
             .iter()
+            .filter(|n| !self.is_observer(&n.host))
             .filter(|n| !matches!(&n.state, NodeState::Serving(s) if s.mode == Mode::Observer))
             .count()
     }
 
-    fn serving_voters<'a>(
-        &'a self,
-        except: Option<&'a str>,
-    ) -> impl Iterator<Item = &'a Stats> + 'a {
+    fn serving_voters<'a>(&'a self, except: &'a [&'a str]) -> impl Iterator<Item = &'a Stats> + 'a {
         self.nodes
             .iter()
-            .filter(move |n| Some(n.host.as_str()) != except)
+            .filter(move |n| !except.contains(&n.host.as_str()))
             .filter_map(|n| match &n.state {
                 NodeState::Serving(s) if matches!(s.mode, Mode::Leader | Mode::Follower) => Some(s),
                 _ => None,
@@ -147,7 +156,29 @@ pub struct Identity {
     /// The address the node's client port listens on (and usually its quorum address).
     pub address: String,
     pub myid: Option<u32>,
-    pub servers: Vec<(u32, String)>,
+    pub servers: Vec<Server>,
+    /// `peerType=observer` in its own config.
+    pub peer_observer: bool,
+}
+
+impl Identity {
+    /// Whether this node is configured as an observer.
+    pub fn is_observer(&self) -> bool {
+        self.peer_observer
+            || self.myid.is_some_and(|id| {
+                self.servers
+                    .iter()
+                    .any(|s| s.id == id && s.role == Role::Observer)
+            })
+    }
+}
+
+/// The hosts configured as observers.
+pub fn observers(ids: &[Identity]) -> Vec<String> {
+    ids.iter()
+        .filter(|i| i.is_observer())
+        .map(|i| i.host.clone())
+        .collect()
 }
 
 /// Each host's `myid` is a number with a `server.<myid>=` line that names
@@ -179,13 +210,13 @@ pub fn identities(ids: &[Identity]) -> Result<(), String> {
             problems.push(format!("{}: myid is missing or not a number", id.host));
             continue;
         };
-        match id.servers.iter().find(|(n, _)| *n == myid) {
+        match id.servers.iter().find(|s| s.id == myid) {
             None => problems.push(format!(
                 "{}: myid {myid} has no server.{myid} line in its config",
                 id.host
             )),
-            Some((_, line)) => {
-                let named = line.split(':').next().unwrap_or("");
+            Some(server) => {
+                let named = server.host.as_str();
                 if named != id.address && named != id.host && named != "0.0.0.0" {
                     problems.push(format!(
                         "{}: server.{myid} names {named}, not this host ({})",
@@ -208,6 +239,66 @@ pub fn identities(ids: &[Identity]) -> Result<(), String> {
     } else {
         Err(problems.join("; "))
     }
+}
+
+/// Elections counted from the leader's epoch (the high 32 bits of its
+/// zxid), which every successful election raises: unlike leader names, a
+/// leader re-elected after losing its quorum still shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Elections {
+    pub before: u32,
+    pub after: u32,
+    pub count: u32,
+    /// One per restart of the node that led at the time.
+    pub expected: u32,
+}
+
+impl Elections {
+    pub fn count(before: u32, after: u32, leader_restarts: u32) -> Elections {
+        Elections {
+            before,
+            after,
+            count: after.saturating_sub(before),
+            expected: leader_restarts,
+        }
+    }
+
+    /// More elections than leader restarts: the ensemble lost its quorum
+    /// (or its leader) during the run.
+    pub fn quorum_lost(&self) -> bool {
+        self.count > self.expected
+    }
+
+    pub fn describe(&self) -> String {
+        let s = |n: u32| if n == 1 { "" } else { "s" };
+        let base = format!(
+            "{} election{} (epoch {} → {}), {} expected for {} leader restart{}",
+            self.count,
+            s(self.count),
+            self.before,
+            self.after,
+            self.expected,
+            self.expected,
+            s(self.expected)
+        );
+        if self.quorum_lost() {
+            format!(
+                "QUORUM LOST: {base}: the ensemble lost its quorum or its leader during the run"
+            )
+        } else {
+            base
+        }
+    }
+}
+
+/// Leader restarts recorded by stops (`host/leader_zxid_before_stop` facts
+/// naming the stopped host itself as the leader).
+pub fn leader_restarts(facts: &std::collections::HashMap<String, String>) -> u32 {
+    facts
+        .iter()
+        .filter_map(|(k, v)| Some((k.strip_suffix("/leader_zxid_before_stop")?, v)))
+        .filter(|(host, v)| v.split_whitespace().next() == Some(*host))
+        .count() as u32
 }
 
 /// Majority of `voters`.
@@ -233,6 +324,17 @@ pub fn healthy(v: &View) -> Result<(), String> {
         && matches!(&only.state, NodeState::Serving(s) if s.mode == Mode::Standalone)
     {
         return Ok(());
+    }
+    standalone_members(v)?;
+    if let Some(n) = v.nodes.iter().find(|n| {
+        matches!(&n.state, NodeState::Serving(s) if s.mode == Mode::Observer)
+            && !v.is_observer(&n.host)
+    }) && !v.observers.is_empty()
+    {
+        return Err(format!(
+            "{} serves as an observer, but its config makes it a voter",
+            n.host
+        ));
     }
     let leaders = v.leaders();
     if leaders.len() != 1 {
@@ -267,63 +369,119 @@ pub fn healthy(v: &View) -> Result<(), String> {
     Ok(())
 }
 
-/// Without `host`, the other voters still form a serving quorum under one
-/// leader, and (when `mntr` answers) enough of them are synced with it.
-pub fn quorum_without(v: &View, host: &str) -> Result<(), String> {
+/// A member of a play of several hosts that serves `standalone` runs as an
+/// ensemble of its own (started with a config without server lines): it
+/// is never healthy, whatever the others say.
+fn standalone_members(v: &View) -> Result<(), String> {
+    if v.nodes.len() < 2 {
+        return Ok(());
+    }
+    let alone: Vec<&str> = v
+        .nodes
+        .iter()
+        .filter(|n| matches!(&n.state, NodeState::Serving(s) if s.mode == Mode::Standalone))
+        .map(|n| n.host.as_str())
+        .collect();
+    if alone.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "{} serve{} standalone: not a member of this ensemble (started with a config \
+         without server lines?); restart it with the ensemble's config",
+        alone.join(", "),
+        if alone.len() == 1 { "s" } else { "" }
+    ))
+}
+
+/// Without the hosts in `out` (a batch, stopped together), the other
+/// voters still form a serving quorum under one leader, and (when `mntr`
+/// answers) enough of them are synced with it.
+pub fn quorum_without(v: &View, out: &[&str]) -> Result<(), String> {
     let voters = v.voters();
     let need = quorum(voters);
-    let others = v.serving_voters(Some(host)).count();
+    let others = v.serving_voters(out).count();
+    let without = out.join(", ");
     if others < need {
         return Err(format!(
-            "without {host}, {others} of {voters} voters would serve; a quorum needs {need}"
+            "without {without}, {others} of {voters} voters would serve; a quorum needs {need}"
         ));
     }
+    standalone_members(v)?;
     let leaders = v.leaders();
     if leaders.len() != 1 {
         return Err(format!("{} leaders, expected exactly one", leaders.len()));
     }
     if let Some(synced) = v.leader_mntr.synced_followers() {
-        // Synced voters: the leader plus its synced followers, less this
-        // host when it is one of them.
-        let this_is_synced_follower =
-            v.stats(host).is_some_and(|s| s.mode == Mode::Follower) as u64;
-        let synced_after = if leaders[0] == host {
-            synced
+        // Synced voters: the leader plus its synced followers, less those
+        // of them that go out (a leader going out takes none with it: the
+        // remaining voters elect a new one among themselves).
+        let going: u64 = out
+            .iter()
+            .filter(|h| v.stats(h).is_some_and(|s| s.mode == Mode::Follower))
+            .count() as u64;
+        let synced_after = if out.contains(&leaders[0]) {
+            synced.saturating_sub(going)
         } else {
-            1 + synced - this_is_synced_follower.min(synced)
+            synced.saturating_add(1).saturating_sub(going.min(synced))
         };
         if (synced_after as usize) < need {
             return Err(format!(
-                "without {host}, only {synced_after} voters would be synced with the leader; a quorum needs {need}"
+                "without {without}, only {synced_after} voters would be synced with the leader; a quorum needs {need}"
             ));
         }
     }
     Ok(())
 }
 
-/// When nobody has measured this ensemble's elections (`mntr` not
-/// answered): a clean stop of the leader, an election and a sync take
-/// 0.3–0.6 s on a small idle ensemble; this leaves room for a busy one.
-pub const ASSUMED_LEADER_OUTAGE_MS: u64 = 1500;
+/// Unmeasured, an outage is not assumed small: data this large (znodes,
+/// from `srvr`) makes a new leader's sync take seconds.
+pub const LARGE_DATA_ZNODES: u64 = 100_000;
+
+/// Unmeasured, sessions this short or shorter are at risk: a busy
+/// ensemble's election and sync can take several seconds.
+pub const SHORT_SESSION_MS: u64 = 10_000;
 
 /// Restarting the leader leaves every client of the ensemble without a
 /// server for an election. A session whose timeout is not well above that
 /// may expire, and its ephemeral nodes (locks, registrations) vanish.
-/// Returns the line to show and whether it is a warning.
-pub fn session_check(bounds: (u64, u64), measured_outage_ms: Option<u64>) -> (String, bool) {
+/// `measured_outage_ms`: the leader's worst leader-unavailable time from
+/// `mntr`, None when `mntr` is not answered; `znodes`: the leader's `srvr`
+/// node count. Returns the line to show and whether it is a warning.
+pub fn session_check(
+    bounds: (u64, u64),
+    measured_outage_ms: Option<u64>,
+    znodes: Option<u64>,
+) -> (String, bool) {
     let (min, max) = bounds;
-    let (outage, how) = match measured_outage_ms {
-        Some(ms) => (ms, "the leader's mntr, worst so far"),
-        None => (ASSUMED_LEADER_OUTAGE_MS, "assumed: mntr not answered"),
-    };
     let secs = |ms: u64| format!("{:.1}s", ms as f64 / 1000.0);
+    let range = format!("client sessions may negotiate {}–{}", secs(min), secs(max));
+    let Some(outage) = measured_outage_ms else {
+        let data = znodes.map(|n| format!(", {n} znodes")).unwrap_or_default();
+        let line = format!("{range}; expected leader outage unknown (mntr not answered{data})");
+        let large = znodes.is_some_and(|n| n >= LARGE_DATA_ZNODES);
+        if large || min <= SHORT_SESSION_MS {
+            let why = if large {
+                "with this much data a new leader's sync can take seconds"
+            } else {
+                "a busy ensemble's election can take seconds"
+            };
+            return (
+                format!(
+                    "{line}: {why}, and sessions near {} may expire when the leader restarts; \
+                     measure it: add mntr to 4lw.commands.whitelist (zk_max_leader_unavailable_time), \
+                     or time a leader restart in staging",
+                    secs(min)
+                ),
+                true,
+            );
+        }
+        return (line, false);
+    };
     let line = format!(
-        "client sessions may negotiate {}–{}; expected leader outage {} ({how})",
-        secs(min),
-        secs(max),
+        "{range}; expected leader outage {} (the leader's mntr, worst so far)",
         secs(outage)
     );
-    if outage * 2 >= min {
+    if outage.saturating_mul(2) >= min {
         (
             format!(
                 "{line}: clients with sessions near {} may expire when the leader restarts \
@@ -343,18 +501,27 @@ mod tests {
 
     #[test]
     fn a_leader_outage_near_the_smallest_session_is_a_warning() {
-        let (line, warn) = session_check((4000, 40000), Some(334));
+        let (line, warn) = session_check((4000, 40000), Some(334), None);
         assert!(!warn, "{line}");
         assert!(
             line.contains("4.0s–40.0s") && line.contains("0.3s"),
             "{line}"
         );
-        let (line, warn) = session_check((4000, 40000), Some(2500));
+        let (line, warn) = session_check((4000, 40000), Some(2500), None);
         assert!(warn && line.contains("may expire"), "{line}");
-        // Unmeasured: the assumption is said; 1.5 s is near 2.8 s, not 4 s.
-        let (line, warn) = session_check((4000, 40000), None);
-        assert!(!warn && line.contains("assumed"), "{line}");
-        assert!(session_check((2800, 60000), None).1);
+        // Unmeasured is unknown, not small: short sessions or much data warn,
+        // and the warning says how to measure.
+        let (line, warn) = session_check((4000, 40000), None, Some(10));
+        assert!(
+            warn && line.contains("unknown") && line.contains("whitelist"),
+            "{line}"
+        );
+        let (line, warn) = session_check((30000, 60000), None, Some(2_000_000));
+        assert!(warn && line.contains("2000000 znodes"), "{line}");
+        let (line, warn) = session_check((30000, 60000), None, Some(50));
+        assert!(!warn && line.contains("unknown"), "{line}");
+        // Hostile mntr values do not overflow.
+        assert!(session_check((4000, 40000), Some(u64::MAX), None).1);
     }
 
     fn node(host: &str, mode: Option<Mode>, zxid: u64) -> Node {
@@ -388,10 +555,11 @@ mod tests {
                 node("zk3", Some(Mode::Follower), 0x1_0000_0002),
             ],
             leader_mntr: mntr(2),
+            observers: vec![],
         };
         assert_eq!(healthy(&v), Ok(()));
-        assert_eq!(quorum_without(&v, "zk1"), Ok(()));
-        assert_eq!(quorum_without(&v, "zk2"), Ok(()));
+        assert_eq!(quorum_without(&v, &["zk1"]), Ok(()));
+        assert_eq!(quorum_without(&v, &["zk2"]), Ok(()));
     }
 
     #[test]
@@ -401,9 +569,10 @@ mod tests {
             address: address.into(),
             myid,
             servers: vec![
-                (1, "10.0.0.1:2888:3888".into()),
-                (2, "10.0.0.2:2888:3888".into()),
+                crate::zk::config::parse_server(1, "10.0.0.1:2888:3888"),
+                crate::zk::config::parse_server(2, "10.0.0.2:2888:3888"),
             ],
+            peer_observer: false,
         };
         assert_eq!(
             identities(&[
@@ -438,8 +607,9 @@ mod tests {
             address: format!("10.0.0.{myid}"),
             myid: Some(myid),
             servers: (1..=servers as u32)
-                .map(|n| (n, format!("10.0.0.{n}:2888:3888")))
+                .map(|n| crate::zk::config::parse_server(n, &format!("10.0.0.{n}:2888:3888")))
                 .collect(),
+            peer_observer: false,
         };
         let e = identities(&[id("zk1", 1, 5), id("zk2", 2, 5), id("zk3", 3, 5)]).unwrap_err();
         assert!(
@@ -450,6 +620,7 @@ mod tests {
         let alone = View {
             nodes: vec![node("zk1", Some(Mode::Standalone), 0x1)],
             leader_mntr: Mntr::default(),
+            observers: vec![],
         };
         assert_eq!(healthy(&alone), Ok(()));
     }
@@ -465,6 +636,7 @@ mod tests {
                 node("zk3", Some(Mode::Leader), 0x3_0000_0001),
             ],
             leader_mntr: Mntr::default(),
+            observers: vec![],
         };
         assert!(
             healthy(&split)
@@ -472,7 +644,7 @@ mod tests {
                 .contains("2 leaders (zk1, zk3)")
         );
         assert!(
-            quorum_without(&split, "zk2")
+            quorum_without(&split, &["zk2"])
                 .unwrap_err()
                 .contains("2 leaders")
         );
@@ -483,9 +655,10 @@ mod tests {
                 node("zk3", Some(Mode::Follower), 0x2_0000_0001),
             ],
             leader_mntr: Mntr::default(),
+            observers: vec![],
         };
         assert!(healthy(&leaderless).unwrap_err().contains("0 leaders"));
-        assert!(quorum_without(&leaderless, "zk1").is_err());
+        assert!(quorum_without(&leaderless, &["zk1"]).is_err());
     }
 
     #[test]
@@ -497,11 +670,12 @@ mod tests {
                 node("zk3", Some(Mode::Follower), 0x1_0000_0003),
             ],
             leader_mntr: mntr(1),
+            observers: vec![],
         };
         assert!(healthy(&v).unwrap_err().contains("not serving: zk1"));
         // zk1 is already down: taking it out changes nothing.
-        assert_eq!(quorum_without(&v, "zk1"), Ok(()));
-        let e = quorum_without(&v, "zk3").unwrap_err();
+        assert_eq!(quorum_without(&v, &["zk1"]), Ok(()));
+        let e = quorum_without(&v, &["zk3"]).unwrap_err();
         assert!(
             e.contains("1 of 3 voters would serve; a quorum needs 2"),
             "{e}"
@@ -517,6 +691,7 @@ mod tests {
                 node("zk3", Some(Mode::Follower), 0x2_0000_0001),
             ],
             leader_mntr: mntr(1),
+            observers: vec![],
         };
         assert!(
             healthy(&v)

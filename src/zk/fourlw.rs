@@ -111,74 +111,6 @@ impl Mntr {
     }
 }
 
-/// The zoo.cfg keys zkrun needs, read from the file's text or from a
-/// `conf` reply (same `key=value` shape; `conf` gives the values in force,
-/// defaults filled in).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Config {
-    pub data_dir: Option<String>,
-    pub data_log_dir: Option<String>,
-    pub dynamic_config_file: Option<String>,
-    /// server id → the `server.N=` value.
-    pub servers: Vec<(u32, String)>,
-    pub tick_time: Option<u64>,
-    pub sync_limit: Option<u64>,
-    pub min_session_timeout: Option<u64>,
-    pub max_session_timeout: Option<u64>,
-    /// `4lw.commands.whitelist`, as written (`*` for all).
-    pub whitelist: Option<String>,
-}
-
-/// ZooKeeper's default `tickTime`, in milliseconds.
-const DEFAULT_TICK_MS: u64 = 3000;
-
-impl Config {
-    /// The session timeouts clients may negotiate, in milliseconds: the
-    /// configured bounds, else ZooKeeper's defaults of 2 and 20 ticks.
-    pub fn session_bounds(&self) -> (u64, u64) {
-        let tick = self.tick_time.filter(|t| *t > 0).unwrap_or(DEFAULT_TICK_MS);
-        (
-            self.min_session_timeout
-                .filter(|t| *t > 0)
-                .unwrap_or(2 * tick),
-            self.max_session_timeout
-                .filter(|t| *t > 0)
-                .unwrap_or(20 * tick),
-        )
-    }
-}
-
-pub fn parse_config(text: &str) -> Config {
-    let mut c = Config::default();
-    for line in text.lines() {
-        let line = line.trim();
-        if line.starts_with('#') {
-            continue;
-        }
-        let Some((k, v)) = line.split_once('=') else {
-            continue;
-        };
-        let (k, v) = (k.trim(), v.trim().to_string());
-        match k {
-            "dataDir" => c.data_dir = Some(v),
-            "dataLogDir" => c.data_log_dir = Some(v),
-            "dynamicConfigFile" => c.dynamic_config_file = Some(v),
-            "tickTime" => c.tick_time = v.parse().ok(),
-            "syncLimit" => c.sync_limit = v.parse().ok(),
-            "minSessionTimeout" => c.min_session_timeout = v.parse().ok(),
-            "maxSessionTimeout" => c.max_session_timeout = v.parse().ok(),
-            "4lw.commands.whitelist" => c.whitelist = Some(v),
-            _ => {
-                if let Some(id) = k.strip_prefix("server.").and_then(|n| n.parse().ok()) {
-                    // `conf` appends the role (`:participant`); zoo.cfg may not.
-                    c.servers.push((id, v));
-                }
-            }
-        }
-    }
-    c
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,21 +149,6 @@ mod tests {
         assert_eq!(m.synced_followers(), Some(2));
         assert!(
             parse_mntr("mntr is not executed because it is not in the whitelist.\n").is_empty()
-        );
-    }
-
-    #[test]
-    fn config_keys_and_servers() {
-        let c = parse_config(
-            "# x\ndataDir=/var/lib/zookeeper\nserver.1=127.0.0.11:2888:3888\nserver.2 = 127.0.0.12:2888:3888\n",
-        );
-        assert_eq!(c.data_dir.as_deref(), Some("/var/lib/zookeeper"));
-        assert_eq!(
-            c.servers,
-            vec![
-                (1, "127.0.0.11:2888:3888".into()),
-                (2, "127.0.0.12:2888:3888".into())
-            ]
         );
     }
 
@@ -284,24 +201,5 @@ mod tests {
         assert!(parse_mntr(&captured("not-whitelisted.txt")).is_empty());
         let looking = parse_mntr(&captured("mntr-not-serving.txt"));
         assert_eq!(looking.synced_followers(), None);
-    }
-
-    #[test]
-    fn captured_conf_reply_and_zoo_cfg() {
-        let conf = parse_config(&captured("conf-follower.txt"));
-        assert_eq!(conf.session_bounds(), (4000, 40000));
-        assert_eq!(conf.sync_limit, Some(5));
-        assert_eq!(conf.servers.len(), 3);
-        assert_eq!(
-            conf.servers[0],
-            (1, "127.0.0.11:2888:3888:participant".into())
-        );
-        let cfg = parse_config(&captured("zoo.cfg"));
-        assert_eq!(cfg.data_dir.as_deref(), Some("/var/lib/zookeeper"));
-        assert_eq!(cfg.tick_time, Some(2000));
-        // Not in the file: the defaults of 2 and 20 ticks.
-        assert_eq!(cfg.session_bounds(), (4000, 40000));
-        assert!(cfg.whitelist.as_deref().is_some_and(|w| w.contains("mntr")));
-        assert_eq!(parse_config("").session_bounds(), (6000, 60000));
     }
 }

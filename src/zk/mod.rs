@@ -1,6 +1,7 @@
 //! Everything zkrun knows about ZooKeeper. Tasks call into this module; the
 //! plan and the runner stay service-neutral.
 
+pub mod config;
 pub mod ensemble;
 pub mod fourlw;
 pub mod probe;

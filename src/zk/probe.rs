@@ -4,8 +4,9 @@
 
 use std::time::Duration;
 
+use super::config::{self, Config};
 use super::ensemble::{Identity, Node, NodeState, View};
-use super::fourlw::{Config, Srvr, parse_config, parse_mntr, parse_srvr};
+use super::fourlw::{Srvr, parse_mntr, parse_srvr};
 use crate::model::playbook::AskVia;
 use crate::plan::PlanHost;
 use crate::runner::exec::Exec;
@@ -109,6 +110,7 @@ pub async fn view<T: Transport>(x: &Exec<'_, T>) -> View {
     let mut v = View {
         nodes,
         leader_mntr: Default::default(),
+        observers: Vec::new(),
     };
     if let [leader] = v.leaders()[..]
         && let Some(h) = x.hosts.iter().find(|h| h.name == leader)
@@ -127,17 +129,14 @@ pub async fn config<T: Transport>(
     path: &str,
 ) -> (Config, &'static str) {
     if let Ok(Some(reply)) = ask(x, host, "conf").await {
-        let c = parse_config(&reply);
+        let c = config::parse(&reply);
         if c.tick_time.is_some() {
             return (c, "conf");
         }
     }
-    match x.query(host, &["cat", path], PROBE_TIMEOUT).await {
-        Ok(out) if out.success() => (
-            parse_config(&String::from_utf8_lossy(&out.stdout)),
-            "the config file",
-        ),
-        _ => (Config::default(), "ZooKeeper's defaults"),
+    match read_config(x, host, path).await {
+        Ok(c) => (c, "the config file"),
+        Err(_) => (Config::default(), "ZooKeeper's defaults"),
     }
 }
 
@@ -161,9 +160,15 @@ pub async fn sessions<T: Transport>(x: &Exec<'_, T>, view: &View, config_path: &
     let measured = view
         .leader_mntr
         .number("zk_max_leader_unavailable_time")
-        .filter(|ms| *ms > 0.0)
+        .filter(|ms| ms.is_finite() && *ms > 0.0)
+        // `as` saturates: 1e300 becomes u64::MAX, which warns.
         .map(|ms| ms as u64);
-    let (line, warn) = super::ensemble::session_check(config.session_bounds(), measured);
+    let znodes = view
+        .leaders()
+        .first()
+        .and_then(|l| view.stats(l))
+        .and_then(|s| s.node_count);
+    let (line, warn) = super::ensemble::session_check(config.session_bounds(), measured, znodes);
     Sessions {
         line,
         warn,
@@ -171,33 +176,71 @@ pub async fn sessions<T: Transport>(x: &Exec<'_, T>, view: &View, config_path: &
     }
 }
 
-/// The host's myid and its config's server lines (config path as rendered
-/// for the host running the check; zkrun assumes one layout per ensemble).
-pub async fn identity<T: Transport>(x: &Exec<'_, T>, host: &PlanHost, config: &str) -> Identity {
-    let script = r#"d=$(sed -n 's/^[[:space:]]*dataDir[[:space:]]*=[[:space:]]*//p' "$0" | tail -n 1)
-cat "$d/myid" 2>/dev/null | head -n 1
-echo ---
-cat "$0""#;
-    let (myid, servers) = match x
-        .query(host, &["sh", "-c", script, config], PROBE_TIMEOUT)
-        .await
-    {
-        Ok(out) => {
-            let text = String::from_utf8_lossy(&out.stdout).to_string();
-            let (head, conf) = text.split_once("---\n").unwrap_or(("", ""));
-            (
-                head.trim().parse().ok(),
-                super::fourlw::parse_config(conf).servers,
-            )
+/// The config file at `path` on `host`, read as ZooKeeper reads it, with
+/// the server lines of its `dynamicConfigFile` (3.5+ reconfiguration) added.
+pub async fn read_config<T: Transport>(
+    x: &Exec<'_, T>,
+    host: &PlanHost,
+    path: &str,
+) -> Result<Config, String> {
+    let text = read_file(x, host, path).await?;
+    let mut c = config::parse(&text);
+    if let Some(dynamic) = c.dynamic_config_file.clone() {
+        let more = read_file(x, host, &dynamic)
+            .await
+            .map_err(|e| format!("{path} names dynamicConfigFile={dynamic}: {e}"))?;
+        let d = config::parse(&more);
+        for s in d.servers {
+            c.servers.retain(|o| o.id != s.id);
+            c.servers.push(s);
         }
-        Err(_) => (None, Vec::new()),
+    }
+    Ok(c)
+}
+
+async fn read_file<T: Transport>(
+    x: &Exec<'_, T>,
+    host: &PlanHost,
+    path: &str,
+) -> Result<String, String> {
+    let out = x.query(host, &["cat", "--", path], PROBE_TIMEOUT).await?;
+    if !out.success() {
+        return Err(format!(
+            "cannot read {path} on {}: {}",
+            host.name,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).to_string())
+}
+
+/// The host's myid (from `dataDir/myid`) and its config's server lines
+/// (config path as rendered for the host running the check; zkrun assumes
+/// one layout per ensemble).
+pub async fn identity<T: Transport>(x: &Exec<'_, T>, host: &PlanHost, path: &str) -> Identity {
+    let c = read_config(x, host, path).await.unwrap_or_default();
+    let myid = match &c.data_dir {
+        Some(dir) => read_file(x, host, &format!("{dir}/myid"))
+            .await
+            .ok()
+            .and_then(|t| t.trim().parse().ok()),
+        None => None,
     };
     Identity {
         host: host.name.clone(),
         address: host.zookeeper.address.clone(),
         myid,
-        servers,
+        peer_observer: c
+            .peer_type
+            .as_deref()
+            .is_some_and(|p| p.eq_ignore_ascii_case("observer")),
+        servers: c.servers,
     }
+}
+
+/// Every host's identity, asked in parallel.
+pub async fn identities<T: Transport>(x: &Exec<'_, T>, path: &str) -> Vec<Identity> {
+    futures_util::future::join_all(x.hosts.iter().map(|h| identity(x, h, path))).await
 }
 
 /// PIDs of ZooKeeper server JVMs on the host (zombies excluded: they hold

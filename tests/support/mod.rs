@@ -1,9 +1,12 @@
-//! The local fleet for end-to-end tests: brought up once per test binary by
-//! `scripts/testbed up` (which reuses a healthy fleet), shared by the tests
-//! of that binary one at a time.
+//! The local fleet for end-to-end tests: brought up by `scripts/testbed up`
+//! (which reuses a healthy fleet of the same shape), shared by the tests of
+//! a binary one at a time. Most tests use `testbed()`, 3 nodes; a test that
+//! needs another shape (more nodes, observers) asks `testbed_shaped`, and the
+//! fleet is rebuilt whenever the shape asked for changes.
 //!
 //! The fleet is left running when the binary ends, so the next binary reuses
-//! it; `scripts/test` tears it down at the end of the suite.
+//! it if it wants the same shape; `scripts/test` tears it down at the end of
+//! the suite.
 
 #![allow(dead_code)]
 
@@ -11,56 +14,101 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Command, Output};
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 pub struct Testbed {
     pub inventory: PathBuf,
     pub ssh_config: PathBuf,
+    /// Hosts zk1..zk{size}.
     pub size: usize,
+    /// The last `observers` hosts are ZooKeeper observers (`zk_role:
+    /// observer` in the inventory); the others vote.
+    pub observers: usize,
 }
 
-static TESTBED: OnceLock<Testbed> = OnceLock::new();
+/// Whose turn it is: one test at a time uses the fleet.
 static TURN: Mutex<()> = Mutex::new(());
+/// The fleet this binary brought up last. Changed only under `TURN`. A
+/// `Testbed` replaced by another shape is leaked (a few paths), so a
+/// reference handed out before stays valid; the fleet it describes is gone.
+static CURRENT: Mutex<Option<&'static Testbed>> = Mutex::new(None);
 
 fn script() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/testbed")
 }
 
-/// The fleet, and exclusive use of it for the calling test.
+/// The fleet (3 nodes, no observers), healthy, and exclusive use of it for
+/// the calling test.
 pub fn testbed() -> (&'static Testbed, MutexGuard<'static, ()>) {
+    testbed_shaped(3, 0)
+}
+
+/// A fleet of `size` nodes whose last `observers` are observers (0 to
+/// size-1), healthy, and exclusive use of it for the calling test. Rebuilt
+/// when the previous test of this binary used another shape.
+pub fn testbed_shaped(
+    size: usize,
+    observers: usize,
+) -> (&'static Testbed, MutexGuard<'static, ()>) {
     let guard = TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let tb = TESTBED.get_or_init(|| {
-        assert!(
-            unsafe_is_root(),
-            "end-to-end tests need root: the testbed binds port 22 on 127.0.0.1x and \
-             bind-mounts per-host directories. Run the suite with `sudo scripts/test`."
-        );
-        let out = Command::new(script())
-            .args(["up", "3"])
-            .output()
-            .expect("run scripts/testbed");
-        assert!(
-            out.status.success(),
-            "scripts/testbed up failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let env = String::from_utf8_lossy(&out.stdout).to_string();
-        let get = |key: &str| {
-            env.lines()
-                .find_map(|l| l.strip_prefix(&format!("{key}=")))
-                .unwrap_or_else(|| panic!("scripts/testbed up printed no {key}:\n{env}"))
-                .to_string()
-        };
-        Testbed {
-            inventory: get("TESTBED_INVENTORY").into(),
-            ssh_config: get("TESTBED_SSH_CONFIG").into(),
-            size: get("TESTBED_SIZE").parse().expect("size"),
+    let mut current = CURRENT
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let tb = match *current {
+        Some(tb) if tb.size == size && tb.observers == observers => tb,
+        _ => {
+            // `up` tears the old fleet down first: if it then fails, no
+            // later test may take the old one for running.
+            *current = None;
+            let tb: &'static Testbed = Box::leak(Box::new(up(size, observers)));
+            *current = Some(tb);
+            tb
         }
-    });
+    };
+    drop(current);
     // A test before this one may have left a node restarting.
     tb.wait_healthy();
     (tb, guard)
+}
+
+/// `scripts/testbed up SIZE --observers K`: reuses a healthy fleet of that
+/// shape, or builds one.
+fn up(size: usize, observers: usize) -> Testbed {
+    assert!(
+        unsafe_is_root(),
+        "end-to-end tests need root: the testbed binds port 22 on 127.0.0.1x and \
+         bind-mounts per-host directories. Run the suite with `sudo scripts/test`."
+    );
+    let (n, k) = (size.to_string(), observers.to_string());
+    let out = Command::new(script())
+        .args(["up", n.as_str(), "--observers", k.as_str()])
+        .output()
+        .expect("run scripts/testbed");
+    assert!(
+        out.status.success(),
+        "scripts/testbed up {size} --observers {observers} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let env = String::from_utf8_lossy(&out.stdout).to_string();
+    let get = |key: &str| {
+        env.lines()
+            .find_map(|l| l.strip_prefix(&format!("{key}=")))
+            .unwrap_or_else(|| panic!("scripts/testbed up printed no {key}:\n{env}"))
+            .to_string()
+    };
+    let tb = Testbed {
+        inventory: get("TESTBED_INVENTORY").into(),
+        ssh_config: get("TESTBED_SSH_CONFIG").into(),
+        size: get("TESTBED_SIZE").parse().expect("size"),
+        observers: get("TESTBED_OBSERVERS").parse().expect("observers"),
+    };
+    assert_eq!(
+        (tb.size, tb.observers),
+        (size, observers),
+        "scripts/testbed up brought up another shape than asked:\n{env}"
+    );
+    tb
 }
 
 fn unsafe_is_root() -> bool {
@@ -74,6 +122,16 @@ fn unsafe_is_root() -> bool {
 impl Testbed {
     pub fn address(&self, host: usize) -> String {
         format!("127.0.0.{}", 10 + host)
+    }
+
+    /// Whether host `n` (1-based) is an observer: the last `observers` are.
+    pub fn is_observer(&self, host: usize) -> bool {
+        host > self.size - self.observers
+    }
+
+    /// The hosts that vote (elect the leader), 1-based.
+    pub fn voters(&self) -> std::ops::RangeInclusive<usize> {
+        1..=self.size - self.observers
     }
 
     /// Runs a command on host `n` with the system ssh client.
