@@ -27,6 +27,10 @@ struct Inner {
     leaders: Vec<String>,
     /// The last `mntr_timings` fact: `key=value` words.
     mntr: Option<String>,
+    /// The leader's epoch as first and last seen (status checks, stops,
+    /// verifies), and the stops that restarted the leader of the moment.
+    epochs: Option<(u32, u32)>,
+    leader_restarts: u32,
     run_ms: Option<u64>,
 }
 
@@ -75,6 +79,27 @@ impl RollReport {
             Event::Fact { name, value, .. } if name == "mntr_timings" => {
                 i.mntr = Some(value.clone());
             }
+            Event::Fact { name, value, .. } if name == "epoch" || name == "leader_epoch" => {
+                if let Ok(e) = value.parse() {
+                    i.saw_epoch(e);
+                }
+            }
+            Event::Fact {
+                host, name, value, ..
+            } if name == "leader_zxid_before_stop" => {
+                // `<leader> 0x<zxid>`: the epoch is the zxid's high 32 bits.
+                let mut words = value.split_whitespace();
+                let leader = words.next().unwrap_or_default();
+                if let Some(zxid) = words
+                    .next()
+                    .and_then(|z| u64::from_str_radix(z.trim_start_matches("0x"), 16).ok())
+                {
+                    i.saw_epoch((zxid >> 32) as u32);
+                }
+                if leader == host {
+                    i.leader_restarts += 1;
+                }
+            }
             Event::RunFinished(s) => i.run_ms = Some(s.ms),
             _ => {}
         }
@@ -86,7 +111,14 @@ impl RollReport {
         if i.nodes.is_empty() {
             return String::new();
         }
-        let mut out = String::from("roll report:\n");
+        let elections = i
+            .epochs
+            .map(|(a, b)| crate::zk::ensemble::Elections::count(a, b, i.leader_restarts));
+        let mut out = String::new();
+        if let Some(e) = elections.filter(|e| e.quorum_lost()) {
+            let _ = writeln!(out, "{}", e.describe());
+        }
+        out.push_str("roll report:\n");
         for (host, down, synced) in &i.nodes {
             let synced = synced
                 .map(|s| format!(", synced {s:.1}s after its start"))
@@ -106,13 +138,10 @@ impl RollReport {
             _ => out.push('\n'),
         }
         if !i.leaders.is_empty() {
-            let elections = i.leaders.len() - 1;
-            let _ = writeln!(
-                out,
-                "  leaders seen: {} ({elections} election{} observed)",
-                i.leaders.join(" → "),
-                if elections == 1 { "" } else { "s" }
-            );
+            let _ = writeln!(out, "  leaders seen: {}", i.leaders.join(" → "));
+        }
+        if let Some(e) = elections {
+            let _ = writeln!(out, "  elections: {}", e.describe());
         }
         if let Some(m) = &i.mntr {
             let _ = writeln!(out, "  leader's mntr: {}", mntr_line(m));
@@ -122,6 +151,13 @@ impl RollReport {
 }
 
 impl Inner {
+    fn saw_epoch(&mut self, e: u32) {
+        self.epochs = Some(match self.epochs {
+            None => (e, e),
+            Some((first, last)) => (first, last.max(e)),
+        });
+    }
+
     fn saw_leader(&mut self, h: &str) {
         if self.leaders.last().map(String::as_str) != Some(h) {
             self.leaders.push(h.to_string());
@@ -215,10 +251,67 @@ mod tests {
         r.event(&leader("zk2"));
         r.event(&leader("zk1"));
         let out = r.render();
+        assert!(out.contains("leaders seen: zk2 → zk1"), "{out}");
+        assert!(out.contains("synced 0.0s after its start"), "{out}");
+    }
+
+    #[test]
+    fn elections_are_counted_from_epochs_and_a_lost_quorum_heads_the_report() {
+        let fact = |host: &str, name: &str, value: &str| Event::Fact {
+            host: host.into(),
+            task: "t".into(),
+            name: name.into(),
+            value: value.into(),
+        };
+        let node_done = |r: &RollReport, h: &str| {
+            for (task, status) in [("stop", None), ("verify", Some(StepStatus::Ok))] {
+                r.event(&Event::StepStarted {
+                    host: h.into(),
+                    task: task.into(),
+                    kind: task.into(),
+                    attempt: 1,
+                    attempts: 1,
+                });
+                if let Some(status) = status {
+                    r.event(&Event::StepFinished {
+                        host: h.into(),
+                        task: task.into(),
+                        status,
+                        ms: 1,
+                        message: None,
+                        help: None,
+                        exit_code: None,
+                        tail: vec![],
+                        log: None,
+                    });
+                }
+            }
+        };
+        // One leader restart, one election: as it should be.
+        let r = RollReport::default();
+        r.event(&fact("zk1", "epoch", "1"));
+        r.event(&fact("zk1", "leader_zxid_before_stop", "zk3 0x100000004"));
+        node_done(&r, "zk1");
+        r.event(&fact("zk3", "leader_zxid_before_stop", "zk3 0x100000005"));
+        node_done(&r, "zk3");
+        r.event(&fact("zk1", "epoch", "2"));
+        let out = r.render();
         assert!(
-            out.contains("leaders seen: zk2 → zk1 (1 election observed)"),
+            out.contains("elections: 1 election (epoch 1 → 2), 1 expected"),
             "{out}"
         );
-        assert!(out.contains("synced 0.0s after its start"), "{out}");
+        assert!(!out.contains("QUORUM LOST"), "{out}");
+        // The same leader re-elected after the quorum was lost: the name
+        // never changes, the epoch does.
+        let r = RollReport::default();
+        r.event(&fact("zk1", "epoch", "1"));
+        r.event(&fact("zk1", "leader_zxid_before_stop", "zk3 0x100000004"));
+        node_done(&r, "zk1");
+        r.event(&fact("zk1", "epoch", "3"));
+        let out = r.render();
+        assert!(
+            out.starts_with("QUORUM LOST: 2 elections (epoch 1 → 3), 0 expected"),
+            "{out}"
+        );
     }
 }

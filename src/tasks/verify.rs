@@ -181,6 +181,9 @@ impl VerifyStep {
         let v = probe::view(x).await;
         if let [leader] = v.leaders()[..] {
             x.fact("leader", leader);
+            if let Some(s) = v.stats(leader) {
+                x.fact("leader_epoch", s.epoch().to_string());
+            }
         }
         let timings: Vec<String> = [
             "zk_avg_election_time",

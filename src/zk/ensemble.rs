@@ -706,4 +706,97 @@ mod tests {
         v.nodes[0] = node("zk1", Some(Mode::Follower), 0x3_0000_0001);
         assert!(healthy(&v).unwrap_err().contains("epoch newer"));
     }
+
+    #[test]
+    fn a_batch_is_gated_as_a_whole() {
+        let five = |synced| View {
+            nodes: vec![
+                node("zk1", Some(Mode::Follower), 0x1_0000_0001),
+                node("zk2", Some(Mode::Follower), 0x1_0000_0001),
+                node("zk3", Some(Mode::Follower), 0x1_0000_0001),
+                node("zk4", Some(Mode::Follower), 0x1_0000_0001),
+                node("zk5", Some(Mode::Leader), 0x1_0000_0001),
+            ],
+            leader_mntr: mntr(synced),
+            observers: vec![],
+        };
+        // Each alone passes; two of three together do not.
+        let three = View {
+            nodes: five(4).nodes[2..].to_vec(),
+            leader_mntr: mntr(2),
+            observers: vec![],
+        };
+        assert_eq!(quorum_without(&three, &["zk3"]), Ok(()));
+        let e = quorum_without(&three, &["zk3", "zk4"]).unwrap_err();
+        assert!(
+            e.contains("without zk3, zk4, 1 of 3 voters would serve"),
+            "{e}"
+        );
+        // Five voters keep a quorum of three without any two.
+        assert_eq!(quorum_without(&five(4), &["zk1", "zk2"]), Ok(()));
+        assert!(quorum_without(&five(4), &["zk1", "zk2", "zk3"]).is_err());
+        // Two followers unsynced: only zk5 + 2 synced remain without zk1, zk2.
+        let e = quorum_without(&five(2), &["zk1", "zk2"]).unwrap_err();
+        assert!(e.contains("voters would be synced"), "{e}");
+    }
+
+    #[test]
+    fn a_standalone_member_is_never_healthy() {
+        let v = View {
+            nodes: vec![
+                node("zk1", Some(Mode::Follower), 0x1_0000_0001),
+                node("zk2", Some(Mode::Leader), 0x1_0000_0001),
+                node("zk3", Some(Mode::Standalone), 0x1_0000_0001),
+            ],
+            // mntr not answered: the case that used to pass.
+            leader_mntr: Mntr::default(),
+            observers: vec![],
+        };
+        let e = healthy(&v).unwrap_err();
+        assert!(e.contains("zk3 serves standalone"), "{e}");
+        assert!(quorum_without(&v, &["zk1"]).is_err());
+    }
+
+    #[test]
+    fn configured_observers_do_not_vote_even_when_down() {
+        let v = View {
+            nodes: vec![
+                node("zk1", Some(Mode::Follower), 0x1_0000_0001),
+                node("zk2", Some(Mode::Follower), 0x1_0000_0001),
+                node("zk3", Some(Mode::Leader), 0x1_0000_0001),
+                node("zk4", Some(Mode::Observer), 0x1_0000_0001),
+                node("zk5", None, 0),
+            ],
+            leader_mntr: mntr(2),
+            observers: vec!["zk4".into(), "zk5".into()],
+        };
+        assert_eq!(v.voters(), 3);
+        // Taking an observer out costs the quorum nothing; a voter is gated
+        // against the three voters, not five nodes.
+        assert_eq!(quorum_without(&v, &["zk4"]), Ok(()));
+        assert_eq!(quorum_without(&v, &["zk1"]), Ok(()));
+        assert!(quorum_without(&v, &["zk1", "zk2"]).is_err());
+        assert!(healthy(&v).unwrap_err().contains("not serving: zk5"));
+        let mut up = v.clone();
+        up.nodes[4] = node("zk5", Some(Mode::Observer), 0x1_0000_0001);
+        assert_eq!(healthy(&up), Ok(()));
+    }
+
+    #[test]
+    fn elections_come_from_epochs() {
+        let e = Elections::count(1, 2, 1);
+        assert!(!e.quorum_lost());
+        let e = Elections::count(1, 3, 1);
+        assert!(e.quorum_lost() && e.describe().starts_with("QUORUM LOST"));
+        let mut facts = std::collections::HashMap::new();
+        facts.insert(
+            "zk3/leader_zxid_before_stop".to_string(),
+            "zk3 0x100000002".to_string(),
+        );
+        facts.insert(
+            "zk1/leader_zxid_before_stop".to_string(),
+            "zk3 0x100000001".to_string(),
+        );
+        assert_eq!(leader_restarts(&facts), 1);
+    }
 }
