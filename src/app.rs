@@ -522,6 +522,8 @@ fn execute(
     let status = summary.map_or(RunStatus::Interrupted, |s| s.status);
     if status == RunStatus::Interrupted {
         eprintln!("to resume: {}", resume_command(cli));
+    } else if status == RunStatus::Failed && !state.borrow().finished {
+        eprintln!("to resume once the cause is fixed: {}", resume_command(cli));
     }
     match status {
         RunStatus::Ok => ExitCode::from(exit::OK),
