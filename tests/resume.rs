@@ -214,8 +214,16 @@ fn killed_at_every_step_and_resumed_each_node_restarts_exactly_once() {
             let inside = attempt % 2 == 0;
             let mut killed = false;
             let mut run_id = String::new();
+            let mut seen: Vec<String> = Vec::new();
             for line in lines {
-                let e: Value = serde_json::from_str(&line.unwrap()).unwrap();
+                let line = line.unwrap();
+                let e: Value = serde_json::from_str(&line).unwrap();
+                if matches!(
+                    e["type"].as_str(),
+                    Some("refused" | "step_finished" | "run_finished")
+                ) {
+                    seen.push(line);
+                }
                 if e["type"] == "run_started" {
                     run_id = e["data"]["run_id"].as_str().unwrap().to_string();
                 }
@@ -242,7 +250,8 @@ fn killed_at_every_step_and_resumed_each_node_restarts_exactly_once() {
             }
             assert!(
                 status.success(),
-                "attempt {attempt} failed without being killed"
+                "attempt {attempt} failed without being killed:\n{}",
+                seen[seen.len().saturating_sub(6)..].join("\n")
             );
             break run_id;
         };

@@ -185,6 +185,12 @@ impl StopStep {
                     "write the running server's PID where `{how}` reads it (or restart the node by hand with its manager); no node was stopped"
                 )),
             ),
+            // A server already on its way down (a stop that an earlier,
+            // killed run began: the script removes the pid file first)
+            // answers nothing; the stop will wait for it to go.
+            None if matches!(probe::node(x, x.host).await, NodeState::Down) => {
+                super::Inspection::default()
+            }
             None => super::Inspection::problem(
                 StepError::new(format!(
                     "ZooKeeper runs on {} (pid {}) but its manager has no record of its PID, so `stop` could not stop it",

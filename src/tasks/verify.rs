@@ -211,7 +211,14 @@ impl VerifyStep {
         let Some(read) = &self.read else {
             return super::Inspection::default();
         };
-        // Once per run: the first verify inspected claims it.
+        // Against a node that serves now (a down node says nothing about
+        // the client), once per run: the first such verify claims it.
+        if !matches!(
+            probe::node(x, x.host).await,
+            crate::zk::ensemble::NodeState::Serving(_)
+        ) {
+            return super::Inspection::default();
+        }
         if x.facts
             .borrow_mut()
             .insert("*/verify_read_tried".into(), x.host.name.clone())
