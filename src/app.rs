@@ -492,7 +492,8 @@ fn execute(
         let first = interrupted().await;
         halt.store(true, std::sync::atomic::Ordering::SeqCst);
         eprintln!(
-            "\nzkrun: {first}: finishing the current step, then stopping (press Ctrl-C again to stop at once)"
+            "\nzkrun: {first}: finishing the current step, then stopping; a node that is out of service is \
+             brought back first (its start and verify still run). Ctrl-C again stops at once and may leave it down"
         );
         interrupted().await
     };

@@ -173,7 +173,7 @@ fn a_degraded_ensemble_is_refused_before_any_node_is_touched() {
     let failed = events
         .iter()
         .find(|e| e["type"] == "step_finished" && e["data"]["status"] == "failed")
-        .expect("a failed step");
+        .unwrap_or_else(|| panic!("no failed step: {events:?}"));
     assert_eq!(failed["data"]["task"], "preflight");
     let message = failed["data"]["message"].as_str().unwrap();
     assert!(
@@ -564,7 +564,7 @@ fn an_ensemble_without_a_leader_is_refused_before_any_node_is_touched() {
     let failed = events
         .iter()
         .find(|e| e["type"] == "step_finished" && e["data"]["status"] == "failed")
-        .expect("a failed step");
+        .unwrap_or_else(|| panic!("no failed step: {events:?}"));
     assert_eq!(failed["data"]["task"], "preflight");
     let tail = failed["data"]["tail"].to_string();
     assert!(

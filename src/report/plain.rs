@@ -78,7 +78,7 @@ pub fn recovery_lines(e: &Event) -> Option<String> {
             message,
             ..
         } => Some(format!(
-            "{} {host}: {message} ({}); the roll stops here",
+            "{} {host}: {message} ({})",
             style("recovered").green().bold(),
             seconds(*ms)
         )),

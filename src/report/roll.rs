@@ -79,25 +79,22 @@ impl RollReport {
             Event::Fact { name, value, .. } if name == "mntr_timings" => {
                 i.mntr = Some(value.clone());
             }
+            Event::Fact { name, .. } if name == "leader_restarts" => {
+                i.leader_restarts = i.leader_restarts.saturating_add(1);
+            }
             Event::Fact { name, value, .. } if name == "epoch" || name == "leader_epoch" => {
                 if let Ok(e) = value.parse() {
                     i.saw_epoch(e);
                 }
             }
-            Event::Fact {
-                host, name, value, ..
-            } if name == "leader_zxid_before_stop" => {
+            Event::Fact { name, value, .. } if name == "leader_zxid_before_stop" => {
                 // `<leader> 0x<zxid>`: the epoch is the zxid's high 32 bits.
-                let mut words = value.split_whitespace();
-                let leader = words.next().unwrap_or_default();
-                if let Some(zxid) = words
-                    .next()
+                if let Some(zxid) = value
+                    .split_whitespace()
+                    .nth(1)
                     .and_then(|z| u64::from_str_radix(z.trim_start_matches("0x"), 16).ok())
                 {
                     i.saw_epoch((zxid >> 32) as u32);
-                }
-                if leader == host {
-                    i.leader_restarts += 1;
                 }
             }
             Event::RunFinished(s) => i.run_ms = Some(s.ms),
@@ -293,6 +290,7 @@ mod tests {
         r.event(&fact("zk1", "leader_zxid_before_stop", "zk3 0x100000004"));
         node_done(&r, "zk1");
         r.event(&fact("zk3", "leader_zxid_before_stop", "zk3 0x100000005"));
+        r.event(&fact("zk3", "leader_restarts", "1"));
         node_done(&r, "zk3");
         r.event(&fact("zk1", "epoch", "2"));
         let out = r.render();

@@ -227,7 +227,7 @@ impl<T: Transport> Runner<'_, T> {
                     (self.emit)(Event::StageStarted {
                         name: format!("{} (once)", task.id),
                     });
-                    let ok = self.step(task, step, &[], false).await;
+                    let ok = self.step(task, step, &[], false).await == Outcome::Ok;
                     if !ok && !self.interrupted.get() {
                         self.failed.push(step.host.clone());
                     }
@@ -238,14 +238,16 @@ impl<T: Transport> Runner<'_, T> {
                         name: format!("{} (parallel)", task.id),
                     });
                     let this = &*self;
-                    let results: Vec<(String, bool)> =
-                        stream::iter(steps.iter())
-                            .map(|s| async move {
-                                (s.host.clone(), this.step(task, s, &[], false).await)
-                            })
-                            .buffer_unordered(self.o.forks.max(1))
-                            .collect()
-                            .await;
+                    let results: Vec<(String, bool)> = stream::iter(steps.iter())
+                        .map(|s| async move {
+                            (
+                                s.host.clone(),
+                                this.step(task, s, &[], false).await == Outcome::Ok,
+                            )
+                        })
+                        .buffer_unordered(self.o.forks.max(1))
+                        .collect()
+                        .await;
                     let failed: Vec<String> = results
                         .into_iter()
                         .filter(|(_, ok)| !ok)
@@ -371,24 +373,36 @@ impl<T: Transport> Runner<'_, T> {
     /// not leave it down: the host's own bring-back steps run (unless
     /// `--no-recover`), and a halt request waits until the node is back.
     async fn host_turn(&self, r: &crate::plan::Rolling, h: &str, batch: &[String]) -> bool {
-        let mut out_since: Option<&str> = None;
-        for (task, step) in r.tasks.iter().zip(&r.steps[h]) {
-            let effect = step.action.as_ref().map_or(Effect::None, |a| a.effect());
+        let steps = &r.steps[h];
+        let effect = |s: &Step| s.action.as_ref().map_or(Effect::None, |a| a.effect());
+        // The node is back once the last step confirming it is (or, with
+        // none, once it was started): a JVM that dies after its start is
+        // still out of service.
+        let back_at = steps
+            .iter()
+            .rposition(|s| effect(s) == Effect::Confirms)
+            .or_else(|| steps.iter().rposition(|s| effect(s) == Effect::BringsBack));
+        let mut out = false;
+        for (i, (task, step)) in r.tasks.iter().zip(steps).enumerate() {
             // A halt between steps must not strand a stopped node: while it
             // is out, the turn goes on until the node is back.
-            let was_out = out_since.is_some();
-            if effect == Effect::TakesOut {
-                out_since = Some(task.id.as_str());
+            let was_out = out;
+            if effect(step) == Effect::TakesOut {
+                out = true;
             }
-            let ok = self.step(task, step, batch, was_out).await;
-            if ok && effect == Effect::BringsBack {
-                out_since = None;
-            }
-            if !ok {
-                if out_since.is_some() && !self.interrupted.get() {
-                    self.recover(r, h, task, batch).await;
+            match self.step(task, step, batch, was_out).await {
+                Outcome::Ok => {
+                    if Some(i) == back_at {
+                        out = false;
+                    }
                 }
-                return false;
+                Outcome::Halted => return false,
+                Outcome::Failed => {
+                    if out {
+                        self.recover(r, h, task, batch).await;
+                    }
+                    return false;
+                }
             }
         }
         true
@@ -416,6 +430,11 @@ impl<T: Transport> Runner<'_, T> {
                     .is_some_and(|a| matches!(a.effect(), Effect::BringsBack | Effect::Confirms))
             })
             .collect();
+        // Whatever happens next, the host's turn starts over on a resume:
+        // its stop is no longer "done" once the node may have been started
+        // (here or by hand), so no step of the turn runs on a node in an
+        // unknown state. Every step of a turn checks before it acts.
+        let reset: Vec<String> = r.tasks.iter().map(|t| t.id.to_string()).collect();
         if !self.o.recover || back.is_empty() {
             self.left_down.borrow_mut().push(h.to_string());
             (self.emit)(Event::RecoveryFinished {
@@ -428,7 +447,7 @@ impl<T: Transport> Runner<'_, T> {
                     "--no-recover: left as it is".into()
                 },
                 tail: Vec::new(),
-                reset: Vec::new(),
+                reset,
             });
             return;
         }
@@ -457,7 +476,7 @@ impl<T: Transport> Runner<'_, T> {
                 ms,
                 message: format!("back in service after `{}` failed", failed.id),
                 tail: Vec::new(),
-                reset: r.tasks.iter().map(|t| t.id.to_string()).collect(),
+                reset,
             },
             Err(e) => Event::RecoveryFinished {
                 host: h.to_string(),
@@ -465,7 +484,7 @@ impl<T: Transport> Runner<'_, T> {
                 ms,
                 message: e.message,
                 tail: e.tail,
-                reset: Vec::new(),
+                reset,
             },
         };
         (self.emit)(event);
@@ -506,10 +525,16 @@ impl<T: Transport> Runner<'_, T> {
     /// One step with its retries; true when it succeeded or was skipped.
     /// `batch`: the hosts out of service with this one (rolling steps).
     /// `keep_going`: the node is out of service, so a halt request waits.
-    async fn step(&self, task: &TaskInfo, step: &Step, batch: &[String], keep_going: bool) -> bool {
+    async fn step(
+        &self,
+        task: &TaskInfo,
+        step: &Step,
+        batch: &[String],
+        keep_going: bool,
+    ) -> Outcome {
         if !keep_going && self.o.halt.load(std::sync::atomic::Ordering::SeqCst) {
             self.interrupted.set(true);
-            return false;
+            return Outcome::Halted;
         }
         // "In progress" means the host's own turn began: a step before the
         // roll that ran on every host (a backup) does not count.
@@ -535,7 +560,7 @@ impl<T: Transport> Runner<'_, T> {
                 tail: Vec::new(),
                 log: None,
             });
-            return true;
+            return Outcome::Ok;
         }
         if step.action.is_none() {
             (self.emit)(Event::StepFinished {
@@ -549,13 +574,17 @@ impl<T: Transport> Runner<'_, T> {
                 tail: Vec::new(),
                 log: None,
             });
-            return true;
+            return Outcome::Ok;
         }
         let (status, e) = match self.attempts(task, step, batch).await {
             Ok(()) => (StepStatus::Ok, None),
             Err(e) => (StepStatus::Failed, Some(e)),
         };
-        status == StepStatus::Ok && e.is_none()
+        if status == StepStatus::Ok && e.is_none() {
+            Outcome::Ok
+        } else {
+            Outcome::Failed
+        }
     }
 
     /// Runs a step's action with its retries, emitting its start and end;
@@ -652,6 +681,16 @@ impl<T: Transport> Runner<'_, T> {
         std::fs::write(&path, bytes).ok()?;
         Some(path.display().to_string())
     }
+}
+
+/// How a step ended, for the host's turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// Succeeded, was skipped, or was done by an earlier run.
+    Ok,
+    Failed,
+    /// Not started: the run was asked to stop.
+    Halted,
 }
 
 /// What the read-only look before a run found for one step.

@@ -54,12 +54,27 @@ conf=$1 dest=$2 keep=${3:-0} data=$4 logs=${5:-$4}
 snaps=$data/version-2; txns=$logs/version-2
 # Names hold hex zxids without leading zeros: order by length, then text.
 newest_first() { sed "s/^$1\.//" | awk '{ print length($0), $0 }' | sort -k1,1nr -k2,2r | cut -d' ' -f2; }
-# A complete snapshot ends with the bytes 00 00 00 01 2F; one still being written does not.
-complete() { [ "$(tail -c 5 "$1" | od -An -tx1 | tr -d ' \n')" = "000000012f" ]; }
+# Snapshot file names, newest first; compressed ones (3.6+) end in .gz or .snappy.
+snapshots_newest_first() {
+  ls -1 "$snaps" 2>/dev/null | grep -E '^snapshot\.[0-9a-f]+(\.gz|\.snappy)?$' |
+    awk '{ z = $0; sub(/^snapshot\./, "", z); sub(/\..*$/, "", z); print length(z), z, $0 }' |
+    sort -k1,1nr -k2,2r | cut -d' ' -f3
+}
+# A complete plain snapshot ends with the bytes 00 00 00 01 2F (one still
+# being written does not); a gzip one passes gzip's own check; a snappy one
+# can only be seen to be non-empty.
+complete() {
+  case "$1" in
+    *.gz) gzip -t "$1" 2>/dev/null ;;
+    *.snappy) [ -s "$1" ] ;;
+    *) [ "$(tail -c 5 "$1" | od -An -tx1 | tr -d ' \n')" = "000000012f" ] ;;
+  esac
+}
+# The newest complete snapshot's file name, or nothing.
 newest_snapshot() {
-  for z in $(ls -1 "$snaps" 2>/dev/null | grep '^snapshot\.[0-9a-f]*$' | newest_first snapshot); do
-    if complete "$snaps/snapshot.$z"; then echo "$z"; return 0; fi
-    echo "skipping incomplete snapshot.$z" >&2
+  for f in $(snapshots_newest_first); do
+    if complete "$snaps/$f"; then echo "$f"; return 0; fi
+    echo "skipping incomplete $f" >&2
   done
   return 0
 }
@@ -67,13 +82,18 @@ room() {
   need=$(du -sk "$snaps" "$txns" 2>/dev/null | awk '{ s += $1 } END { print int(s * 1.1) + 1024 }')
   free=$(df -Pk "$1" | awk 'NR == 2 { print $4 }')
   keep_free=0; why=""
-  if [ "$(df -P "$1" | awk 'NR == 2 { print $6 }')" = "$(df -P "$snaps" | awk 'NR == 2 { print $6 }')" ]; then
+  dev=$(stat -c %d "$1")
+  # ZooKeeper's next snapshot is about as large as its newest (dataDir), and
+  # each new transaction log is preallocated to 64 MiB (dataLogDir): when the
+  # copy lands on the same filesystem as either, room for that stays free.
+  if [ "$dev" = "$(stat -c %d "$snaps")" ]; then
     s=$(newest_snapshot 2>/dev/null); snap_k=0
-    [ -z "$s" ] || snap_k=$(du -k "$snaps/snapshot.$s" | cut -f1)
-    # ZooKeeper's next snapshot is about as large as its newest, and each
-    # new transaction log is preallocated to 64 MiB: keep room for both, twice.
-    keep_free=$((2 * snap_k + 131072))
-    why=" (the copy, plus ${keep_free} KiB left for ZooKeeper's next snapshot and transaction logs: $1 shares the data's filesystem)"
+    [ -z "$s" ] || snap_k=$(du -k "$snaps/$s" | cut -f1)
+    keep_free=$((keep_free + 2 * snap_k))
+  fi
+  if [ "$dev" = "$(stat -c %d "$txns")" ]; then keep_free=$((keep_free + 131072)); fi
+  if [ "$keep_free" -gt 0 ]; then
+    why=" (the copy, plus ${keep_free} KiB left for ZooKeeper's next snapshot and transaction logs on the same filesystem)"
   fi
   if [ "$free" -lt $((need + keep_free)) ]; then echo "not enough space for the backup in $1: ${free} KiB free, $((need + keep_free)) KiB needed$why" >&2; return 1; fi
   echo "room for the backup in $1: ${free} KiB free, about $((need + keep_free)) KiB needed$why"
@@ -93,14 +113,15 @@ const BACKUP: &str = concat!(
     data_dirs!(),
     r#"if [ -f "$dest/MANIFEST.sha256" ]; then echo "already backed up: $dest"; cat "$dest/MANIFEST.sha256"; exit 0; fi
 snap=$(newest_snapshot)
+snapz=${snap#snapshot.}; snapz=${snapz%%.*}
 [ -n "$snap" ] || { echo "no complete snapshot in $snaps: a backup without one cannot be restored" >&2; exit 4; }
 tmp="$dest.partial"
 rm -rf "$tmp"; mkdir -p "$tmp/version-2"
 room "$tmp" || { rm -rf "$tmp"; exit 6; }
-cp -p "$snaps/snapshot.$snap" "$tmp/version-2/"
+cp -p "$snaps/$snap" "$tmp/version-2/"
 older=""
 for z in $(ls -1 "$txns" | grep '^log\.[0-9a-f]*$' | newest_first log); do
-  if [ $((0x$z)) -gt $((0x$snap)) ]; then cp -p "$txns/log.$z" "$tmp/version-2/"
+  if [ $((0x$z)) -gt $((0x$snapz)) ]; then cp -p "$txns/log.$z" "$tmp/version-2/"
   elif [ -z "$older" ]; then older=$z; cp -p "$txns/log.$z" "$tmp/version-2/"; fi
 done
 for f in currentEpoch acceptedEpoch; do [ ! -f "$snaps/$f" ] || cp -p "$snaps/$f" "$tmp/version-2/"; done
@@ -108,7 +129,7 @@ cp -L "$data/myid" "$tmp/myid"
 cp -p "$conf" "$tmp/"
 for f in "$(dirname "$conf")"/zoo.cfg.dynamic.*; do [ ! -f "$f" ] || cp -p "$f" "$tmp/"; done
 # The copy must still be a complete snapshot.
-complete "$tmp/version-2/snapshot.$snap" || { echo "the copied snapshot is incomplete" >&2; exit 5; }
+complete "$tmp/version-2/$snap" || { echo "the copied snapshot is incomplete" >&2; exit 5; }
 # Hashing is most of the time (each txn log is preallocated to 64 MB): one
 # hasher per core, niced, so the node beside it keeps serving.
 (cd "$tmp" && find . -type f ! -name 'MANIFEST.*' -print0 \

@@ -82,13 +82,14 @@ impl StatusStep {
             last.observers.clone_from(&observers);
             match self.require {
                 Require::Healthy => ensemble::healthy(&last),
-                Require::QuorumWithoutThisHost
-                    if self.allow_quorum_loss && last.voters() < 3 =>
-                {
-                    x.note("--allow-quorum-loss: this ensemble has no quorum without this node; stopping it anyway");
-                    Ok(())
-                }
-                Require::QuorumWithoutThisHost => ensemble::quorum_without(&last, &out),
+                Require::QuorumWithoutThisHost => match ensemble::quorum_without(&last, &out) {
+                    // The flag accepts an outage, not two leaders.
+                    Err(why) if self.allow_quorum_loss && last.leaders().len() <= 1 => {
+                        x.note(&format!("--allow-quorum-loss: {why}; stopping anyway"));
+                        Ok(())
+                    }
+                    r => r,
+                },
                 Require::Serving => match last.stats(&self.host) {
                     Some(_) => Ok(()),
                     None => Err(format!("{} does not serve", self.host)),

@@ -90,6 +90,15 @@ impl StopStep {
                 "leader_zxid_before_stop",
                 format!("{leader} 0x{:x}", s.zxid),
             );
+            // Counted, not overwritten: a leader stopped again after a
+            // recovery causes another election.
+            if leader == x.host.name {
+                let n = x
+                    .recall("leader_restarts")
+                    .and_then(|n| n.parse::<u32>().ok())
+                    .unwrap_or(0);
+                x.fact("leader_restarts", n.saturating_add(1).to_string());
+            }
         }
         x.check(&self.command, None).await?;
         let waited = probe::poll(x, POLL, async || {
@@ -164,6 +173,11 @@ impl StopStep {
     /// nothing to stop (and waits its whole timeout), and a stale pid file
     /// makes the start refuse ("already running as process N").
     pub async fn inspect<T: Transport>(&self, x: &Exec<'_, T>) -> super::Inspection {
+        // `systemctl stop` stops the unit's whole cgroup and needs no PID
+        // (a `Type=oneshot` unit has MainPID 0, a wrapper's is not Java).
+        if self.pid_of.first().is_some_and(|w| w.real() == "systemctl") {
+            return super::Inspection::default();
+        }
         let pids = match probe::server_pids(x, x.host).await {
             Ok(p) => p,
             Err(e) => return super::Inspection::problem(StepError::new(e)),

@@ -87,6 +87,8 @@ pub fn properties(text: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let mut logical = String::new();
     let mut continuing = false;
+    // Java ends a line at \n, \r or \r\n: one line end, not two.
+    let text = text.replace("\r\n", "\n");
     for raw in text.split(['\n', '\r']) {
         let line = raw.trim_start_matches([' ', '\t', '\x0c']);
         if !continuing {
@@ -170,23 +172,39 @@ fn unescape(s: &str) -> String {
 /// Parses a server line's value (after `server.N=`).
 pub fn parse_server(id: u32, value: &str) -> Server {
     let (quorum, _client) = value.split_once(';').unwrap_or((value, ""));
-    // Several addresses (3.6+) are separated by `|`; the first names the host.
-    let first = quorum.split('|').next().unwrap_or("").trim();
-    let (host, rest) = if let Some(after) = first.strip_prefix('[') {
-        match after.split_once(']') {
-            Some((h, rest)) => (h.to_string(), rest.trim_start_matches(':')),
-            None => (after.to_string(), ""),
-        }
-    } else {
-        match first.split_once(':') {
-            Some((h, rest)) => (h.to_string(), rest),
-            None => (first.to_string(), ""),
+    // Several addresses (3.6+) are separated by `|`: the first names the
+    // host; a role may follow any of them, and the last one given counts.
+    let split = |addr: &str| -> (String, String) {
+        let addr = addr.trim();
+        if let Some(after) = addr.strip_prefix('[') {
+            match after.split_once(']') {
+                Some((h, rest)) => (h.to_string(), rest.trim_start_matches(':').to_string()),
+                None => (after.to_string(), String::new()),
+            }
+        } else {
+            match addr.split_once(':') {
+                Some((h, rest)) => (h.to_string(), rest.to_string()),
+                None => (addr.to_string(), String::new()),
+            }
         }
     };
-    let role = match rest.rsplit(':').next() {
-        Some(r) if r.eq_ignore_ascii_case("observer") => Role::Observer,
-        _ => Role::Participant,
-    };
+    let addresses: Vec<(String, String)> = quorum.split('|').map(split).collect();
+    let host = addresses
+        .first()
+        .map(|(h, _)| h.clone())
+        .unwrap_or_default();
+    let role = addresses
+        .iter()
+        .filter_map(|(_, rest)| {
+            let parts: Vec<&str> = rest.split(':').collect();
+            match parts.get(2).map(|r| r.trim().to_ascii_lowercase()) {
+                Some(r) if r == "observer" => Some(Role::Observer),
+                Some(r) if r == "participant" => Some(Role::Participant),
+                _ => None,
+            }
+        })
+        .next_back()
+        .unwrap_or(Role::Participant);
     Server {
         id,
         host,
@@ -239,6 +257,9 @@ mod tests {
         assert_eq!(c.tick_time, Some(2000));
         assert_eq!(c.sync_limit, Some(5));
         assert_eq!(c.get("clientPort"), Some("2181"));
+        // A CRLF line end after a continuation is one line end.
+        let c = parse("server.2=a:2888:\\\r\n   3888\r\n");
+        assert_eq!(c.servers[0].line, "a:2888:3888");
     }
 
     #[test]
@@ -255,6 +276,11 @@ mod tests {
         assert_eq!(c.servers[2].host, "zk3.example.com");
         assert_eq!(c.role_of(3), Some(Role::Observer));
         assert_eq!(c.role_of(1), Some(Role::Participant));
+        let multi = parse_server(4, "10.0.0.4:2888:3888|10.1.0.4:2888:3888:observer");
+        assert_eq!(
+            (multi.host.as_str(), multi.role),
+            ("10.0.0.4", Role::Observer)
+        );
     }
 
     #[test]

@@ -162,14 +162,18 @@ pub struct Identity {
 }
 
 impl Identity {
-    /// Whether this node is configured as an observer.
+    /// Whether this node is configured as an observer. Its server line
+    /// decides, as in ZooKeeper 3.5+ (`QuorumPeerConfig.setupPeerType`: a
+    /// `peerType` that disagrees is overridden, "Defaulting to servers
+    /// list"); `peerType` alone counts only without server lines.
     pub fn is_observer(&self) -> bool {
-        self.peer_observer
-            || self.myid.is_some_and(|id| {
-                self.servers
-                    .iter()
-                    .any(|s| s.id == id && s.role == Role::Observer)
-            })
+        match self
+            .myid
+            .and_then(|id| self.servers.iter().find(|s| s.id == id))
+        {
+            Some(s) => s.role == Role::Observer,
+            None => self.peer_observer,
+        }
     }
 }
 
@@ -291,14 +295,14 @@ impl Elections {
     }
 }
 
-/// Leader restarts recorded by stops (`host/leader_zxid_before_stop` facts
-/// naming the stopped host itself as the leader).
+/// Leader restarts recorded by stops (`host/leader_restarts`: how often the
+/// host was stopped while it led).
 pub fn leader_restarts(facts: &std::collections::HashMap<String, String>) -> u32 {
     facts
         .iter()
-        .filter_map(|(k, v)| Some((k.strip_suffix("/leader_zxid_before_stop")?, v)))
-        .filter(|(host, v)| v.split_whitespace().next() == Some(*host))
-        .count() as u32
+        .filter(|(k, _)| k.ends_with("/leader_restarts"))
+        .filter_map(|(_, v)| v.parse::<u32>().ok())
+        .fold(0u32, u32::saturating_add)
 }
 
 /// Majority of `voters`.
@@ -309,11 +313,24 @@ pub fn quorum(voters: usize) -> usize {
 /// Every voter serves, exactly one leads, all share one epoch, and the
 /// leader (when `mntr` answers) counts every other voter as synced.
 pub fn healthy(v: &View) -> Result<(), String> {
-    let voters = v.voters();
+    healthy_except(v, &[])
+}
+
+/// `healthy`, with the nodes in `busy` allowed not to serve: the other hosts
+/// of a batch, still in their own turn. Those that do serve count as usual.
+pub fn healthy_except(v: &View, busy: &[&str]) -> Result<(), String> {
+    let away = v
+        .nodes
+        .iter()
+        .filter(|n| busy.contains(&n.host.as_str()) && !matches!(n.state, NodeState::Serving(_)))
+        .filter(|n| !v.is_observer(&n.host))
+        .count();
+    let voters = v.voters().saturating_sub(away);
     let not_serving: Vec<&str> = v
         .nodes
         .iter()
         .filter(|n| !matches!(n.state, NodeState::Serving(_)))
+        .filter(|n| !busy.contains(&n.host.as_str()))
         .map(|n| n.host.as_str())
         .collect();
     if !not_serving.is_empty() {
@@ -358,12 +375,19 @@ pub fn healthy(v: &View) -> Result<(), String> {
             ahead.host
         ));
     }
+    if away > 0 && voters < quorum(v.voters()) {
+        return Err(format!(
+            "only {voters} of {} voters serve; a quorum needs {}",
+            v.voters(),
+            quorum(v.voters())
+        ));
+    }
     if let Some(synced) = v.leader_mntr.synced_followers()
-        && synced as usize != voters - 1
+        && synced as usize != voters.saturating_sub(1)
     {
         return Err(format!(
             "the leader counts {synced} synced followers, expected {}",
-            voters - 1
+            voters.saturating_sub(1)
         ));
     }
     Ok(())
@@ -457,7 +481,9 @@ pub fn session_check(
     let range = format!("client sessions may negotiate {}–{}", secs(min), secs(max));
     let Some(outage) = measured_outage_ms else {
         let data = znodes.map(|n| format!(", {n} znodes")).unwrap_or_default();
-        let line = format!("{range}; expected leader outage unknown (mntr not answered{data})");
+        let line = format!(
+            "{range}; expected leader outage unknown (not measured by the leader's mntr{data})"
+        );
         let large = znodes.is_some_and(|n| n >= LARGE_DATA_ZNODES);
         if large || min <= SHORT_SESSION_MS {
             let why = if large {
@@ -468,8 +494,8 @@ pub fn session_check(
             return (
                 format!(
                     "{line}: {why}, and sessions near {} may expire when the leader restarts; \
-                     measure it: add mntr to 4lw.commands.whitelist (zk_max_leader_unavailable_time), \
-                     or time a leader restart in staging",
+                     measure it: whitelist mntr (4lw.commands.whitelist) on a ZooKeeper that reports \
+                     zk_max_leader_unavailable_time (3.6+), or time a leader restart in staging",
                     secs(min)
                 ),
                 true,
@@ -789,14 +815,49 @@ mod tests {
         let e = Elections::count(1, 3, 1);
         assert!(e.quorum_lost() && e.describe().starts_with("QUORUM LOST"));
         let mut facts = std::collections::HashMap::new();
-        facts.insert(
-            "zk3/leader_zxid_before_stop".to_string(),
-            "zk3 0x100000002".to_string(),
-        );
+        // Counted per stop of the leader of the moment: zk3 twice (a
+        // recovery, then its turn again), not overwritten.
+        facts.insert("zk3/leader_restarts".to_string(), "2".to_string());
         facts.insert(
             "zk1/leader_zxid_before_stop".to_string(),
             "zk3 0x100000001".to_string(),
         );
-        assert_eq!(leader_restarts(&facts), 1);
+        assert_eq!(leader_restarts(&facts), 2);
+    }
+
+    #[test]
+    fn a_verify_waits_for_its_own_node_not_the_rest_of_its_batch() {
+        let v = View {
+            nodes: vec![
+                node("zk1", Some(Mode::Follower), 0x1_0000_0001),
+                node("zk2", None, 0),
+                node("zk3", Some(Mode::Follower), 0x1_0000_0001),
+                node("zk4", Some(Mode::Follower), 0x1_0000_0001),
+                node("zk5", Some(Mode::Leader), 0x1_0000_0001),
+            ],
+            leader_mntr: mntr(3),
+            observers: vec![],
+        };
+        assert!(healthy(&v).unwrap_err().contains("not serving: zk2"));
+        // zk2 is zk1's batch mate, still in its maintenance.
+        assert_eq!(healthy_except(&v, &["zk2"]), Ok(()));
+        // Its own sync still counts: with zk1 unsynced the leader has 2.
+        let mut unsynced = v.clone();
+        unsynced.leader_mntr = mntr(2);
+        assert!(healthy_except(&unsynced, &["zk2"]).is_err());
+    }
+
+    #[test]
+    fn the_server_line_decides_the_role_over_peer_type() {
+        let id = |line: &str, peer_observer| Identity {
+            host: "zk4".into(),
+            address: "10.0.0.4".into(),
+            myid: Some(4),
+            servers: vec![crate::zk::config::parse_server(4, line)],
+            peer_observer,
+        };
+        // A stale peerType=observer on a voter's line: ZooKeeper runs a voter.
+        assert!(!id("10.0.0.4:2888:3888", true).is_observer());
+        assert!(id("10.0.0.4:2888:3888:observer", false).is_observer());
     }
 }
