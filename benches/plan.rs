@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use indexmap::IndexMap;
 use zkrun::model::inventory::InventoryFile;
-use zkrun::model::playbook::Playbook;
+use zkrun::tasks::Playbook;
 use zkrun::yaml::Source;
 
 fn inventory(hosts: usize) -> String {

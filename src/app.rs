@@ -14,15 +14,16 @@ use std::path::PathBuf;
 use crate::checkpoint;
 use crate::cli::{Cli, Output};
 use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::event::RunStatus;
+use crate::host::ssh::{Ssh, SshOptions};
+use crate::host::transport::Transport;
 use crate::model::inventory::InventoryFile;
-use crate::model::playbook::Playbook;
-use crate::model::task::TaskKind;
 use crate::plan::{self, Plan};
 use crate::report::{self, Reporter};
-use crate::runner::{self, event::RunStatus};
+use crate::runner;
+use crate::tasks::Playbook;
+use crate::tasks::TaskKind;
 use crate::tasks::maintain::MaintainArgs;
-use crate::transport::Transport;
-use crate::transport::ssh::{Ssh, SshOptions};
 use crate::yaml::{Part, Source, YamlPath};
 
 /// stdout may be a pipe that closes early (`zkrun --status | head`): that
@@ -329,7 +330,7 @@ fn status(cli: &Cli) -> ExitCode {
             }
             Some(first) => {
                 let facts = Default::default();
-                let x = runner::exec::Exec::read_only(
+                let x = crate::host::exec::Exec::read_only(
                     &ssh,
                     first,
                     &reachable,
@@ -478,7 +479,7 @@ fn execute(
     };
     // Every event reaches the front end and the checkpoint; a checkpoint
     // that cannot be written stops the run before its next step.
-    let emit = |e: runner::event::Event| {
+    let emit = |e: crate::event::Event| {
         reporter.event(&e);
         let mut st = state.borrow_mut();
         if st.record(&e)

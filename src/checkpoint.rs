@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::runner::event::{Event, RunStatus, StepStatus};
+use crate::event::{Event, RunStatus, StepStatus};
 
 /// Bumped on incompatible changes; a newer file is refused, not guessed at.
 pub const FORMAT: u32 = 1;
@@ -69,9 +69,7 @@ pub struct StepRecord {
 
 pub use crate::clock::now;
 
-pub fn key(host: &str, task: &str) -> String {
-    format!("{host}/{task}")
-}
+pub use crate::plan::step_key as key;
 
 impl State {
     pub fn new(plan: &crate::plan::Plan) -> State {
@@ -439,7 +437,7 @@ mod tests {
     #[test]
     fn a_failed_run_is_resumable_unless_nothing_ran() {
         let finished = |s: &mut State| {
-            s.record(&Event::RunFinished(crate::runner::event::Summary {
+            s.record(&Event::RunFinished(crate::event::Summary {
                 status: RunStatus::Failed,
                 done: vec![],
                 failed: vec![],

@@ -12,9 +12,9 @@ use futures_util::stream::{self, StreamExt};
 use schemars::JsonSchema;
 use serde::Serialize;
 
+use crate::host::exec::Exec;
+use crate::host::transport::Transport;
 use crate::plan::Plan;
-use crate::runner::exec::Exec;
-use crate::transport::Transport;
 use crate::zk::{ensemble, probe};
 
 /// The `live` line of `--dry-run --output json` (schemas/live.schema.json).

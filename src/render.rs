@@ -275,6 +275,14 @@ impl Renderer {
     }
 }
 
+/// An argv shown as a shell would read it.
+pub fn shell_line(argv: &[Text]) -> String {
+    argv.iter()
+        .map(|a| shell_quote(&a.shown))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

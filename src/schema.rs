@@ -2,7 +2,7 @@
 //! Rust types. `tests/schemas.rs` keeps `schemas/*.json` in sync.
 
 use crate::model::inventory::InventoryFile;
-use crate::model::playbook::Playbook;
+use crate::tasks::Playbook;
 
 pub fn playbook() -> String {
     pretty(schemars::schema_for!(Playbook))
@@ -10,7 +10,7 @@ pub fn playbook() -> String {
 
 /// One line of `--output json` during a run.
 pub fn events() -> String {
-    pretty(schemars::schema_for!(crate::runner::event::Event))
+    pretty(schemars::schema_for!(crate::event::Event))
 }
 
 /// The `live` line of `--dry-run --output json`: the read-only look at the hosts.

@@ -3,7 +3,7 @@
 //! files (deterministic, so a failure reproduces).
 
 use zkrun::model::inventory::InventoryFile;
-use zkrun::model::playbook::Playbook;
+use zkrun::tasks::Playbook;
 use zkrun::yaml::{Part, Source, YamlPath};
 
 struct Rng(u64);

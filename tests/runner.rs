@@ -5,13 +5,13 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use indexmap::IndexMap;
+use zkrun::event::{Event, RunStatus, Summary};
+use zkrun::host::fake::Fake;
+use zkrun::host::transport::{Output, TransportError};
 use zkrun::model::inventory::InventoryFile;
-use zkrun::model::playbook::Playbook;
 use zkrun::plan::Plan;
-use zkrun::runner::event::{Event, RunStatus, Summary};
 use zkrun::runner::{Resume, RunOptions, run};
-use zkrun::transport::fake::Fake;
-use zkrun::transport::{Output, TransportError};
+use zkrun::tasks::Playbook;
 use zkrun::yaml::Source;
 
 fn plan(playbook: &str, hosts: usize) -> Plan {

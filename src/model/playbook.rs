@@ -12,12 +12,16 @@ use super::{HostName, Template};
 
 pub type Vars = IndexMap<String, serde_json::Value>;
 
+// A playbook whose tasks are of the types `K` (`crate::tasks::Playbook`
+// names the concrete one). A plain comment: doc comments land in the schema.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(
     deny_unknown_fields,
+    bound(deserialize = "K: super::task::Kinds"),
     expecting = "a playbook: a mapping with `name`, `hosts` and `tasks`"
 )]
-pub struct Playbook {
+#[schemars(bound = "K: super::task::Kinds")]
+pub struct Playbook<K> {
     /// Shown in the plan and the progress display.
     pub name: String,
     /// Which inventory hosts to run on: a group, a host, or a pattern
@@ -36,7 +40,7 @@ pub struct Playbook {
     /// How the rolling part moves through the hosts.
     #[serde(default)]
     pub rolling: Rolling,
-    pub tasks: Vec<Task>,
+    pub tasks: Vec<Task<K>>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

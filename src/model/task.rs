@@ -14,13 +14,20 @@ use serde::{Deserialize, Deserializer, Serialize};
 use super::template::Condition;
 use super::{Duration, TaskId};
 use crate::diagnostic::did_you_mean;
-use crate::tasks::{
-    backup::BackupArgs, maintain::MaintainArgs, start::StartArgs, status::StatusArgs,
-    stop::StopArgs, verify::VerifyArgs,
-};
+
+/// The task types a playbook may use. The model knows their names, not
+/// their arguments: those belong to the layer that implements the types
+/// (`crate::tasks::TaskKind`), which reads them here through `read`.
+pub trait Kinds: Sized + fmt::Debug + Clone + Serialize + JsonSchema {
+    /// Every type key, in the order messages list them.
+    const NAMES: &'static [&'static str];
+    /// Reads the value of the type key `name` (one of `NAMES`).
+    fn read<'de, A: MapAccess<'de>>(name: &str, map: &mut A) -> Result<Self, A::Error>;
+    fn name(&self) -> &'static str;
+}
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Task {
+pub struct Task<K> {
     pub id: Option<TaskId>,
     pub name: Option<String>,
     pub run: Run,
@@ -30,7 +37,7 @@ pub struct Task {
     pub r#become: Option<bool>,
     pub when: Option<Condition>,
     #[serde(flatten)]
-    pub kind: TaskKind,
+    pub kind: K,
 }
 
 /// Where a task runs.
@@ -56,41 +63,9 @@ impl Run {
     }
 }
 
-/// The closed set of task types; each lives in its own file under `src/tasks/`.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum TaskKind {
-    /// Copy the node's data (snapshot, transaction logs, epochs, myid, config).
-    Backup(BackupArgs),
-    /// Check the ensemble's health.
-    Status(StatusArgs),
-    /// Stop the ZooKeeper service and wait for the process to exit.
-    Stop(StopArgs),
-    /// Change the stopped node: a command, a shell script, or a rendered file.
-    Maintain(MaintainArgs),
-    /// Start the ZooKeeper service.
-    Start(StartArgs),
-    /// Wait until the node serves in the expected mode and is synced.
-    Verify(VerifyArgs),
-}
-
-pub const KINDS: [&str; 6] = ["backup", "status", "stop", "maintain", "start", "verify"];
 const COMMON: [&str; 8] = [
     "id", "name", "run", "timeout", "retries", "delay", "become", "when",
 ];
-
-impl TaskKind {
-    pub fn name(&self) -> &'static str {
-        match self {
-            TaskKind::Backup(_) => "backup",
-            TaskKind::Status(_) => "status",
-            TaskKind::Stop(_) => "stop",
-            TaskKind::Maintain(_) => "maintain",
-            TaskKind::Start(_) => "start",
-            TaskKind::Verify(_) => "verify",
-        }
-    }
-}
 
 enum Key {
     Common(&'static str),
@@ -100,6 +75,7 @@ enum Key {
 struct KeySeed<'a> {
     seen: &'a [&'static str],
     kind: Option<&'static str>,
+    kinds: &'static [&'static str],
 }
 
 impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
@@ -125,7 +101,7 @@ impl Visitor<'_> for KeySeed<'_> {
             }
             return Ok(Key::Common(c));
         }
-        if let Some(k) = KINDS.iter().find(|k| **k == v) {
+        if let Some(k) = self.kinds.iter().find(|k| **k == v) {
             if let Some(first) = self.kind {
                 return Err(E::custom(format!(
                     "task has two types, `{first}` and `{v}`: a task does one thing, so split it into two tasks"
@@ -153,28 +129,28 @@ impl Visitor<'_> for KeySeed<'_> {
         } else {
             Err(E::custom(format!(
                 "unknown task type `{v}`, expected one of {}",
-                list(&KINDS)
+                list(self.kinds)
             )))
         }
     }
 }
 
-impl<'de> Deserialize<'de> for Task {
+impl<'de, K: Kinds> Deserialize<'de> for Task<K> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_map(TaskVisitor)
+        d.deserialize_map(TaskVisitor(std::marker::PhantomData))
     }
 }
 
-struct TaskVisitor;
+struct TaskVisitor<K>(std::marker::PhantomData<K>);
 
-impl<'de> Visitor<'de> for TaskVisitor {
-    type Value = Task;
+impl<'de, K: Kinds> Visitor<'de> for TaskVisitor<K> {
+    type Value = Task<K>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a task: a mapping with a type key such as `stop: {}`")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Task, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Task<K>, A::Error> {
         let mut seen: Vec<&'static str> = Vec::new();
         let mut id = None;
         let mut name = None;
@@ -184,10 +160,11 @@ impl<'de> Visitor<'de> for TaskVisitor {
         let mut delay = None;
         let mut become_ = None;
         let mut when = None;
-        let mut kind: Option<TaskKind> = None;
+        let mut kind: Option<K> = None;
         while let Some(key) = map.next_key_seed(KeySeed {
             seen: &seen,
-            kind: kind.as_ref().map(TaskKind::name),
+            kind: kind.as_ref().map(K::name),
+            kinds: K::NAMES,
         })? {
             match key {
                 Key::Common(field) => {
@@ -204,23 +181,13 @@ impl<'de> Visitor<'de> for TaskVisitor {
                         _ => unreachable!("COMMON lists exactly these fields"),
                     }
                 }
-                Key::Kind(k) => {
-                    kind = Some(match k {
-                        "backup" => TaskKind::Backup(map.next_value()?),
-                        "status" => TaskKind::Status(or_default(map.next_value()?)),
-                        "stop" => TaskKind::Stop(or_default(map.next_value()?)),
-                        "maintain" => TaskKind::Maintain(map.next_value()?),
-                        "start" => TaskKind::Start(or_default(map.next_value()?)),
-                        "verify" => TaskKind::Verify(or_default(map.next_value()?)),
-                        _ => unreachable!("KINDS lists exactly these types"),
-                    })
-                }
+                Key::Kind(k) => kind = Some(K::read(k, &mut map)?),
             }
         }
         let kind = kind.ok_or_else(|| {
             de::Error::custom(format!(
                 "task has no type: add one of {} (for example `stop: {{}}`)",
-                KINDS.join(", ")
+                K::NAMES.join(", ")
             ))
         })?;
         Ok(Task {
@@ -257,17 +224,12 @@ impl<'de> Deserialize<'de> for Retries {
     }
 }
 
-/// `stop:` with nothing after it means "stop with the defaults".
-fn or_default<T: Default>(v: Option<T>) -> T {
-    v.unwrap_or_default()
-}
-
 /// The JSON Schema of a task. Only used for the schema: it describes the same
 /// shape that the hand-written visitor above accepts.
 #[derive(JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)]
-struct TaskSchema {
+struct TaskSchema<K> {
     /// Stable id; checkpoints and logs key on it. Defaults to the task type
     /// (`stop`, then `stop-2`, ...). Lowercase letters, digits, `-`, `_`.
     id: Option<TaskId>,
@@ -289,14 +251,14 @@ struct TaskSchema {
     /// on hosts where it is false.
     when: Option<Condition>,
     #[serde(flatten)]
-    kind: TaskKind,
+    kind: K,
 }
 
-impl JsonSchema for Task {
+impl<K: Kinds> JsonSchema for Task<K> {
     fn schema_name() -> std::borrow::Cow<'static, str> {
         "Task".into()
     }
     fn json_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        TaskSchema::json_schema(g)
+        TaskSchema::<K>::json_schema(g)
     }
 }

@@ -6,17 +6,18 @@ use indexmap::IndexMap;
 use minijinja::Value;
 use sha2::{Digest, Sha256};
 
-use super::context::{Cx, Problems, ServiceOnHost, render_field};
 use super::{FORMAT, Plan, PlanHost, Rolling, Stage, Step, TaskInfo};
 use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::host::Endpoint;
 use crate::inventory::{Host, Inventory, pattern};
-use crate::model::playbook::{Order, Playbook};
-use crate::model::task::{KINDS, Run, Task};
+use crate::model::playbook::Order;
+use crate::model::task::{Kinds, Run};
 use crate::model::{Duration, TaskId};
 use crate::render::{Context, Renderer};
 use crate::tasks::Action;
+use crate::tasks::context::{Cx, Problems, ServiceOnHost, render_field};
+use crate::tasks::{Playbook, Task, TaskKind};
 use crate::yaml::{Part, Source, YamlPath};
-use crate::zk::Endpoint;
 
 pub struct Inputs<'a> {
     pub playbook: &'a Playbook,
@@ -404,7 +405,7 @@ fn task_ids(pb: &Playbook, src: &Source, errors: &mut Diagnostics) -> Vec<TaskId
         .filter_map(|t| t.id.as_ref().map(|i| i.as_str()))
         .collect();
     let mut seen: HashMap<String, usize> = HashMap::new();
-    let mut counts: HashMap<&str, usize> = KINDS.iter().map(|k| (*k, 0)).collect();
+    let mut counts: HashMap<&str, usize> = TaskKind::NAMES.iter().map(|k| (*k, 0)).collect();
     let mut ids = Vec::with_capacity(pb.tasks.len());
     for (n, t) in pb.tasks.iter().enumerate() {
         let id = match &t.id {

@@ -6,18 +6,16 @@
 //! and decided, and recorded, by the runner.
 
 pub mod build;
-pub mod context;
+
 pub mod display;
 
 use indexmap::IndexMap;
 use serde::Serialize;
 
-use crate::inventory::Connection;
-use crate::model::playbook::AskVia;
+use crate::host::PlanHost;
 use crate::model::task::Run;
 use crate::model::{Duration, TaskId};
 use crate::tasks::Action;
-use crate::zk::Endpoint;
 
 pub use build::{Inputs, build};
 
@@ -41,21 +39,6 @@ pub struct Plan {
     /// The hosts steps run on: all of `hosts`, or those --limit kept.
     pub targets: Vec<String>,
     pub stages: Vec<Stage>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct PlanHost {
-    pub name: String,
-    pub connection: Connection,
-    /// The node's client port, as seen from the host.
-    pub zookeeper: Endpoint,
-    /// How four-letter words reach it.
-    #[serde(skip_serializing_if = "is_ssh")]
-    pub four_letter_words: AskVia,
-}
-
-fn is_ssh(v: &AskVia) -> bool {
-    *v == AskVia::Ssh
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -111,6 +94,11 @@ pub struct Rolling {
     pub tasks: Vec<TaskInfo>,
     /// Per host, in plan order: one step per task.
     pub steps: IndexMap<String, Vec<Step>>,
+}
+
+/// How a step is named in the checkpoint and in resume lists: `host/task`.
+pub fn step_key(host: &str, task: &str) -> String {
+    format!("{host}/{task}")
 }
 
 impl Plan {

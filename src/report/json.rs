@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use super::Reporter;
-use crate::runner::event::Event;
+use crate::event::Event;
 
 pub struct Json;
 

@@ -7,7 +7,7 @@ pub mod plain;
 pub mod progress;
 pub mod roll;
 
-use crate::runner::event::Event;
+use crate::event::Event;
 
 pub trait Reporter {
     fn event(&self, e: &Event);

@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use console::style;
 
 use super::Reporter;
-use crate::runner::event::{Event, RunStatus, StepStatus, Stream, Summary};
+use crate::event::{Event, RunStatus, StepStatus, Stream, Summary};
 
 pub struct Plain {
     pub quiet: bool,

@@ -10,7 +10,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use super::Reporter;
 use super::plain::{failure_lines, seconds, summary_lines};
-use crate::runner::event::{Event, HostStatus, StepStatus};
+use crate::event::{Event, HostStatus, StepStatus};
 
 pub struct Progress {
     multi: MultiProgress,

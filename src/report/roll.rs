@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use crate::runner::event::{Event, StepStatus};
+use crate::event::{Event, StepStatus};
 
 #[derive(Default)]
 pub struct RollReport {

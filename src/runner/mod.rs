@@ -3,20 +3,18 @@
 //! failed than the playbook allows. It reports through events and never
 //! prints.
 
-pub mod event;
-pub mod exec;
-
 use std::cell::RefCell;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use futures_util::stream::{self, StreamExt};
 
-use crate::plan::{Plan, PlanHost, Stage, Step, TaskInfo};
+use crate::event::{Event, HostStatus, RunStatus, StepStatus, Summary};
+use crate::host::PlanHost;
+use crate::host::exec::{Exec, StepError};
+use crate::host::transport::Transport;
+use crate::plan::{Plan, Stage, Step, TaskInfo};
 use crate::tasks::Effect;
-use crate::transport::Transport;
-use event::{Event, HostStatus, RunStatus, StepStatus, Summary};
-use exec::{Exec, StepError};
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -167,7 +165,7 @@ impl<T: Transport> Runner<'_, T> {
     /// its last host should not start on its first.
     async fn connect_all(&mut self) -> bool {
         let this = &*self;
-        let results: Vec<(String, Result<u64, crate::transport::TransportError>)> =
+        let results: Vec<(String, Result<u64, crate::host::transport::TransportError>)> =
             stream::iter(self.plan.hosts.iter())
                 .map(|h| async move {
                     let t0 = Instant::now();
@@ -201,7 +199,7 @@ impl<T: Transport> Runner<'_, T> {
         let finished = |task: &TaskInfo, step: &Step| {
             self.o.resume.as_ref().is_some_and(|res| {
                 res.finished
-                    .contains(&crate::checkpoint::key(&step.host, task.id.as_str()))
+                    .contains(&crate::plan::step_key(&step.host, task.id.as_str()))
             })
         };
         let mut ok = true;
@@ -290,7 +288,7 @@ impl<T: Transport> Runner<'_, T> {
             let all_done = |h: &String| {
                 r.tasks.iter().all(|t| {
                     res.finished
-                        .contains(&crate::checkpoint::key(h, t.id.as_str()))
+                        .contains(&crate::plan::step_key(h, t.id.as_str()))
                 })
             };
             let (finished, left): (Vec<String>, Vec<String>) =
@@ -547,7 +545,7 @@ impl<T: Transport> Runner<'_, T> {
         if let Some(res) = &self.o.resume
             && res
                 .finished
-                .contains(&crate::checkpoint::key(&step.host, task.id.as_str()))
+                .contains(&crate::plan::step_key(&step.host, task.id.as_str()))
         {
             (self.emit)(Event::StepFinished {
                 host: step.host.clone(),

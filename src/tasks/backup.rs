@@ -3,11 +3,11 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::host::exec::{Exec, StepError};
+use crate::host::transport::Transport;
 use crate::model::Template;
-use crate::plan::context::Cx;
 use crate::render::Text;
-use crate::runner::exec::{Exec, StepError};
-use crate::transport::Transport;
+use crate::tasks::context::Cx;
 use crate::zk::probe;
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

@@ -10,12 +10,12 @@ use serde::{Deserialize, Deserializer, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::diagnostic::Diagnostic;
+use crate::host::exec::{Exec, StepError};
+use crate::host::transport::Transport;
 use crate::model::Template;
-use crate::plan::context::Cx;
 use crate::render::Text;
-use crate::runner::exec::{Exec, StepError};
 use crate::tasks::Inspection;
-use crate::transport::Transport;
+use crate::tasks::context::Cx;
 use crate::yaml::Part;
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -322,7 +322,9 @@ impl MaintainStep {
 
     pub fn describe(&self) -> Vec<String> {
         match self {
-            MaintainStep::Command { argv } => vec![format!("run: {}", super::shell_line(argv))],
+            MaintainStep::Command { argv } => {
+                vec![format!("run: {}", crate::render::shell_line(argv))]
+            }
             MaintainStep::Shell { script } => {
                 let mut lines = vec!["sh -c:".to_string()];
                 lines.extend(script.shown.lines().map(|l| format!("  {l}")));

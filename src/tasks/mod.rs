@@ -3,6 +3,7 @@
 //! and how the plan describes that step.
 
 pub mod backup;
+pub mod context;
 pub mod maintain;
 pub mod start;
 pub mod status;
@@ -11,11 +12,64 @@ pub mod verify;
 
 use serde::Serialize;
 
-use crate::model::task::TaskKind;
-use crate::plan::context::Cx;
+use crate::host::exec::{Exec, StepError};
+use crate::host::transport::Transport;
 use crate::render::Text;
-use crate::runner::exec::{Exec, StepError};
-use crate::transport::Transport;
+use context::Cx;
+use serde::de::MapAccess;
+
+/// What a playbook's tasks may be: the closed set of task types, each with
+/// the arguments it takes (defined in its own file).
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum TaskKind {
+    /// Copy the node's data (snapshot, transaction logs, epochs, myid, config).
+    Backup(backup::BackupArgs),
+    /// Check the ensemble's health.
+    Status(status::StatusArgs),
+    /// Stop the ZooKeeper service and wait for the process to exit.
+    Stop(stop::StopArgs),
+    /// Change the stopped node: a command, a shell script, or a rendered file.
+    Maintain(maintain::MaintainArgs),
+    /// Start the ZooKeeper service.
+    Start(start::StartArgs),
+    /// Wait until the node serves in the expected mode and is synced.
+    Verify(verify::VerifyArgs),
+}
+
+/// The playbook, with zkrun's task types.
+pub type Playbook = crate::model::playbook::Playbook<TaskKind>;
+/// One task of it.
+pub type Task = crate::model::task::Task<TaskKind>;
+
+impl crate::model::task::Kinds for TaskKind {
+    const NAMES: &'static [&'static str] =
+        &["backup", "status", "stop", "maintain", "start", "verify"];
+
+    fn read<'de, A: MapAccess<'de>>(name: &str, map: &mut A) -> Result<Self, A::Error> {
+        // `stop:` with nothing after it means "stop with the defaults".
+        Ok(match name {
+            "backup" => TaskKind::Backup(map.next_value()?),
+            "status" => TaskKind::Status(map.next_value::<Option<_>>()?.unwrap_or_default()),
+            "stop" => TaskKind::Stop(map.next_value::<Option<_>>()?.unwrap_or_default()),
+            "maintain" => TaskKind::Maintain(map.next_value()?),
+            "start" => TaskKind::Start(map.next_value::<Option<_>>()?.unwrap_or_default()),
+            "verify" => TaskKind::Verify(map.next_value::<Option<_>>()?.unwrap_or_default()),
+            _ => unreachable!("NAMES lists exactly these types"),
+        })
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            TaskKind::Backup(_) => "backup",
+            TaskKind::Status(_) => "status",
+            TaskKind::Stop(_) => "stop",
+            TaskKind::Maintain(_) => "maintain",
+            TaskKind::Start(_) => "start",
+            TaskKind::Verify(_) => "verify",
+        }
+    }
+}
 
 /// A task rendered for one host.
 #[derive(Debug, Clone, Serialize)]
@@ -182,12 +236,4 @@ async fn inspect_control<T: Transport>(x: &Exec<'_, T>, command: &[Text]) -> Ins
         ),
         Err(e) => Inspection::problem(e),
     }
-}
-
-/// An argv shown as a shell would read it.
-pub fn shell_line(argv: &[crate::render::Text]) -> String {
-    argv.iter()
-        .map(|a| crate::render::shell_quote(&a.shown))
-        .collect::<Vec<_>>()
-        .join(" ")
 }

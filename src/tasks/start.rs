@@ -4,10 +4,10 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::plan::context::Cx;
+use crate::host::exec::{Exec, StepError};
+use crate::host::transport::Transport;
 use crate::render::Text;
-use crate::runner::exec::{Exec, StepError};
-use crate::transport::Transport;
+use crate::tasks::context::Cx;
 use crate::zk::probe;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
@@ -77,6 +77,6 @@ impl StartStep {
     }
 
     pub fn describe(&self) -> Vec<String> {
-        vec![format!("run: {}", super::shell_line(&self.command))]
+        vec![format!("run: {}", crate::render::shell_line(&self.command))]
     }
 }

@@ -3,10 +3,10 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::plan::context::Cx;
+use crate::host::exec::{Exec, StepError};
+use crate::host::transport::Transport;
 use crate::render::Text;
-use crate::runner::exec::{Exec, StepError};
-use crate::transport::Transport;
+use crate::tasks::context::Cx;
 use crate::zk::ensemble::{self, View};
 use crate::zk::probe;
 

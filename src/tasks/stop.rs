@@ -5,10 +5,10 @@ use serde::{Deserialize, Serialize};
 
 use std::time::Duration;
 
-use crate::plan::context::Cx;
-use crate::runner::exec::{Exec, StepError};
+use crate::host::exec::{Exec, StepError};
+use crate::host::transport::Transport;
+use crate::tasks::context::Cx;
 use crate::tasks::status::POLL;
-use crate::transport::Transport;
 use crate::zk::ensemble::NodeState;
 use crate::zk::probe;
 
@@ -31,8 +31,8 @@ fn join(pids: &[u32]) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
+use crate::host::Endpoint;
 use crate::render::Text;
-use crate::zk::Endpoint;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -186,7 +186,7 @@ impl StopStep {
             return super::Inspection::default();
         }
         let recorded = self.main_pid(x).await;
-        let how = super::shell_line(&self.pid_of);
+        let how = crate::render::shell_line(&self.pid_of);
         match recorded {
             Some(p) if pids.contains(&p) => super::Inspection::default(),
             Some(p) => super::Inspection::problem(
@@ -220,7 +220,7 @@ impl StopStep {
 
     pub fn describe(&self) -> Vec<String> {
         let mut lines = vec![
-            format!("run: {}", super::shell_line(&self.command)),
+            format!("run: {}", crate::render::shell_line(&self.command)),
             format!("wait until the JVM exits and {} closes", self.client),
         ];
         if self.force {

@@ -4,13 +4,14 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::host::Endpoint;
+use crate::host::exec::{Exec, StepError};
+use crate::host::transport::Transport;
 use crate::model::Template;
-use crate::plan::context::Cx;
 use crate::render::Text;
-use crate::runner::exec::{Exec, StepError};
+use crate::tasks::context::Cx;
 use crate::tasks::status::POLL;
-use crate::transport::Transport;
-use crate::zk::{Endpoint, Mode};
+use crate::zk::Mode;
 use crate::zk::{ensemble, probe};
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -226,7 +227,7 @@ impl VerifyStep {
         ) {
             return super::Inspection::default();
         }
-        let memo = format!("*/verify_read {}", super::shell_line(&read[..1]));
+        let memo = format!("*/verify_read {}", crate::render::shell_line(&read[..1]));
         if x.facts
             .borrow_mut()
             .insert(memo, x.host.name.clone())
@@ -251,7 +252,7 @@ impl VerifyStep {
                 super::Inspection::default()
             }
             Ok(out) => {
-                let shown = super::shell_line(read);
+                let shown = crate::render::shell_line(read);
                 let mut e = x.failure(&shown, &out);
                 e.message = format!(
                     "the verify read fails against the live node on {} before anything is stopped: {}",
@@ -277,7 +278,7 @@ impl VerifyStep {
             lines.push("and the leader counts it as a synced follower".into());
         }
         if let Some(read) = &self.read {
-            lines.push(format!("client read: {}", super::shell_line(read)));
+            lines.push(format!("client read: {}", crate::render::shell_line(read)));
         }
         if let Some(log) = &self.log {
             lines.push(format!("no ERROR lines in {log} since the start"));

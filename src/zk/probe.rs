@@ -7,10 +7,10 @@ use std::time::Duration;
 use super::config::{self, Config};
 use super::ensemble::{Identity, Node, NodeState, View};
 use super::fourlw::{Srvr, parse_mntr, parse_srvr};
+use crate::host::PlanHost;
+use crate::host::exec::Exec;
+use crate::host::transport::Transport;
 use crate::model::playbook::AskVia;
-use crate::plan::PlanHost;
-use crate::runner::exec::Exec;
-use crate::transport::Transport;
 
 /// srvr answers in milliseconds; a node silent this long counts as not answering.
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(2);

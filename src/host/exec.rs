@@ -5,10 +5,10 @@
 use std::cell::RefCell;
 use std::time::{Duration, Instant};
 
-use crate::plan::PlanHost;
+use crate::event::{Event, Stream};
+use crate::host::PlanHost;
+use crate::host::transport::{Output, RemoteCommand, TIMED_OUT, Transport};
 use crate::render::Text;
-use crate::runner::event::{Event, Stream};
-use crate::transport::{Output, RemoteCommand, TIMED_OUT, Transport};
 
 /// Why a step failed, in the operator's terms.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -167,7 +167,7 @@ impl<'a, T: Transport> Exec<'a, T> {
         };
         {
             let mut log = self.log.borrow_mut();
-            log.extend_from_slice(format!("$ {}\n", crate::tasks::shell_line(argv)).as_bytes());
+            log.extend_from_slice(format!("$ {}\n", crate::render::shell_line(argv)).as_bytes());
         }
         let sink = |is_stderr: bool, line: &str| {
             (self.emit)(Event::Output {
@@ -181,7 +181,7 @@ impl<'a, T: Transport> Exec<'a, T> {
                 line: line.to_string(),
             })
         };
-        let lines: Option<&crate::transport::LineSink<'_>> =
+        let lines: Option<&crate::host::transport::LineSink<'_>> =
             if self.verbose { Some(&sink) } else { None };
         let out = self
             .transport
@@ -208,7 +208,7 @@ impl<'a, T: Transport> Exec<'a, T> {
 
     /// Runs a command that must succeed; says why when it does not.
     pub async fn check(&self, argv: &[Text], stdin: Option<Vec<u8>>) -> Result<Output, StepError> {
-        let shown = crate::tasks::shell_line(argv);
+        let shown = crate::render::shell_line(argv);
         let out = self.run(argv, stdin).await?;
         if out.success() {
             return Ok(out);

@@ -7,12 +7,12 @@ use std::collections::HashMap;
 use indexmap::IndexMap;
 
 use crate::diagnostic::Diagnostic;
+use crate::host::Endpoint;
+use crate::host::PlanHost;
 use crate::model::Template;
 use crate::model::playbook::Manager;
-use crate::plan::PlanHost;
 use crate::render::{Context, RenderError, Renderer, Text};
 use crate::yaml::{Part, Source, YamlPath};
-use crate::zk::Endpoint;
 
 /// The service block rendered for one host.
 #[derive(Debug, Clone)]

@@ -9,8 +9,8 @@ use openssh::{ControlPersist, KnownHosts, Session, SessionBuilder};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 use tokio::sync::Mutex;
 
-use super::{LineSink, Output, RemoteCommand, Transport, TransportError};
-use crate::plan::PlanHost;
+use super::PlanHost;
+use super::transport::{LineSink, Output, RemoteCommand, Transport, TransportError};
 
 #[derive(Debug, Clone, Default)]
 pub struct SshOptions {

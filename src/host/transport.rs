@@ -5,12 +5,9 @@
 //! command is wrapped in coreutils `timeout` on the host, so a step that runs
 //! past its deadline is ended there even if the connection is gone.
 
-pub mod fake;
-pub mod ssh;
-
 use std::time::Duration;
 
-use crate::plan::PlanHost;
+use crate::host::PlanHost;
 
 /// Receives output lines as they arrive: (is stderr, line).
 pub type LineSink<'a> = dyn Fn(bool, &str) + 'a;

@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use super::{LineSink, Output, RemoteCommand, Transport, TransportError};
-use crate::plan::PlanHost;
+use super::PlanHost;
+use super::transport::{LineSink, Output, RemoteCommand, Transport, TransportError};
 
 /// (host or `*`, argv prefix, what to return)
 type Answer = (String, String, Result<Output, TransportError>);
