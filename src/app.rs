@@ -500,7 +500,7 @@ fn execute(
     };
     let summary = runtime.block_on(async {
         tokio::select! {
-            s = runner::run(plan, &ssh, &options, &emit) => Some(s),
+            s = runner::run(plan, &ssh, &crate::zk::order::LeaderLast, &options, &emit) => Some(s),
             signal = abort => {
                 // Dropping the run closes the running command's channel;
                 // the host's `timeout` wrapper bounds it in any case. The

@@ -119,10 +119,8 @@ impl State {
                 host: Some(h),
                 deferred: true,
             } => {
-                if let Some(i) = self.order.iter().position(|x| x == h) {
-                    let moved = self.order.remove(i);
-                    self.order.push(moved);
-                }
+                let before_last = self.order.len().saturating_sub(1);
+                crate::plan::defer(&mut self.order, before_last, h);
                 self.decisions.push(format!("leader {h} moved last"));
             }
             Event::Fact {

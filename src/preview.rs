@@ -95,10 +95,9 @@ pub async fn look<T: Transport>(plan: &Plan, t: &T, forks: usize) -> Live {
         live.order = r.hosts.clone();
         if r.leader_last
             && let Some(l) = &live.leader
-            && let Some(i) = live.order.iter().position(|h| h == l)
         {
-            let h = live.order.remove(i);
-            live.order.push(h);
+            let before_last = live.order.len().saturating_sub(1);
+            crate::plan::defer(&mut live.order, before_last, l);
         }
     }
     let mntr = !view.leader_mntr.is_empty();

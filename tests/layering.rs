@@ -82,7 +82,12 @@ fn code(text: &str) -> String {
 /// The top-level module of a file under src/.
 fn layer_of(path: &std::path::Path) -> String {
     let rel = path.strip_prefix("src").unwrap();
-    let first = rel.components().next().unwrap().as_os_str().to_string_lossy();
+    let first = rel
+        .components()
+        .next()
+        .unwrap()
+        .as_os_str()
+        .to_string_lossy();
     first.trim_end_matches(".rs").to_string()
 }
 
@@ -108,7 +113,10 @@ fn layers_import_only_downwards() {
             continue;
         }
         let Some(mine) = rank(&layer) else {
-            wrong.push(format!("{}: module `{layer}` is not in LAYERS", path.display()));
+            wrong.push(format!(
+                "{}: module `{layer}` is not in LAYERS",
+                path.display()
+            ));
             continue;
         };
         let text = std::fs::read_to_string(&path).unwrap();
@@ -133,7 +141,8 @@ fn layers_import_only_downwards() {
 
 #[test]
 fn the_checker_sees_a_wrong_import() {
-    let text = "use crate::runner::Runner; // crate::app in a comment\nfn f() { crate::zk::probe(); }";
+    let text =
+        "use crate::runner::Runner; // crate::app in a comment\nfn f() { crate::zk::probe(); }";
     assert_eq!(named(&code(text)), ["runner", "zk"]);
 }
 

@@ -13,6 +13,7 @@ use zkrun::plan::Plan;
 use zkrun::runner::{Resume, RunOptions, run};
 use zkrun::tasks::Playbook;
 use zkrun::yaml::Source;
+use zkrun::zk::order::LeaderLast;
 
 fn plan(playbook: &str, hosts: usize) -> Plan {
     let mut inv = String::from("all:\n  children:\n    zookeeper:\n      hosts:\n");
@@ -68,7 +69,7 @@ fn execute_with(
         .enable_all()
         .build()
         .unwrap();
-    let summary = rt.block_on(run(plan, fake, &options, &|e| {
+    let summary = rt.block_on(run(plan, fake, &LeaderLast, &options, &|e| {
         if halt_after(&e) {
             halt.store(true, std::sync::atomic::Ordering::SeqCst);
         }
@@ -377,7 +378,7 @@ fn no_recover_leaves_the_node_down_and_says_so() {
         .enable_all()
         .build()
         .unwrap();
-    let summary = rt.block_on(run(&p, &fake, &options, &|e| {
+    let summary = rt.block_on(run(&p, &fake, &LeaderLast, &options, &|e| {
         events.lock().unwrap().push(e)
     }));
     assert_eq!(summary.left_down, ["zk1"]);

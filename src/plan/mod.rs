@@ -96,6 +96,24 @@ pub struct Rolling {
     pub steps: IndexMap<String, Vec<Step>>,
 }
 
+/// Moves `host` behind the others when it is among the first `take` of
+/// `order` and others remain to go after it; true when it moved. The one
+/// place the rolling order is changed: by the runner before a batch, the
+/// dry-run's live look, and the checkpoint replaying the decision.
+pub fn defer(order: &mut Vec<String>, take: usize, host: &str) -> bool {
+    if order.len() <= take {
+        return false;
+    }
+    match order[..take].iter().position(|h| h == host) {
+        Some(i) => {
+            let h = order.remove(i);
+            order.push(h);
+            true
+        }
+        None => false,
+    }
+}
+
 /// How a step is named in the checkpoint and in resume lists: `host/task`.
 pub fn step_key(host: &str, task: &str) -> String {
     format!("{host}/{task}")
@@ -125,5 +143,21 @@ impl Plan {
             Stage::Rolling(r) => Some(r),
             _ => None,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::defer;
+
+    #[test]
+    fn defer_moves_a_host_of_the_next_batch_behind_the_rest() {
+        let mut order: Vec<String> = ["zk1", "zk2", "zk3"].map(String::from).to_vec();
+        assert!(defer(&mut order, 1, "zk1"));
+        assert_eq!(order, ["zk2", "zk3", "zk1"]);
+        // Not in the next batch, or nobody left to go after it: unchanged.
+        assert!(!defer(&mut order, 1, "zk3"));
+        assert!(!defer(&mut order, 3, "zk2"));
+        assert_eq!(order, ["zk2", "zk3", "zk1"]);
     }
 }

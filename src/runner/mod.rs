@@ -12,6 +12,7 @@ use futures_util::stream::{self, StreamExt};
 use crate::event::{Event, HostStatus, RunStatus, StepStatus, Summary};
 use crate::host::PlanHost;
 use crate::host::exec::{Exec, StepError};
+pub use crate::host::policy::Policy;
 use crate::host::transport::Transport;
 use crate::plan::{Plan, Stage, Step, TaskInfo};
 use crate::tasks::Effect;
@@ -45,9 +46,10 @@ pub struct Resume {
 }
 
 /// Runs the plan and returns what happened to each host.
-pub async fn run<T: Transport>(
+pub async fn run<T: Transport, P: Policy>(
     plan: &Plan,
     t: &T,
+    policy: &P,
     o: &RunOptions,
     emit: &dyn Fn(Event),
 ) -> Summary {
@@ -62,6 +64,7 @@ pub async fn run<T: Transport>(
     let mut r = Runner {
         plan,
         t,
+        policy,
         o,
         emit,
         failed: Vec::new(),
@@ -134,9 +137,10 @@ pub async fn run<T: Transport>(
     summary
 }
 
-struct Runner<'a, T: Transport> {
+struct Runner<'a, T: Transport, P: Policy> {
     plan: &'a Plan,
     t: &'a T,
+    policy: &'a P,
     o: &'a RunOptions,
     emit: &'a dyn Fn(Event),
     failed: Vec<String>,
@@ -152,7 +156,7 @@ struct Runner<'a, T: Transport> {
     facts: RefCell<std::collections::HashMap<String, String>>,
 }
 
-impl<T: Transport> Runner<'_, T> {
+impl<T: Transport, P: Policy> Runner<'_, T, P> {
     fn host(&self, name: &str) -> &PlanHost {
         self.plan
             .hosts
@@ -302,24 +306,14 @@ impl<T: Transport> Runner<'_, T> {
             index += 1;
             let take = serial.min(pending.len());
             if r.leader_last {
-                // Re-detected before every batch: leadership moves when
+                // Re-decided before every batch: leadership moves when
                 // nodes restart, and whoever leads now goes last.
-                let leader = self.leader().await;
-                let deferred = match &leader {
-                    Some(l) if pending.len() > take => {
-                        match pending[..take].iter().position(|h| h == l) {
-                            Some(i) => {
-                                let h = pending.remove(i);
-                                pending.push(h);
-                                true
-                            }
-                            None => false,
-                        }
-                    }
-                    _ => false,
-                };
+                let last = self.policy.goes_last(&self.probe_exec()).await;
+                let deferred = last
+                    .as_deref()
+                    .is_some_and(|h| crate::plan::defer(&mut pending, take, h));
                 (self.emit)(Event::Leader {
-                    host: leader,
+                    host: last,
                     deferred,
                 });
             }
@@ -489,23 +483,13 @@ impl<T: Transport> Runner<'_, T> {
     }
 
     async fn record_ensemble(&self, when: &str) {
-        let v = crate::zk::probe::view(&self.probe_exec()).await;
+        let value = self.policy.look(&self.probe_exec()).await;
         (self.emit)(Event::Fact {
             host: "*".into(),
             task: when.into(),
             name: "ensemble".into(),
-            value: v.table(),
+            value,
         });
-    }
-
-    /// The current leader, asked of every node; None when there is not
-    /// exactly one (the gates before each stop still protect the quorum).
-    async fn leader(&self) -> Option<String> {
-        let v = crate::zk::probe::view(&self.probe_exec()).await;
-        match v.leaders()[..] {
-            [one] => Some(one.to_string()),
-            _ => None,
-        }
     }
 
     /// An execution context for read-only probes outside any step.
@@ -514,7 +498,7 @@ impl<T: Transport> Runner<'_, T> {
             self.t,
             &self.plan.hosts[0],
             &self.plan.hosts,
-            "leader",
+            "live look",
             Duration::from_secs(10),
             &self.facts,
         )

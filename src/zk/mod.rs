@@ -4,6 +4,7 @@
 pub mod config;
 pub mod ensemble;
 pub mod fourlw;
+pub mod order;
 pub mod probe;
 
 use schemars::JsonSchema;
