@@ -115,7 +115,8 @@ impl<'a, T: Transport> Exec<'a, T> {
     }
 
     /// Records a fact in the run's checkpoint (and the event stream).
-    pub fn fact(&self, name: &str, value: impl Into<String>) {
+    pub fn fact(&self, name: impl AsRef<str>, value: impl Into<String>) {
+        let name = name.as_ref();
         let value = value.into();
         self.facts
             .borrow_mut()
@@ -129,7 +130,8 @@ impl<'a, T: Transport> Exec<'a, T> {
     }
 
     /// A fact an earlier step recorded for this host.
-    pub fn recall(&self, name: &str) -> Option<String> {
+    pub fn recall(&self, name: impl AsRef<str>) -> Option<String> {
+        let name = name.as_ref();
         self.facts
             .borrow()
             .get(&format!("{}/{name}", self.host.name))

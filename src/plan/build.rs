@@ -192,7 +192,7 @@ pub fn build(i: &Inputs) -> Result<Plan, Diagnostics> {
 
     errors.0.extend(problems.into_diagnostics());
     let stops_nodes = stages.iter().any(|s| match s {
-        Stage::Rolling(r) => r.tasks.iter().any(|t| t.kind == "stop"),
+        Stage::Rolling(r) => r.tasks.iter().any(|t| t.kind == crate::tasks::Kind::Stop),
         _ => false,
     });
     if stops_nodes && !i.allow_quorum_loss {
@@ -384,12 +384,12 @@ fn render_service(
 fn task_info(t: &Task, id: &TaskId) -> TaskInfo {
     TaskInfo {
         id: id.clone(),
-        kind: t.kind.name(),
+        kind: t.kind.kind(),
         name: t.name.clone().unwrap_or_else(|| t.kind.name().to_string()),
         run: t.run,
         timeout: t
             .timeout
-            .unwrap_or_else(|| Action::default_timeout(&t.kind)),
+            .unwrap_or_else(|| Action::default_timeout(t.kind.kind())),
         retries: t.retries,
         delay: t.delay.unwrap_or(DEFAULT_DELAY),
     }

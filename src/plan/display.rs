@@ -60,7 +60,7 @@ pub fn render(plan: &Plan) -> String {
 }
 
 fn heading(n: usize, task: &TaskInfo, where_: &str) -> String {
-    let title = if task.name == task.kind {
+    let title = if task.name == task.kind.as_str() {
         format!("{} ({})", task.id, task.kind)
     } else {
         format!("{} ({}: {})", task.id, task.kind, task.name)

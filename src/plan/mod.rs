@@ -44,7 +44,7 @@ pub struct Plan {
 #[derive(Debug, Clone, Serialize)]
 pub struct TaskInfo {
     pub id: TaskId,
-    pub kind: &'static str,
+    pub kind: crate::tasks::Kind,
     pub name: String,
     pub run: Run,
     pub timeout: Duration,

@@ -9,6 +9,7 @@ use console::style;
 
 use super::Reporter;
 use crate::event::{Event, RunStatus, StepStatus, Stream, Summary};
+use crate::tasks::fact::Fact;
 
 pub struct Plain {
     pub quiet: bool,
@@ -252,7 +253,7 @@ impl Reporter for Plain {
             },
             Event::Fact {
                 task, name, value, ..
-            } if name == "ensemble" => Some(format!(
+            } if Fact::parse(name) == Some(Fact::Ensemble) => Some(format!(
                 "{t} ensemble at {task}:\n{}",
                 value
                     .lines()

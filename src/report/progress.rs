@@ -11,6 +11,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use super::Reporter;
 use super::plain::{failure_lines, seconds, summary_lines};
 use crate::event::{Event, HostStatus, StepStatus};
+use crate::tasks::fact::Fact;
 
 pub struct Progress {
     multi: MultiProgress,
@@ -182,7 +183,7 @@ impl Reporter for Progress {
             } => self.above(&format!("{host} {task} | {line}")),
             Event::Fact {
                 task, name, value, ..
-            } if name == "ensemble" => {
+            } if Fact::parse(name) == Some(Fact::Ensemble) => {
                 self.above(&format!("ensemble at {task}:\n{value}"));
             }
             Event::Fact { .. } => {}

@@ -9,6 +9,8 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use crate::event::{Event, StepStatus};
+use crate::tasks::Kind;
+use crate::tasks::fact::Fact;
 
 #[derive(Default)]
 pub struct RollReport {
@@ -46,9 +48,9 @@ impl RollReport {
                 ..
             } => {
                 i.kinds.insert((host.clone(), task.clone()), kind.clone());
-                let began = match kind.as_str() {
-                    "stop" => &mut i.stop_began,
-                    "start" => &mut i.start_began,
+                let began = match Kind::parse(kind) {
+                    Some(Kind::Stop) => &mut i.stop_began,
+                    Some(Kind::Start) => &mut i.start_began,
                     _ => return,
                 };
                 if *attempt == 1 {
@@ -64,7 +66,7 @@ impl RollReport {
                 let is_verify = i
                     .kinds
                     .get(&(host.clone(), task.clone()))
-                    .is_some_and(|k| k == "verify");
+                    .is_some_and(|k| Kind::parse(k) == Some(Kind::Verify));
                 if is_verify && let Some(t0) = i.stop_began.remove(host) {
                     let synced = i
                         .start_began
@@ -75,19 +77,25 @@ impl RollReport {
                 }
             }
             Event::Leader { host: Some(h), .. } => i.saw_leader(h),
-            Event::Fact { name, value, .. } if name == "leader" => i.saw_leader(value),
-            Event::Fact { name, value, .. } if name == "mntr_timings" => {
+            Event::Fact { name, value, .. } if Fact::parse(name) == Some(Fact::Leader) => {
+                i.saw_leader(value)
+            }
+            Event::Fact { name, value, .. } if Fact::parse(name) == Some(Fact::MntrTimings) => {
                 i.mntr = Some(value.clone());
             }
-            Event::Fact { name, .. } if name == "leader_restarts" => {
+            Event::Fact { name, .. } if Fact::parse(name) == Some(Fact::LeaderRestarts) => {
                 i.leader_restarts = i.leader_restarts.saturating_add(1);
             }
-            Event::Fact { name, value, .. } if name == "epoch" || name == "leader_epoch" => {
+            Event::Fact { name, value, .. }
+                if matches!(Fact::parse(name), Some(Fact::Epoch | Fact::LeaderEpoch)) =>
+            {
                 if let Ok(e) = value.parse() {
                     i.saw_epoch(e);
                 }
             }
-            Event::Fact { name, value, .. } if name == "leader_zxid_before_stop" => {
+            Event::Fact { name, value, .. }
+                if Fact::parse(name) == Some(Fact::LeaderZxidBeforeStop) =>
+            {
                 // `<leader> 0x<zxid>`: the epoch is the zxid's high 32 bits.
                 if let Some(zxid) = value
                     .split_whitespace()

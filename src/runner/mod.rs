@@ -487,7 +487,7 @@ impl<T: Transport, P: Policy> Runner<'_, T, P> {
         (self.emit)(Event::Fact {
             host: "*".into(),
             task: when.into(),
-            name: "ensemble".into(),
+            name: crate::tasks::fact::Fact::Ensemble.as_str().into(),
             value,
         });
     }

@@ -8,6 +8,7 @@ use crate::host::transport::Transport;
 use crate::model::Template;
 use crate::render::Text;
 use crate::tasks::context::Cx;
+use crate::tasks::fact::Fact;
 use crate::zk::probe;
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -199,7 +200,7 @@ impl BackupStep {
             .filter(|l| l.len() > 64 && l.as_bytes()[64] == b' ')
             .map(str::to_string)
             .collect();
-        x.fact("manifest", manifest.join("\n"));
+        x.fact(Fact::Manifest, manifest.join("\n"));
         Ok(())
     }
 

@@ -4,6 +4,7 @@
 
 pub mod backup;
 pub mod context;
+pub mod fact;
 pub mod maintain;
 pub mod start;
 pub mod status;
@@ -37,6 +38,64 @@ pub enum TaskKind {
     Verify(verify::VerifyArgs),
 }
 
+/// A task's type, without its arguments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    Backup,
+    Status,
+    Stop,
+    Maintain,
+    Start,
+    Verify,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 6] = [
+        Kind::Backup,
+        Kind::Status,
+        Kind::Stop,
+        Kind::Maintain,
+        Kind::Start,
+        Kind::Verify,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Backup => "backup",
+            Kind::Status => "status",
+            Kind::Stop => "stop",
+            Kind::Maintain => "maintain",
+            Kind::Start => "start",
+            Kind::Verify => "verify",
+        }
+    }
+
+    /// The kind an event names (`StepStarted.kind`).
+    pub fn parse(name: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl TaskKind {
+    pub fn kind(&self) -> Kind {
+        match self {
+            TaskKind::Backup(_) => Kind::Backup,
+            TaskKind::Status(_) => Kind::Status,
+            TaskKind::Stop(_) => Kind::Stop,
+            TaskKind::Maintain(_) => Kind::Maintain,
+            TaskKind::Start(_) => Kind::Start,
+            TaskKind::Verify(_) => Kind::Verify,
+        }
+    }
+}
+
 /// The playbook, with zkrun's task types.
 pub type Playbook = crate::model::playbook::Playbook<TaskKind>;
 /// One task of it.
@@ -60,14 +119,7 @@ impl crate::model::task::Kinds for TaskKind {
     }
 
     fn name(&self) -> &'static str {
-        match self {
-            TaskKind::Backup(_) => "backup",
-            TaskKind::Status(_) => "status",
-            TaskKind::Stop(_) => "stop",
-            TaskKind::Maintain(_) => "maintain",
-            TaskKind::Start(_) => "start",
-            TaskKind::Verify(_) => "verify",
-        }
+        self.kind().as_str()
     }
 }
 
@@ -118,14 +170,14 @@ impl Action {
         }
     }
 
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> Kind {
         match self {
-            Action::Backup(_) => "backup",
-            Action::Status(_) => "status",
-            Action::Stop(_) => "stop",
-            Action::Maintain(_) => "maintain",
-            Action::Start(_) => "start",
-            Action::Verify(_) => "verify",
+            Action::Backup(_) => Kind::Backup,
+            Action::Status(_) => Kind::Status,
+            Action::Stop(_) => Kind::Stop,
+            Action::Maintain(_) => Kind::Maintain,
+            Action::Start(_) => Kind::Start,
+            Action::Verify(_) => Kind::Verify,
         }
     }
 
@@ -163,15 +215,15 @@ impl Action {
 
     /// Default timeouts: long enough for a healthy node, short enough that a
     /// stuck one is noticed while the operator is still watching.
-    pub fn default_timeout(kind: &TaskKind) -> crate::model::Duration {
+    pub fn default_timeout(kind: Kind) -> crate::model::Duration {
         use crate::model::Duration;
         match kind {
-            TaskKind::Backup(_) => Duration::secs(600),
-            TaskKind::Status(_) => Duration::secs(60),
-            TaskKind::Stop(_) => Duration::secs(60),
-            TaskKind::Maintain(_) => Duration::secs(300),
-            TaskKind::Start(_) => Duration::secs(60),
-            TaskKind::Verify(_) => Duration::secs(120),
+            Kind::Backup => Duration::secs(600),
+            Kind::Status => Duration::secs(60),
+            Kind::Stop => Duration::secs(60),
+            Kind::Maintain => Duration::secs(300),
+            Kind::Start => Duration::secs(60),
+            Kind::Verify => Duration::secs(120),
         }
     }
 }

@@ -8,6 +8,7 @@ use crate::host::exec::{Exec, StepError};
 use crate::host::transport::Transport;
 use crate::render::Text;
 use crate::tasks::context::Cx;
+use crate::tasks::fact::Fact;
 use crate::zk::probe;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
@@ -57,7 +58,7 @@ impl StartStep {
         if let Ok(out) = size
             && let Ok(n) = String::from_utf8_lossy(&out.stdout).trim().parse::<u64>()
         {
-            x.fact("log_offset", n.to_string());
+            x.fact(Fact::LogOffset, n.to_string());
         }
         match x.check(&self.command, None).await {
             Ok(_) => Ok(()),

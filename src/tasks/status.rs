@@ -7,6 +7,7 @@ use crate::host::exec::{Exec, StepError};
 use crate::host::transport::Transport;
 use crate::render::Text;
 use crate::tasks::context::Cx;
+use crate::tasks::fact::Fact;
 use crate::zk::ensemble::{self, View};
 use crate::zk::probe;
 
@@ -108,7 +109,7 @@ impl StatusStep {
             } else {
                 s.line
             };
-            x.fact("ensemble", format!("{}{sessions}", last.table()));
+            x.fact(Fact::Ensemble, format!("{}{sessions}", last.table()));
             self.record_epoch(x, &last);
         }
         result.map_err(|why| {
@@ -139,12 +140,12 @@ impl StatusStep {
         else {
             return;
         };
-        if let Some(before) = x.recall("epoch").and_then(|e| e.parse::<u32>().ok()) {
+        if let Some(before) = x.recall(Fact::Epoch).and_then(|e| e.parse::<u32>().ok()) {
             let restarts = ensemble::leader_restarts(&x.facts.borrow());
             let e = ensemble::Elections::count(before, epoch, restarts);
-            x.fact("elections", e.describe());
+            x.fact(Fact::Elections, e.describe());
         }
-        x.fact("epoch", epoch.to_string());
+        x.fact(Fact::Epoch, epoch.to_string());
     }
 
     pub fn describe(&self) -> Vec<String> {

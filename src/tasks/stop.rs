@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::host::exec::{Exec, StepError};
 use crate::host::transport::Transport;
 use crate::tasks::context::Cx;
+use crate::tasks::fact::Fact;
 use crate::tasks::status::POLL;
 use crate::zk::ensemble::NodeState;
 use crate::zk::probe;
@@ -94,10 +95,10 @@ impl StopStep {
             // recovery causes another election.
             if leader == x.host.name {
                 let n = x
-                    .recall("leader_restarts")
+                    .recall(Fact::LeaderRestarts)
                     .and_then(|n| n.parse::<u32>().ok())
                     .unwrap_or(0);
-                x.fact("leader_restarts", n.saturating_add(1).to_string());
+                x.fact(Fact::LeaderRestarts, n.saturating_add(1).to_string());
             }
         }
         x.check(&self.command, None).await?;

@@ -10,6 +10,7 @@ use crate::host::transport::Transport;
 use crate::model::Template;
 use crate::render::Text;
 use crate::tasks::context::Cx;
+use crate::tasks::fact::Fact;
 use crate::tasks::status::POLL;
 use crate::zk::Mode;
 use crate::zk::{ensemble, probe};
@@ -88,7 +89,7 @@ pub fn plan(args: &VerifyArgs, cx: &Cx) -> Option<VerifyStep> {
 impl VerifyStep {
     /// The leader's zxid before this node's stop, as the stop recorded it.
     fn recalled_zxid<T: Transport>(&self, x: &Exec<'_, T>) -> Option<u64> {
-        let fact = x.recall("leader_zxid_before_stop")?;
+        let fact = x.recall(Fact::LeaderZxidBeforeStop)?;
         let hex = fact.split_whitespace().last()?.trim_start_matches("0x");
         u64::from_str_radix(hex, 16).ok()
     }
@@ -165,7 +166,7 @@ impl VerifyStep {
             return Err(e);
         }
         if let Some(log) = &self.log
-            && let Some(offset) = x.recall("log_offset").and_then(|o| o.parse().ok())
+            && let Some(offset) = x.recall(Fact::LogOffset).and_then(|o| o.parse().ok())
         {
             let errors = probe::error_lines_since(x, x.host, log.real(), offset)
                 .await
@@ -188,9 +189,9 @@ impl VerifyStep {
         // for the record and the roll report.
         let v = probe::view(x).await;
         if let [leader] = v.leaders()[..] {
-            x.fact("leader", leader);
+            x.fact(Fact::Leader, leader);
             if let Some(s) = v.stats(leader) {
-                x.fact("leader_epoch", s.epoch().to_string());
+                x.fact(Fact::LeaderEpoch, s.epoch().to_string());
             }
         }
         let timings: Vec<String> = [
@@ -204,7 +205,7 @@ impl VerifyStep {
         .filter_map(|k| v.leader_mntr.0.get(*k).map(|val| format!("{k}={val}")))
         .collect();
         if !timings.is_empty() {
-            x.fact("mntr_timings", timings.join(" "));
+            x.fact(Fact::MntrTimings, timings.join(" "));
         }
         if let Some(read) = &self.read {
             x.check(read, None).await?;
