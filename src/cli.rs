@@ -129,3 +129,34 @@ pub enum Output {
     /// JSON lines: one `{"type": ..., "data": ...}` object per line.
     Json,
 }
+
+/// What the flags ask zkrun to do: one command each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    /// `--status`: look at the ensemble.
+    Status,
+    /// `--show-state`: where the last run stands.
+    ShowState,
+    /// `--check`: validate the inputs.
+    Check,
+    /// `--dry-run`: print the plan and look at the hosts.
+    DryRun,
+    /// Run the playbook (or `--resume` one).
+    Run,
+}
+
+impl Cli {
+    pub fn command(&self) -> Command {
+        if self.status {
+            Command::Status
+        } else if self.show_state {
+            Command::ShowState
+        } else if self.check {
+            Command::Check
+        } else if self.dry_run {
+            Command::DryRun
+        } else {
+            Command::Run
+        }
+    }
+}

@@ -28,6 +28,7 @@ const LAYERS: &[&str] = &[
     "report",
     "preview",
     "cli",
+    "load", // files → model → plan, every problem with its place
     "schema",
     "cmd",
     "app",

@@ -1,0 +1,33 @@
+//! `--check`: the inputs are read and planned; no host is contacted.
+
+use std::process::ExitCode;
+
+use super::exit;
+use super::out::print_json;
+use crate::cli::{Cli, Output};
+
+pub fn run(cli: Cli) -> ExitCode {
+    let p = match super::run::prepare(cli) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let cli = &p.cli;
+    let plan = match super::plan(cli) {
+        Ok(plan) => plan,
+        Err(code) => return code,
+    };
+    let steps = plan.steps().len();
+    match cli.output {
+        Output::Human => outln!(
+            "ok: {} and {} are valid: {} hosts, {steps} steps planned",
+            plan.playbook,
+            plan.inventory,
+            plan.hosts.len()
+        ),
+        Output::Json => print_json(
+            "check",
+            &serde_json::json!({"ok": true, "hosts": plan.hosts.len(), "steps": steps}),
+        ),
+    }
+    ExitCode::from(exit::OK)
+}

@@ -1,0 +1,59 @@
+//! `--dry-run`: the plan as text (or JSON), then a read-only look at the
+//! live hosts (`--offline` skips it). Changes nothing.
+
+use std::process::ExitCode;
+
+use super::exit;
+use super::out::print_json;
+use crate::cli::{Cli, Output};
+use crate::plan::{self, Plan};
+
+pub fn run(cli: Cli) -> ExitCode {
+    let p = match super::run::prepare(cli) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let cli = &p.cli;
+    let plan = match super::plan(cli) {
+        Ok(plan) => plan,
+        Err(code) => return code,
+    };
+    let live = (!cli.offline).then(|| look_live(cli, &plan)).flatten();
+    match cli.output {
+        Output::Human => {
+            out!("{}", plan::display::render(&plan));
+            match &live {
+                Some(l) => out!("{}", crate::preview::render(l)),
+                None => outln!(
+                    "\n(--offline: the leader, the order and the host checks are resolved at run time)"
+                ),
+            }
+            if let Some(s) = &p.unfinished {
+                let (done, running, failed) = s.counts();
+                outln!(
+                    "\ncheckpoint: run {} is unfinished: {done} steps done, {running} running, {failed} failed \
+                     ({}). --resume continues it; --fresh starts over.",
+                    s.run_id,
+                    p.state_path.display()
+                );
+            }
+        }
+        Output::Json => {
+            print_json("plan", &plan);
+            if let Some(l) = &live {
+                print_json("live", l);
+            }
+        }
+    }
+    ExitCode::from(exit::OK)
+}
+
+/// The read-only look at the hosts for `--dry-run`.
+fn look_live(cli: &Cli, plan: &Plan) -> Option<crate::preview::Live> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .ok()?;
+    let ssh = super::ssh_for(cli);
+    Some(runtime.block_on(crate::preview::look(plan, &ssh, cli.forks)))
+}

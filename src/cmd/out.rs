@@ -1,0 +1,28 @@
+//! Writing to stdout: a reader that closes early (`zkrun --status | head`)
+//! ends zkrun quietly, as it would any Unix tool, instead of a panic.
+
+pub fn write_out(args: std::fmt::Arguments) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout.write_fmt(args).and_then(|()| stdout.flush())
+        && e.kind() == std::io::ErrorKind::BrokenPipe
+    {
+        // What a shell reports for a tool ended by SIGPIPE.
+        std::process::exit(141);
+    }
+}
+
+/// `println!` that survives a closed pipe.
+macro_rules! outln {
+    ($($arg:tt)*) => { $crate::cmd::out::write_out(format_args!("{}\n", format_args!($($arg)*))) };
+}
+/// `print!` that survives a closed pipe.
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::cmd::out::write_out(format_args!($($arg)*)) };
+}
+
+/// One JSON line in the `{"type": …, "data": …}` envelope.
+pub fn print_json<T: serde::Serialize>(kind: &str, data: &T) {
+    let line = serde_json::json!({"type": kind, "data": data});
+    write_out(format_args!("{line}\n"));
+}

@@ -1,0 +1,325 @@
+//! The run itself (and what every planning command shares with it): the
+//! state of an earlier run decides whether this one resumes it; then the
+//! plan runs over SSH with the front end that suits where output goes,
+//! holding the lock and writing the checkpoint after every step.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use super::out::print_json;
+use super::{exit, fail, ssh_for};
+use crate::checkpoint;
+use crate::cli::{Cli, Output};
+use crate::diagnostic::Diagnostic;
+use crate::event::RunStatus;
+use crate::host::transport::Transport;
+use crate::plan::Plan;
+use crate::report::{self, Reporter};
+use crate::runner;
+
+/// What the state of an earlier run means for this one.
+pub struct Prepared {
+    /// The flags, with the run id of the run being resumed.
+    pub cli: Cli,
+    pub state_path: PathBuf,
+    /// An unfinished earlier run, resumed or not.
+    pub unfinished: Option<checkpoint::State>,
+    /// The run this one continues.
+    pub resume: Option<checkpoint::State>,
+}
+
+/// Loads the state of the last run and decides, with `--resume`/`--fresh`
+/// or by asking on a terminal, whether this run continues it. The
+/// checkpoint decides the run id: a resumed run renders with the id it
+/// began with (backup paths hold it).
+pub fn prepare(cli: Cli) -> Result<Prepared, ExitCode> {
+    let state_path = super::state_path(&cli);
+    let previous = super::load_state(&cli, &state_path)?;
+    let unfinished = previous.filter(|s| !s.finished);
+    let resume = match &unfinished {
+        Some(s) if cli.resume => Some(s.clone()),
+        Some(s) if !cli.fresh && !cli.dry_run && !cli.check => match ask_resume(s, &cli) {
+            Some(true) => Some(s.clone()),
+            Some(false) => None,
+            None => return Err(ExitCode::from(exit::INVALID_INPUT)),
+        },
+        _ => None,
+    };
+    let mut cli = cli;
+    if let Some(s) = &resume {
+        cli.run_id = Some(s.run_id.clone());
+    } else if cli.resume {
+        return Err(fail(
+            Diagnostic::new(format!(
+                "there is no unfinished run to resume ({})",
+                state_path.display()
+            ))
+            .help("run without --resume to start one"),
+            cli.output,
+            exit::INVALID_INPUT,
+        ));
+    }
+    Ok(Prepared {
+        cli,
+        state_path,
+        unfinished,
+        resume,
+    })
+}
+
+/// `zkrun PLAYBOOK -i INVENTORY`: plans, then runs.
+pub fn run(cli: Cli) -> ExitCode {
+    let p = match prepare(cli) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let cli = &p.cli;
+    let plan = match super::plan(cli) {
+        Ok(plan) => plan,
+        Err(code) => return code,
+    };
+    if let Some(s) = &p.resume
+        && s.fingerprint != plan.fingerprint
+        && !cli.force
+    {
+        return fail(
+            Diagnostic::new(format!(
+                "the playbook, inventory or variables changed since run {} began: {}",
+                s.run_id,
+                checkpoint::describe_changes(&s.planned, &checkpoint::step_digests(&plan)),
+            ))
+            .note("resuming a different plan could restart a node twice or skip one")
+            .help("put the inputs back as they were, or --resume --force to accept the change, or --fresh to start over"),
+            cli.output,
+            exit::INVALID_INPUT,
+        );
+    }
+    let archive_old = p.unfinished.is_some() && cli.fresh;
+    execute(cli, &plan, &p.state_path, p.resume.clone(), archive_old)
+}
+
+/// On a terminal, asks whether to resume; off one, refuses. None = stop.
+fn ask_resume(s: &checkpoint::State, cli: &Cli) -> Option<bool> {
+    let (done, running, _) = s.counts();
+    let what = format!(
+        "run {} of this playbook on this inventory is unfinished ({done} steps done, {running} running)",
+        s.run_id
+    );
+    if !std::io::stdin().is_terminal() || cli.output == Output::Json {
+        fail(
+            Diagnostic::new(what).help(
+                "--resume continues it (hosts already done are not touched again); \
+                 --fresh archives its state and starts over",
+            ),
+            cli.output,
+            exit::INVALID_INPUT,
+        );
+        return None;
+    }
+    eprint!("{what}.\nResume it? [y = resume, f = start fresh, anything else = quit] ");
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer).ok()?;
+    match answer.trim() {
+        "y" | "Y" | "yes" => Some(true),
+        "f" | "F" | "fresh" => Some(false),
+        _ => None,
+    }
+}
+
+/// Runs the plan over SSH with the front end that suits where output goes,
+/// holding the lock and writing the checkpoint after every step.
+fn execute(
+    cli: &Cli,
+    plan: &Plan,
+    state_path: &Path,
+    resume: Option<checkpoint::State>,
+    archive_old: bool,
+) -> ExitCode {
+    if let Some(dir) = state_path.parent()
+        && let Err(e) = std::fs::create_dir_all(dir)
+    {
+        return fail(
+            Diagnostic::new(format!(
+                "cannot create the state directory {}: {e}; nothing was run",
+                dir.display()
+            ))
+            .help("--state FILE puts it elsewhere"),
+            cli.output,
+            exit::RUN_FAILED,
+        );
+    }
+    let lock = match checkpoint::Lock::acquire(state_path) {
+        Ok(l) => l,
+        Err(e) => {
+            return fail(
+                Diagnostic::new(format!("{e}; nothing was run"))
+                    .help("wait for that run to end, or stop it first"),
+                cli.output,
+                exit::LOCKED,
+            );
+        }
+    };
+    if let Some(prev) = &lock.took_over {
+        eprintln!("note: taking over the lock left by {prev}, which is no longer running");
+    }
+    if archive_old {
+        match checkpoint::archive(state_path) {
+            Ok(to) => eprintln!(
+                "note: the unfinished run's state was archived to {}",
+                to.display()
+            ),
+            Err(e) => {
+                return fail(
+                    Diagnostic::new(format!("{e}; nothing was run")),
+                    cli.output,
+                    exit::RUN_FAILED,
+                );
+            }
+        }
+    }
+    let resume_input = resume.as_ref().map(|s| runner::Resume {
+        finished: s.finished_steps(),
+        order: s.order.clone(),
+        facts: s.host_facts(),
+    });
+    let state = resume.unwrap_or_else(|| checkpoint::State::new(plan));
+    if let Err(e) = checkpoint::save(state_path, &state) {
+        return fail(
+            Diagnostic::new(format!("{e}; nothing was run")),
+            cli.output,
+            exit::RUN_FAILED,
+        );
+    }
+    let reporter: Box<dyn Reporter> = match cli.output {
+        Output::Json => Box::new(report::json::Json),
+        Output::Human if std::io::stdout().is_terminal() && !cli.quiet => {
+            let note = match plan.rolling() {
+                Some(r) if r.leader_last => "leader last",
+                _ => "",
+            };
+            Box::new(report::progress::Progress::new(note))
+        }
+        Output::Human => Box::new(report::plain::Plain {
+            quiet: cli.quiet,
+            roll: Default::default(),
+        }),
+    };
+    let ssh = ssh_for(cli);
+    let halt = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let options = runner::RunOptions {
+        forks: cli.forks,
+        log_dir: cli.log_dir.join(&plan.run_id),
+        verbose: cli.verbose,
+        halt: halt.clone(),
+        resume: resume_input,
+        recover: !cli.no_recover,
+    };
+    let state = std::cell::RefCell::new(state);
+    let save_error: std::cell::RefCell<Option<String>> = Default::default();
+    let runtime = match super::runtime(cli.output) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    // Every event reaches the front end and the checkpoint; a checkpoint
+    // that cannot be written stops the run before its next step.
+    let emit = |e: crate::event::Event| {
+        reporter.event(&e);
+        let mut st = state.borrow_mut();
+        if st.record(&e)
+            && let Err(err) = checkpoint::save(state_path, &st)
+        {
+            halt.store(true, std::sync::atomic::Ordering::SeqCst);
+            save_error.borrow_mut().get_or_insert(err);
+        }
+    };
+    let abort = async {
+        let first = interrupted().await;
+        halt.store(true, std::sync::atomic::Ordering::SeqCst);
+        eprintln!(
+            "\nzkrun: {first}: finishing the current step, then stopping; a node that is out of service is \
+             brought back first (its start and verify still run). Ctrl-C again stops at once and may leave it down"
+        );
+        interrupted().await
+    };
+    let summary = runtime.block_on(async {
+        tokio::select! {
+            s = runner::run(plan, &ssh, &crate::zk::order::LeaderLast, &options, &emit) => Some(s),
+            signal = abort => {
+                // Dropping the run closes the running command's channel;
+                // the host's `timeout` wrapper bounds it in any case. The
+                // checkpoint marks the step as running.
+                ssh.close().await;
+                eprintln!(
+                    "\nzkrun: {signal}: stopped at once. The command that was running may go on on its \
+                     host until its timeout. Logs: {}",
+                    options.log_dir.display()
+                );
+                None
+            }
+        }
+    });
+    drop(lock);
+    if let Some(err) = save_error.borrow().as_ref() {
+        let d = Diagnostic::new(err.clone()).help(
+            "the run stopped before its next step; free space or fix permissions, then resume",
+        );
+        if cli.output == Output::Json {
+            print_json("error", &super::json_of(&d));
+        }
+        eprint!("{}", d.render());
+    }
+    let status = summary.map_or(RunStatus::Interrupted, |s| s.status);
+    if status == RunStatus::Interrupted {
+        eprintln!("to resume: {}", resume_command(cli));
+    } else if status == RunStatus::Failed && !state.borrow().finished {
+        eprintln!("to resume once the cause is fixed: {}", resume_command(cli));
+    }
+    match status {
+        RunStatus::Ok => ExitCode::from(exit::OK),
+        RunStatus::Failed => ExitCode::from(exit::RUN_FAILED),
+        RunStatus::Interrupted => ExitCode::from(exit::INTERRUPTED),
+    }
+}
+
+/// The exact command that continues this run.
+fn resume_command(cli: &Cli) -> String {
+    let q = |p: &Path| crate::render::shell_quote(&p.display().to_string());
+    let mut words = vec!["zkrun".to_string()];
+    if let Some(pb) = &cli.playbook {
+        words.push(q(pb));
+    }
+    words.push("-i".into());
+    words.push(q(&cli.inventory));
+    for e in &cli.extra_vars {
+        words.push("-e".into());
+        words.push(crate::render::shell_quote(e));
+    }
+    if let Some(l) = &cli.limit {
+        words.push("--limit".into());
+        words.push(crate::render::shell_quote(l));
+    }
+    if let Some(c) = &cli.ssh_config {
+        words.push("--ssh-config".into());
+        words.push(q(c));
+    }
+    if let Some(s) = &cli.state {
+        words.push("--state".into());
+        words.push(q(s));
+    }
+    words.push("--resume".into());
+    words.join(" ")
+}
+
+/// Resolves on the first SIGINT or SIGTERM, naming it.
+async fn interrupted() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => return std::future::pending().await,
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => "interrupted (SIGINT)",
+        _ = term.recv() => "terminated (SIGTERM)",
+    }
+}

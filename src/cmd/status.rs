@@ -1,0 +1,111 @@
+//! `--status`: one line per node of the play, the session bounds, and a
+//! verdict. Exit 0 when healthy. Read-only.
+
+use std::process::ExitCode;
+
+use super::out::print_json;
+use super::{exit, ssh_for};
+use crate::cli::{Cli, Output};
+use crate::host::transport::Transport;
+
+/// `--status`: one line per node and a verdict. Exit 0 when healthy.
+pub fn run(cli: Cli) -> ExitCode {
+    let cli = &cli;
+    let plan = match super::plan(cli) {
+        Ok(plan) => plan,
+        Err(code) => return code,
+    };
+    let runtime = match super::runtime(cli.output) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let ssh = ssh_for(cli);
+    let json = cli.output == Output::Json;
+    let healthy = runtime.block_on(async {
+        let connected =
+            futures_util::future::join_all(plan.hosts.iter().map(|h| ssh.connect(h))).await;
+        let mut reachable = Vec::new();
+        let mut unreachable = Vec::new();
+        for (h, r) in plan.hosts.iter().zip(connected) {
+            match r {
+                Ok(()) => reachable.push(h.clone()),
+                Err(e) => {
+                    let why = e.explain().0;
+                    if !json {
+                        eprintln!("{:<10} unreachable: {why}", h.name);
+                    }
+                    unreachable.push(serde_json::json!({"host": h.name, "error": why}));
+                }
+            }
+        }
+        let verdict = match reachable.first() {
+            None => {
+                let why = "no host could be reached".to_string();
+                if json {
+                    print_json(
+                        "status",
+                        &serde_json::json!({"nodes": [], "unreachable": unreachable, "healthy": false, "why": why}),
+                    );
+                }
+                Err(why)
+            }
+            Some(first) => {
+                let facts = Default::default();
+                let x = crate::host::exec::Exec::read_only(
+                    &ssh,
+                    first,
+                    &reachable,
+                    "status",
+                    std::time::Duration::from_secs(10),
+                    &facts,
+                );
+                let view = crate::zk::probe::view(&x).await;
+                let config = crate::preview::service_config(&plan);
+                let s = crate::zk::probe::sessions(&x, &view, &config).await;
+                let verdict = if reachable.len() < plan.hosts.len() {
+                    Err("some hosts could not be reached".to_string())
+                } else {
+                    crate::zk::ensemble::healthy(&view)
+                };
+                if json {
+                    print_json(
+                        "status",
+                        &serde_json::json!({
+                            "nodes": view.to_json(),
+                            "leader": view.leaders(),
+                            "synced_followers": view.leader_mntr.synced_followers(),
+                            "unreachable": unreachable,
+                            "sessions": s.line,
+                            "sessions_warning": s.warn,
+                            "healthy": verdict.is_ok(),
+                            "why": verdict.as_ref().err(),
+                        }),
+                    );
+                } else {
+                    out!("{}", view.table());
+                    outln!("{}{}", if s.warn { "WARNING: " } else { "" }, s.line);
+                }
+                verdict
+            }
+        };
+        ssh.close().await;
+        verdict
+    });
+    if json {
+        return ExitCode::from(if healthy.is_ok() {
+            exit::OK
+        } else {
+            exit::RUN_FAILED
+        });
+    }
+    match healthy {
+        Ok(()) => {
+            outln!("healthy: every voter serves, one leader, followers synced");
+            ExitCode::from(exit::OK)
+        }
+        Err(why) => {
+            outln!("NOT healthy: {why}");
+            ExitCode::from(exit::RUN_FAILED)
+        }
+    }
+}
