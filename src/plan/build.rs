@@ -4,19 +4,21 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use indexmap::IndexMap;
 use minijinja::Value;
-use sha2::{Digest, Sha256};
 
+use super::fingerprint::fingerprint;
+use super::hosts::{rolling_order, select_hosts};
+use super::ids::{check_phases, task_ids};
 use super::{FORMAT, Plan, PlanHost, Rolling, Stage, Step, TaskInfo};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::host::Endpoint;
-use crate::inventory::{Host, Inventory, pattern};
-use crate::model::playbook::Order;
+use crate::inventory::{Host, Inventory};
+
 use crate::model::task::{Kinds, Run};
 use crate::model::{Duration, TaskId};
 use crate::render::{Context, Renderer};
 use crate::tasks::Action;
 use crate::tasks::context::{Cx, Problems, ServiceOnHost, render_field};
-use crate::tasks::{Playbook, Task, TaskKind};
+use crate::tasks::{Playbook, Task};
 use crate::yaml::{Part, Source, YamlPath};
 
 pub struct Inputs<'a> {
@@ -192,7 +194,10 @@ pub fn build(i: &Inputs) -> Result<Plan, Diagnostics> {
 
     errors.0.extend(problems.into_diagnostics());
     let stops_nodes = stages.iter().any(|s| match s {
-        Stage::Rolling(r) => r.tasks.iter().any(|t| t.kind == crate::tasks::Kind::Stop),
+        Stage::Rolling(r) => r
+            .tasks
+            .iter()
+            .any(|t| t.kind.effect() == crate::tasks::Effect::TakesOut),
         _ => false,
     });
     if stops_nodes && !i.allow_quorum_loss {
@@ -393,219 +398,4 @@ fn task_info(t: &Task, id: &TaskId) -> TaskInfo {
         retries: t.retries,
         delay: t.delay.unwrap_or(DEFAULT_DELAY),
     }
-}
-
-/// Explicit ids as written; the rest are named after their type (`stop`,
-/// then `stop-2`, ...). Duplicates are errors: checkpoints key on ids.
-fn task_ids(pb: &Playbook, src: &Source, errors: &mut Diagnostics) -> Vec<TaskId> {
-    let tasks = YamlPath::root().key("tasks");
-    let explicit: HashSet<&str> = pb
-        .tasks
-        .iter()
-        .filter_map(|t| t.id.as_ref().map(|i| i.as_str()))
-        .collect();
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    let mut counts: HashMap<&str, usize> = TaskKind::NAMES.iter().map(|k| (*k, 0)).collect();
-    let mut ids = Vec::with_capacity(pb.tasks.len());
-    for (n, t) in pb.tasks.iter().enumerate() {
-        let id = match &t.id {
-            Some(id) => id.clone(),
-            None => {
-                let kind = t.kind.name();
-                let mut candidate;
-                loop {
-                    let c = counts.get_mut(kind).expect("known kind");
-                    *c += 1;
-                    candidate = if *c == 1 {
-                        kind.to_string()
-                    } else {
-                        format!("{kind}-{c}")
-                    };
-                    if !explicit.contains(candidate.as_str()) {
-                        break;
-                    }
-                }
-                TaskId(candidate)
-            }
-        };
-        if let Some(first) = seen.get(id.as_str()) {
-            let first_at = src
-                .locate(&tasks.index(*first).key("id"), Part::Value)
-                .or_else(|| src.locate(&tasks.index(*first), Part::Value))
-                .map(|s| format!("{}:{}:{}", s.path, s.line, s.column))
-                .unwrap_or_default();
-            errors.push(
-                Diagnostic::new(format!("duplicate task id `{id}`"))
-                    .at(src.locate(&tasks.index(n).key("id"), Part::Value))
-                    .label("used again here")
-                    .note(format!("first used by task {} at {first_at}", first + 1))
-                    .help("checkpoints and logs are keyed on task ids; give each task its own"),
-            );
-        } else {
-            seen.insert(id.0.clone(), n);
-        }
-        ids.push(id);
-    }
-    ids
-}
-
-/// Rolling tasks form one block; `once` and `parallel` tasks go before or
-/// after it, never inside, so "what runs when" reads top to bottom.
-fn check_phases(pb: &Playbook, src: &Source, errors: &mut Diagnostics) {
-    let tasks = YamlPath::root().key("tasks");
-    if pb.tasks.is_empty() {
-        errors.push(
-            Diagnostic::new("the playbook has no tasks")
-                .at(src.locate(&YamlPath::root().key("tasks"), Part::Key))
-                .help("add tasks such as `- {id: stop, stop: {}}`"),
-        );
-        return;
-    }
-    let first = pb.tasks.iter().position(|t| t.run == Run::Rolling);
-    let last = pb.tasks.iter().rposition(|t| t.run == Run::Rolling);
-    if let (Some(first), Some(last)) = (first, last) {
-        for n in first..=last {
-            let t = &pb.tasks[n];
-            if t.run != Run::Rolling {
-                errors.push(
-                    Diagnostic::new(format!(
-                        "task {} runs `{}` but sits inside the rolling part",
-                        n + 1,
-                        t.run.as_str()
-                    ))
-                    .at(src.locate(&tasks.index(n).key("run"), Part::Value))
-                    .help("move it before the first or after the last rolling task"),
-                );
-            }
-        }
-    }
-}
-
-/// The play's hosts (the `hosts:` pattern: the ensemble every check looks
-/// at) and, within them, the targets (after --limit: the hosts steps run on).
-type Chosen<'a> = (Vec<&'a Host>, Vec<&'a Host>);
-
-fn select_hosts<'a>(i: &'a Inputs, errors: &mut Diagnostics) -> Option<Chosen<'a>> {
-    let at = YamlPath::root().key("hosts");
-    let inv = i.inventory;
-    let mut chosen = match pattern::select(inv, &i.playbook.hosts) {
-        Ok(c) => c,
-        Err(m) => {
-            errors.push(
-                Diagnostic::new(format!(
-                    "`hosts: {}` matches nothing: {m}",
-                    i.playbook.hosts
-                ))
-                .at(i.playbook_src.locate(&at, Part::Value))
-                .note(format!("inventory: {}", i.inventory_src.path)),
-            );
-            return None;
-        }
-    };
-    if chosen.is_empty() {
-        errors.push(
-            Diagnostic::new(format!(
-                "`hosts: {}` matches no host of the inventory",
-                i.playbook.hosts
-            ))
-            .at(i.playbook_src.locate(&at, Part::Value))
-            .note(format!("inventory: {}", i.inventory_src.path)),
-        );
-        return None;
-    }
-    let play: Vec<&Host> = chosen.iter().map(|n| &inv.hosts[*n]).collect();
-    if let Some(limit) = i.limit {
-        match pattern::select(inv, limit) {
-            Ok(l) => chosen.retain(|h| l.contains(h)),
-            Err(m) => {
-                errors.push(Diagnostic::new(format!("--limit `{limit}`: {m}")));
-                return None;
-            }
-        }
-        if chosen.is_empty() {
-            errors.push(Diagnostic::new(format!(
-                "--limit `{limit}` leaves none of the play's hosts (`hosts: {}`)",
-                i.playbook.hosts
-            )));
-            return None;
-        }
-    }
-    Some((play, chosen.into_iter().map(|n| &inv.hosts[n]).collect()))
-}
-
-/// The planned order of the rolling part, and whether the leader is moved
-/// last at run time.
-fn rolling_order(
-    i: &Inputs,
-    selected: &[&Host],
-    errors: &mut Diagnostics,
-) -> Option<(Vec<String>, bool)> {
-    let names: Vec<String> = selected.iter().map(|h| h.name.clone()).collect();
-    match &i.playbook.rolling.order {
-        Order::Inventory => Some((names, false)),
-        Order::LeaderLast => Some((names, true)),
-        Order::Explicit(list) => {
-            let at = YamlPath::root().key("rolling").key("order");
-            let mut out: Vec<String> = Vec::new();
-            let before = errors.0.len();
-            for (n, h) in list.iter().enumerate() {
-                let item = at.index(n);
-                if i.inventory.host(h.as_str()).is_none() {
-                    errors.push(
-                        Diagnostic::new(format!(
-                            "`rolling.order` names `{h}`, which is not in the inventory"
-                        ))
-                        .at(i.playbook_src.locate(&item, Part::Value)),
-                    );
-                } else if out.contains(&h.0) {
-                    errors.push(
-                        Diagnostic::new(format!("`rolling.order` names `{h}` twice"))
-                            .at(i.playbook_src.locate(&item, Part::Value))
-                            .help("each host is restarted once; list it once"),
-                    );
-                } else if names.contains(&h.0) {
-                    // Hosts outside --limit are dropped, not errors.
-                    out.push(h.0.clone());
-                }
-            }
-            let missing: Vec<&str> = names
-                .iter()
-                .filter(|n| !list.iter().any(|h| &h.0 == *n))
-                .map(String::as_str)
-                .collect();
-            if !missing.is_empty() {
-                errors.push(
-                    Diagnostic::new(format!("`rolling.order` leaves out {}", missing.join(", ")))
-                        .at(i.playbook_src.locate(&at, Part::Key))
-                        .help("an explicit order lists every host of the play exactly once"),
-                );
-            }
-            (errors.0.len() == before).then_some((out, false))
-        }
-    }
-}
-
-fn fingerprint(i: &Inputs, selected: &[&Host]) -> String {
-    let hosts: Vec<serde_json::Value> = selected
-        .iter()
-        .map(|h| {
-            let vars: IndexMap<&str, &serde_json::Value> =
-                h.vars.iter().map(|(k, v)| (k.as_str(), &v.value)).collect();
-            serde_json::json!({"name": h.name, "vars": vars, "connection": h.connection})
-        })
-        .collect();
-    let mut files: Vec<(&String, &String)> = i.files.iter().collect();
-    files.sort();
-    let input = serde_json::json!({
-        "format": FORMAT,
-        "playbook": i.playbook,
-        "hosts": hosts,
-        "extra_vars": i.extra_vars,
-        "limit": i.limit,
-        "files": files,
-    });
-    let bytes = serde_json::to_vec(&input).expect("plain data serializes");
-    let digest = Sha256::digest(&bytes);
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("sha256:{hex}")
 }

@@ -6,6 +6,9 @@
 //! and decided, and recorded, by the runner.
 
 pub mod build;
+mod fingerprint;
+mod hosts;
+mod ids;
 
 pub mod display;
 

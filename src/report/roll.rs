@@ -9,8 +9,8 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use crate::event::{Event, StepStatus};
-use crate::tasks::Kind;
 use crate::tasks::fact::Fact;
+use crate::tasks::{Effect, Kind};
 
 #[derive(Default)]
 pub struct RollReport {
@@ -48,9 +48,9 @@ impl RollReport {
                 ..
             } => {
                 i.kinds.insert((host.clone(), task.clone()), kind.clone());
-                let began = match Kind::parse(kind) {
-                    Some(Kind::Stop) => &mut i.stop_began,
-                    Some(Kind::Start) => &mut i.start_began,
+                let began = match Kind::parse(kind).map(Kind::effect) {
+                    Some(Effect::TakesOut) => &mut i.stop_began,
+                    Some(Effect::BringsBack) => &mut i.start_began,
                     _ => return,
                 };
                 if *attempt == 1 {
@@ -66,7 +66,7 @@ impl RollReport {
                 let is_verify = i
                     .kinds
                     .get(&(host.clone(), task.clone()))
-                    .is_some_and(|k| Kind::parse(k) == Some(Kind::Verify));
+                    .is_some_and(|k| Kind::parse(k).map(Kind::effect) == Some(Effect::Confirms));
                 if is_verify && let Some(t0) = i.stop_began.remove(host) {
                     let synced = i
                         .start_began

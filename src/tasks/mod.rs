@@ -71,6 +71,18 @@ impl Kind {
         }
     }
 
+    /// What a step of this kind does to its node's service: the runner
+    /// brings back a node that a failure would otherwise leave out of
+    /// service, and the roll report times the outage from it.
+    pub fn effect(self) -> Effect {
+        match self {
+            Kind::Stop => Effect::TakesOut,
+            Kind::Start => Effect::BringsBack,
+            Kind::Verify => Effect::Confirms,
+            Kind::Backup | Kind::Status | Kind::Maintain => Effect::None,
+        }
+    }
+
     /// The kind an event names (`StepStarted.kind`).
     pub fn parse(name: &str) -> Option<Kind> {
         Kind::ALL.into_iter().find(|k| k.as_str() == name)
@@ -162,12 +174,7 @@ impl Action {
     /// What the step does to its node's service: the runner brings back a
     /// node that a failure would otherwise leave out of service.
     pub fn effect(&self) -> Effect {
-        match self {
-            Action::Stop(_) => Effect::TakesOut,
-            Action::Start(_) => Effect::BringsBack,
-            Action::Verify(_) => Effect::Confirms,
-            Action::Backup(_) | Action::Status(_) | Action::Maintain(_) => Effect::None,
-        }
+        self.kind().effect()
     }
 
     pub fn kind(&self) -> Kind {

@@ -11,13 +11,8 @@
 //! against the same state is refused and told who holds it.
 
 use std::collections::BTreeMap;
-use std::fs::{self, File, OpenOptions};
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::event::{Event, RunStatus, StepStatus};
 
@@ -70,6 +65,14 @@ pub struct StepRecord {
 pub use crate::clock::now;
 
 pub use crate::plan::step_key as key;
+
+mod diff;
+mod lock;
+mod store;
+
+pub use diff::{describe_changes, step_digests};
+pub use lock::Lock;
+pub use store::{archive, default_path, load, save};
 
 impl State {
     pub fn new(plan: &crate::plan::Plan) -> State {
@@ -182,236 +185,10 @@ impl State {
     }
 }
 
-/// A digest per planned step, over what the plan shows of it.
-pub fn step_digests(plan: &crate::plan::Plan) -> BTreeMap<String, String> {
-    use crate::plan::Stage;
-    let mut out = BTreeMap::new();
-    let mut add = |s: &crate::plan::Step| {
-        let json = serde_json::to_vec(s).expect("steps serialize");
-        let d: String = Sha256::digest(&json)
-            .iter()
-            .take(6)
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        out.insert(key(&s.host, s.task.as_str()), d);
-    };
-    for stage in &plan.stages {
-        match stage {
-            Stage::Once { step, .. } => add(step),
-            Stage::Parallel { steps, .. } => steps.iter().for_each(&mut add),
-            Stage::Rolling(r) => r.steps.values().flatten().for_each(&mut add),
-        }
-    }
-    out
-}
-
-/// What differs between the steps planned then and now, in a few words.
-pub fn describe_changes(then: &BTreeMap<String, String>, now: &BTreeMap<String, String>) -> String {
-    let list = |v: Vec<&String>| {
-        let n = v.len();
-        let shown: Vec<&str> = v.into_iter().take(6).map(String::as_str).collect();
-        if n > 6 {
-            format!("{} and {} more", shown.join(", "), n - 6)
-        } else {
-            shown.join(", ")
-        }
-    };
-    let changed: Vec<&String> = now
-        .iter()
-        .filter(|(k, d)| then.get(*k).is_some_and(|t| t != *d))
-        .map(|(k, _)| k)
-        .collect();
-    let added: Vec<&String> = now.keys().filter(|k| !then.contains_key(*k)).collect();
-    let removed: Vec<&String> = then.keys().filter(|k| !now.contains_key(*k)).collect();
-    let mut parts = Vec::new();
-    if !changed.is_empty() {
-        parts.push(format!("changed steps: {}", list(changed)));
-    }
-    if !added.is_empty() {
-        parts.push(format!("new steps: {}", list(added)));
-    }
-    if !removed.is_empty() {
-        parts.push(format!("steps gone: {}", list(removed)));
-    }
-    if parts.is_empty() {
-        "the steps are the same, but other inputs (variables, connection settings) differ".into()
-    } else {
-        parts.join("; ")
-    }
-}
-
-/// Where the state of a (playbook, inventory) pair lives by default.
-pub fn default_path(dir: &Path, playbook: &Path, inventory: &Path) -> PathBuf {
-    let abs = |p: &Path| fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
-    let mut h = Sha256::new();
-    h.update(abs(playbook).to_string_lossy().as_bytes());
-    h.update([0]);
-    h.update(abs(inventory).to_string_lossy().as_bytes());
-    let hex: String = h
-        .finalize()
-        .iter()
-        .take(8)
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    let stem = playbook
-        .file_stem()
-        .unwrap_or_default()
-        .to_string_lossy()
-        .to_string();
-    dir.join(format!("{stem}-{hex}.json"))
-}
-
-/// Reads a state file: None when there is none; an error that says what is
-/// wrong when it cannot be trusted.
-pub fn load(path: &Path) -> Result<Option<State>, String> {
-    let bytes = match fs::read(path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => {
-            return Err(format!(
-                "cannot read the state file {}: {e}",
-                path.display()
-            ));
-        }
-    };
-    let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
-        format!(
-            "the state file {} is truncated or corrupt ({e}); zkrun will not guess where the last run stopped",
-            path.display()
-        )
-    })?;
-    let format = value.get("format").and_then(|f| f.as_u64()).unwrap_or(0);
-    if format > u64::from(FORMAT) {
-        return Err(format!(
-            "the state file {} was written by a newer zkrun (format {format}, this one reads {FORMAT}); resume with that version",
-            path.display()
-        ));
-    }
-    serde_json::from_value(value).map(Some).map_err(|e| {
-        format!(
-            "the state file {} is not a zkrun state ({e})",
-            path.display()
-        )
-    })
-}
-
-/// Writes the state atomically: temp file, fsync, rename, fsync the directory.
-pub fn save(path: &Path, state: &State) -> Result<(), String> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.tmp",
-        path.file_name().unwrap_or_default().to_string_lossy()
-    ));
-    let bytes = serde_json::to_vec_pretty(state).expect("state serializes");
-    let write = || -> std::io::Result<()> {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.write_all(&bytes)?;
-        f.sync_all()?;
-        drop(f);
-        fs::rename(&tmp, path)?;
-        File::open(dir)?.sync_all()
-    };
-    write().map_err(|e| {
-        let _ = fs::remove_file(&tmp);
-        format!(
-            "cannot write the state file {} ({e}); the previous state is intact",
-            path.display()
-        )
-    })
-}
-
-/// Moves a finished or abandoned state aside (`--fresh`).
-pub fn archive(path: &Path) -> Result<PathBuf, String> {
-    let to = path.with_extension(format!("json.{}", now()));
-    fs::rename(path, &to).map_err(|e| format!("cannot archive {}: {e}", path.display()))?;
-    Ok(to)
-}
-
-/// The exclusive lock of a run; released when dropped or when the process dies.
-pub struct Lock {
-    file: File,
-    /// Set when the previous holder died without releasing cleanly.
-    pub took_over: Option<String>,
-}
-
-impl Lock {
-    pub fn acquire(state: &Path) -> Result<Lock, String> {
-        let path = state.with_extension("lock");
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(&path)
-            .map_err(|e| format!("cannot open the lock {}: {e}", path.display()))?;
-        let holder = fs::read_to_string(&path).unwrap_or_default();
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(fs::TryLockError::WouldBlock) => {
-                return Err(format!(
-                    "another zkrun is running this playbook on this inventory: {}",
-                    if holder.trim().is_empty() {
-                        "holder unknown".to_string()
-                    } else {
-                        holder.trim().to_string()
-                    }
-                ));
-            }
-            Err(fs::TryLockError::Error(e)) => {
-                return Err(format!("cannot lock {}: {e}", path.display()));
-            }
-        }
-        let took_over = (!holder.trim().is_empty()).then(|| holder.trim().to_string());
-        let me = format!(
-            "pid {} on {} (user {}) since {}",
-            std::process::id(),
-            fs::read_to_string("/proc/sys/kernel/hostname")
-                .unwrap_or_default()
-                .trim(),
-            user(),
-            crate::clock::utc(now())
-        );
-        file.set_len(0).ok();
-        file.write_all(me.as_bytes()).ok();
-        file.sync_all().ok();
-        Ok(Lock { file, took_over })
-    }
-}
-
-/// The login name, or the uid when the environment does not say.
-fn user() -> String {
-    std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_else(|_| {
-            let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
-            let uid = status
-                .lines()
-                .find_map(|l| l.strip_prefix("Uid:"))
-                .and_then(|v| v.split_whitespace().next())
-                .unwrap_or("?");
-            format!("uid {uid}")
-        })
-}
-
-impl Drop for Lock {
-    fn drop(&mut self) {
-        // An empty lock file means "released cleanly".
-        let _ = self.file.set_len(0);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     fn state() -> State {
         State {

@@ -1,0 +1,107 @@
+//! The state file on disk: where it lives, reading it without trusting
+//! it, writing it atomically, archiving it.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use super::{FORMAT, State};
+use crate::clock::now;
+
+/// Where the state of a (playbook, inventory) pair lives by default.
+pub fn default_path(dir: &Path, playbook: &Path, inventory: &Path) -> PathBuf {
+    let abs = |p: &Path| fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let mut h = Sha256::new();
+    h.update(abs(playbook).to_string_lossy().as_bytes());
+    h.update([0]);
+    h.update(abs(inventory).to_string_lossy().as_bytes());
+    let hex: String = h
+        .finalize()
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let stem = playbook
+        .file_stem()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .to_string();
+    dir.join(format!("{stem}-{hex}.json"))
+}
+
+/// Reads a state file: None when there is none; an error that says what is
+/// wrong when it cannot be trusted.
+pub fn load(path: &Path) -> Result<Option<State>, String> {
+    let bytes = match fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(format!(
+                "cannot read the state file {}: {e}",
+                path.display()
+            ));
+        }
+    };
+    let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+        format!(
+            "the state file {} is truncated or corrupt ({e}); zkrun will not guess where the last run stopped",
+            path.display()
+        )
+    })?;
+    let format = value.get("format").and_then(|f| f.as_u64()).unwrap_or(0);
+    if format > u64::from(FORMAT) {
+        return Err(format!(
+            "the state file {} was written by a newer zkrun (format {format}, this one reads {FORMAT}); resume with that version",
+            path.display()
+        ));
+    }
+    serde_json::from_value(value).map(Some).map_err(|e| {
+        format!(
+            "the state file {} is not a zkrun state ({e})",
+            path.display()
+        )
+    })
+}
+
+/// Writes the state atomically: temp file, fsync, rename, fsync the directory.
+pub fn save(path: &Path, state: &State) -> Result<(), String> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.tmp",
+        path.file_name().unwrap_or_default().to_string_lossy()
+    ));
+    let bytes = serde_json::to_vec_pretty(state).expect("state serializes");
+    let write = || -> std::io::Result<()> {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        f.write_all(&bytes)?;
+        f.sync_all()?;
+        drop(f);
+        fs::rename(&tmp, path)?;
+        File::open(dir)?.sync_all()
+    };
+    write().map_err(|e| {
+        let _ = fs::remove_file(&tmp);
+        format!(
+            "cannot write the state file {} ({e}); the previous state is intact",
+            path.display()
+        )
+    })
+}
+
+/// Moves a finished or abandoned state aside (`--fresh`).
+pub fn archive(path: &Path) -> Result<PathBuf, String> {
+    let to = path.with_extension(format!("json.{}", now()));
+    fs::rename(path, &to).map_err(|e| format!("cannot archive {}: {e}", path.display()))?;
+    Ok(to)
+}

@@ -1,0 +1,183 @@
+//! One step: the halt and resume checks, its attempts with retries, its
+//! events and its log file.
+
+use std::cell::RefCell;
+use std::time::Instant;
+
+use super::{Policy, Runner};
+use crate::event::{Event, StepStatus};
+use crate::host::exec::{Exec, StepError};
+use crate::host::transport::Transport;
+use crate::plan::{Step, TaskInfo};
+
+impl<T: Transport, P: Policy> Runner<'_, T, P> {
+    /// One step with its retries; true when it succeeded or was skipped.
+    /// `batch`: the hosts out of service with this one (rolling steps).
+    /// `keep_going`: the node is out of service, so a halt request waits.
+    pub(super) async fn step(
+        &self,
+        task: &TaskInfo,
+        step: &Step,
+        batch: &[String],
+        keep_going: bool,
+    ) -> Outcome {
+        if !keep_going && self.o.halt.load(std::sync::atomic::Ordering::SeqCst) {
+            self.interrupted.set(true);
+            return Outcome::Halted;
+        }
+        // "In progress" means the host's own turn began: a step before the
+        // roll that ran on every host (a backup) does not count.
+        if !batch.is_empty() || self.plan.rolling().is_none() {
+            let mut touched = self.touched.borrow_mut();
+            if !touched.contains(&step.host) {
+                touched.push(step.host.clone());
+            }
+        }
+        if let Some(res) = &self.o.resume
+            && res
+                .finished
+                .contains(&crate::plan::step_key(&step.host, task.id.as_str()))
+        {
+            (self.emit)(Event::StepFinished {
+                host: step.host.clone(),
+                task: task.id.to_string(),
+                status: StepStatus::DoneBefore,
+                ms: 0,
+                message: None,
+                help: None,
+                exit_code: None,
+                tail: Vec::new(),
+                log: None,
+            });
+            return Outcome::Ok;
+        }
+        if step.action.is_none() {
+            (self.emit)(Event::StepFinished {
+                host: step.host.clone(),
+                task: task.id.to_string(),
+                status: StepStatus::Skipped,
+                ms: 0,
+                message: step.skip.clone(),
+                help: None,
+                exit_code: None,
+                tail: Vec::new(),
+                log: None,
+            });
+            return Outcome::Ok;
+        }
+        let (status, e) = match self.attempts(task, step, batch).await {
+            Ok(()) => (StepStatus::Ok, None),
+            Err(e) => (StepStatus::Failed, Some(e)),
+        };
+        if status == StepStatus::Ok && e.is_none() {
+            Outcome::Ok
+        } else {
+            Outcome::Failed
+        }
+    }
+
+    /// Runs a step's action with its retries, emitting its start and end;
+    /// no halt or resume check (recovery runs steps through here directly).
+    pub(super) async fn attempts(
+        &self,
+        task: &TaskInfo,
+        step: &Step,
+        batch: &[String],
+    ) -> Result<(), StepError> {
+        let host = self.host(&step.host);
+        let Some(action) = &step.action else {
+            return Ok(());
+        };
+        let attempts = task.retries.saturating_add(1);
+        let mut last: Option<StepError> = None;
+        let t0 = Instant::now();
+        let mut log = Vec::new();
+        for attempt in 1..=attempts {
+            (self.emit)(Event::StepStarted {
+                host: step.host.clone(),
+                task: task.id.to_string(),
+                kind: task.kind.to_string(),
+                attempt,
+                attempts,
+            });
+            let x = Exec {
+                transport: self.t,
+                host,
+                hosts: &self.plan.hosts,
+                batch,
+                task: task.id.as_str(),
+                timeout: task.timeout.0,
+                r#become: step.r#become,
+                started: Instant::now(),
+                verbose: self.o.verbose,
+                emit: self.emit,
+                log: RefCell::new(Vec::new()),
+                facts: &self.facts,
+            };
+            let result = action.execute(&x).await;
+            log.extend(x.log.into_inner());
+            match result {
+                Ok(()) => {
+                    last = None;
+                    break;
+                }
+                Err(e) => {
+                    last = Some(e);
+                    if attempt < attempts {
+                        tokio::time::sleep(task.delay.0).await;
+                    }
+                }
+            }
+        }
+        let log_path = self.write_log(&step.host, task.id.as_str(), &log);
+        let ms = t0.elapsed().as_millis() as u64;
+        let message = last.as_ref().map(|e| {
+            if attempts > 1 {
+                format!("{} (after {attempts} attempts)", e.message)
+            } else {
+                e.message.clone()
+            }
+        });
+        let (help, exit_code, tail) = match &last {
+            Some(e) => (e.help.clone(), e.exit_code, e.tail.clone()),
+            None => (None, None, Vec::new()),
+        };
+        (self.emit)(Event::StepFinished {
+            host: step.host.clone(),
+            task: task.id.to_string(),
+            status: if last.is_none() {
+                StepStatus::Ok
+            } else {
+                StepStatus::Failed
+            },
+            ms,
+            message,
+            help,
+            exit_code,
+            tail,
+            log: log_path,
+        });
+        match last {
+            None => Ok(()),
+            Some(e) => Err(e),
+        }
+    }
+
+    fn write_log(&self, host: &str, task: &str, bytes: &[u8]) -> Option<String> {
+        let dir = self.o.log_dir.join(host);
+        let path = dir.join(format!("{task}.log"));
+        std::fs::create_dir_all(&dir).ok()?;
+        std::fs::write(&path, bytes).ok()?;
+        Some(path.display().to_string())
+    }
+}
+
+/// How a step ended, for the host's turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Outcome {
+    /// Succeeded, was skipped, or was done by an earlier run.
+    Ok,
+    Failed,
+    /// Not started: the run was asked to stop.
+    Halted,
+}
