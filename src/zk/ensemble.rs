@@ -4,8 +4,10 @@
 use std::fmt::Write as _;
 
 use super::Mode;
-use super::config::{Role, Server};
+pub use super::elections::{Elections, leader_restarts};
 use super::fourlw::{Mntr, Stats};
+pub use super::identity::{Identity, identities, observers};
+pub use super::sessions::{LARGE_DATA_ZNODES, SHORT_SESSION_MS, session_check};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NodeState {
@@ -147,162 +149,6 @@ impl View {
         }
         out
     }
-}
-
-/// What a host says about itself: its myid and its config's server lines.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Identity {
-    pub host: String,
-    /// The address the node's client port listens on (and usually its quorum address).
-    pub address: String,
-    pub myid: Option<u32>,
-    pub servers: Vec<Server>,
-    /// `peerType=observer` in its own config.
-    pub peer_observer: bool,
-}
-
-impl Identity {
-    /// Whether this node is configured as an observer. Its server line
-    /// decides, as in ZooKeeper 3.5+ (`QuorumPeerConfig.setupPeerType`: a
-    /// `peerType` that disagrees is overridden, "Defaulting to servers
-    /// list"); `peerType` alone counts only without server lines.
-    pub fn is_observer(&self) -> bool {
-        match self
-            .myid
-            .and_then(|id| self.servers.iter().find(|s| s.id == id))
-        {
-            Some(s) => s.role == Role::Observer,
-            None => self.peer_observer,
-        }
-    }
-}
-
-/// The hosts configured as observers.
-pub fn observers(ids: &[Identity]) -> Vec<String> {
-    ids.iter()
-        .filter(|i| i.is_observer())
-        .map(|i| i.host.clone())
-        .collect()
-}
-
-/// Each host's `myid` is a number with a `server.<myid>=` line that names
-/// this host: a wrong or missing myid keeps a node out of the quorum after a
-/// restart (`myid file is missing`, `not in the peer list`).
-pub fn identities(ids: &[Identity]) -> Result<(), String> {
-    // A single standalone server has no server lines, and needs none.
-    if let [only] = ids
-        && only.servers.is_empty()
-    {
-        return Ok(());
-    }
-    let mut problems = Vec::new();
-    // Quorum arithmetic needs every member: a node the play does not know
-    // could be the one already down.
-    for id in ids {
-        if !id.servers.is_empty() && id.servers.len() != ids.len() {
-            problems.push(format!(
-                "{}: its config lists {} servers but the play has {} hosts; list every member of the ensemble in the inventory",
-                id.host,
-                id.servers.len(),
-                ids.len()
-            ));
-            break;
-        }
-    }
-    for id in ids {
-        let Some(myid) = id.myid else {
-            problems.push(format!("{}: myid is missing or not a number", id.host));
-            continue;
-        };
-        match id.servers.iter().find(|s| s.id == myid) {
-            None => problems.push(format!(
-                "{}: myid {myid} has no server.{myid} line in its config",
-                id.host
-            )),
-            Some(server) => {
-                let named = server.host.as_str();
-                if named != id.address && named != id.host && named != "0.0.0.0" {
-                    problems.push(format!(
-                        "{}: server.{myid} names {named}, not this host ({})",
-                        id.host, id.address
-                    ));
-                }
-            }
-        }
-    }
-    let mut seen = std::collections::HashMap::new();
-    for id in ids {
-        if let Some(m) = id.myid
-            && let Some(other) = seen.insert(m, &id.host)
-        {
-            problems.push(format!("{} and {} both have myid {m}", other, id.host));
-        }
-    }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(problems.join("; "))
-    }
-}
-
-/// Elections counted from the leader's epoch (the high 32 bits of its
-/// zxid), which every successful election raises: unlike leader names, a
-/// leader re-elected after losing its quorum still shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Elections {
-    pub before: u32,
-    pub after: u32,
-    pub count: u32,
-    /// One per restart of the node that led at the time.
-    pub expected: u32,
-}
-
-impl Elections {
-    pub fn count(before: u32, after: u32, leader_restarts: u32) -> Elections {
-        Elections {
-            before,
-            after,
-            count: after.saturating_sub(before),
-            expected: leader_restarts,
-        }
-    }
-
-    /// More elections than leader restarts: the ensemble lost its quorum
-    /// (or its leader) during the run.
-    pub fn quorum_lost(&self) -> bool {
-        self.count > self.expected
-    }
-
-    pub fn describe(&self) -> String {
-        let s = |n: u32| if n == 1 { "" } else { "s" };
-        let base = format!(
-            "{} election{} (epoch {} → {}), {} expected for {} leader restart{}",
-            self.count,
-            s(self.count),
-            self.before,
-            self.after,
-            self.expected,
-            self.expected,
-            s(self.expected)
-        );
-        if self.quorum_lost() {
-            format!(
-                "QUORUM LOST: {base}: the ensemble lost its quorum or its leader during the run"
-            )
-        } else {
-            base
-        }
-    }
-}
-
-/// Leader restarts recorded by stops (`host/leader_restarts`: how often the
-/// host was stopped while it led).
-pub fn leader_restarts(facts: &std::collections::HashMap<String, String>) -> u32 {
-    facts
-        .iter()
-        .filter(|(k, _)| k.ends_with("/leader_restarts"))
-        .filter_map(|(_, v)| v.parse::<u32>().ok())
-        .fold(0u32, u32::saturating_add)
 }
 
 /// Majority of `voters`.
@@ -457,98 +303,9 @@ pub fn quorum_without(v: &View, out: &[&str]) -> Result<(), String> {
     Ok(())
 }
 
-/// Unmeasured, an outage is not assumed small: data this large (znodes,
-/// from `srvr`) makes a new leader's sync take seconds.
-pub const LARGE_DATA_ZNODES: u64 = 100_000;
-
-/// Unmeasured, sessions this short or shorter are at risk: a busy
-/// ensemble's election and sync can take several seconds.
-pub const SHORT_SESSION_MS: u64 = 10_000;
-
-/// Restarting the leader leaves every client of the ensemble without a
-/// server for an election. A session whose timeout is not well above that
-/// may expire, and its ephemeral nodes (locks, registrations) vanish.
-/// `measured_outage_ms`: the leader's worst leader-unavailable time from
-/// `mntr`, None when `mntr` is not answered; `znodes`: the leader's `srvr`
-/// node count. Returns the line to show and whether it is a warning.
-pub fn session_check(
-    bounds: (u64, u64),
-    measured_outage_ms: Option<u64>,
-    znodes: Option<u64>,
-) -> (String, bool) {
-    let (min, max) = bounds;
-    let secs = |ms: u64| format!("{:.1}s", ms as f64 / 1000.0);
-    let range = format!("client sessions may negotiate {}–{}", secs(min), secs(max));
-    let Some(outage) = measured_outage_ms else {
-        let data = znodes.map(|n| format!(", {n} znodes")).unwrap_or_default();
-        let line = format!(
-            "{range}; expected leader outage unknown (not measured by the leader's mntr{data})"
-        );
-        let large = znodes.is_some_and(|n| n >= LARGE_DATA_ZNODES);
-        if large || min <= SHORT_SESSION_MS {
-            let why = if large {
-                "with this much data a new leader's sync can take seconds"
-            } else {
-                "a busy ensemble's election can take seconds"
-            };
-            return (
-                format!(
-                    "{line}: {why}, and sessions near {} may expire when the leader restarts; \
-                     measure it: whitelist mntr (4lw.commands.whitelist) on a ZooKeeper that reports \
-                     zk_max_leader_unavailable_time (3.6+), or time a leader restart in staging",
-                    secs(min)
-                ),
-                true,
-            );
-        }
-        return (line, false);
-    };
-    let line = format!(
-        "{range}; expected leader outage {} (the leader's mntr, worst so far)",
-        secs(outage)
-    );
-    if outage.saturating_mul(2) >= min {
-        (
-            format!(
-                "{line}: clients with sessions near {} may expire when the leader restarts \
-                 (their ephemeral nodes vanish); raise minSessionTimeout or the clients' timeouts",
-                secs(min)
-            ),
-            true,
-        )
-    } else {
-        (line, false)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_leader_outage_near_the_smallest_session_is_a_warning() {
-        let (line, warn) = session_check((4000, 40000), Some(334), None);
-        assert!(!warn, "{line}");
-        assert!(
-            line.contains("4.0s–40.0s") && line.contains("0.3s"),
-            "{line}"
-        );
-        let (line, warn) = session_check((4000, 40000), Some(2500), None);
-        assert!(warn && line.contains("may expire"), "{line}");
-        // Unmeasured is unknown, not small: short sessions or much data warn,
-        // and the warning says how to measure.
-        let (line, warn) = session_check((4000, 40000), None, Some(10));
-        assert!(
-            warn && line.contains("unknown") && line.contains("whitelist"),
-            "{line}"
-        );
-        let (line, warn) = session_check((30000, 60000), None, Some(2_000_000));
-        assert!(warn && line.contains("2000000 znodes"), "{line}");
-        let (line, warn) = session_check((30000, 60000), None, Some(50));
-        assert!(!warn && line.contains("unknown"), "{line}");
-        // Hostile mntr values do not overflow.
-        assert!(session_check((4000, 40000), Some(u64::MAX), None).1);
-    }
 
     fn node(host: &str, mode: Option<Mode>, zxid: u64) -> Node {
         Node {
@@ -586,44 +343,6 @@ mod tests {
         assert_eq!(healthy(&v), Ok(()));
         assert_eq!(quorum_without(&v, &["zk1"]), Ok(()));
         assert_eq!(quorum_without(&v, &["zk2"]), Ok(()));
-    }
-
-    #[test]
-    fn myid_must_match_a_server_line_naming_the_host() {
-        let id = |host: &str, address: &str, myid: Option<u32>| Identity {
-            host: host.into(),
-            address: address.into(),
-            myid,
-            servers: vec![
-                crate::zk::config::parse_server(1, "10.0.0.1:2888:3888"),
-                crate::zk::config::parse_server(2, "10.0.0.2:2888:3888"),
-            ],
-            peer_observer: false,
-        };
-        assert_eq!(
-            identities(&[
-                id("zk1", "10.0.0.1", Some(1)),
-                id("zk2", "10.0.0.2", Some(2))
-            ]),
-            Ok(())
-        );
-        let e = identities(&[
-            id("zk1", "10.0.0.1", Some(2)),
-            id("zk2", "10.0.0.2", Some(2)),
-        ])
-        .unwrap_err();
-        assert!(e.contains("zk1: server.2 names 10.0.0.2"), "{e}");
-        assert!(e.contains("both have myid 2"), "{e}");
-        assert!(
-            identities(&[id("zk1", "10.0.0.1", Some(7))])
-                .unwrap_err()
-                .contains("no server.7 line")
-        );
-        assert!(
-            identities(&[id("zk1", "10.0.0.1", None)])
-                .unwrap_err()
-                .contains("missing")
-        );
     }
 
     #[test]
@@ -809,23 +528,6 @@ mod tests {
     }
 
     #[test]
-    fn elections_come_from_epochs() {
-        let e = Elections::count(1, 2, 1);
-        assert!(!e.quorum_lost());
-        let e = Elections::count(1, 3, 1);
-        assert!(e.quorum_lost() && e.describe().starts_with("QUORUM LOST"));
-        let mut facts = std::collections::HashMap::new();
-        // Counted per stop of the leader of the moment: zk3 twice (a
-        // recovery, then its turn again), not overwritten.
-        facts.insert("zk3/leader_restarts".to_string(), "2".to_string());
-        facts.insert(
-            "zk1/leader_zxid_before_stop".to_string(),
-            "zk3 0x100000001".to_string(),
-        );
-        assert_eq!(leader_restarts(&facts), 2);
-    }
-
-    #[test]
     fn a_verify_waits_for_its_own_node_not_the_rest_of_its_batch() {
         let v = View {
             nodes: vec![
@@ -845,19 +547,5 @@ mod tests {
         let mut unsynced = v.clone();
         unsynced.leader_mntr = mntr(2);
         assert!(healthy_except(&unsynced, &["zk2"]).is_err());
-    }
-
-    #[test]
-    fn the_server_line_decides_the_role_over_peer_type() {
-        let id = |line: &str, peer_observer| Identity {
-            host: "zk4".into(),
-            address: "10.0.0.4".into(),
-            myid: Some(4),
-            servers: vec![crate::zk::config::parse_server(4, line)],
-            peer_observer,
-        };
-        // A stale peerType=observer on a voter's line: ZooKeeper runs a voter.
-        assert!(!id("10.0.0.4:2888:3888", true).is_observer());
-        assert!(id("10.0.0.4:2888:3888:observer", false).is_observer());
     }
 }

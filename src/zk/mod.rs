@@ -2,10 +2,13 @@
 //! plan and the runner stay service-neutral.
 
 pub mod config;
+pub mod elections;
 pub mod ensemble;
 pub mod fourlw;
+pub mod identity;
 pub mod order;
 pub mod probe;
+pub mod sessions;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
