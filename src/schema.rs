@@ -1,5 +1,5 @@
 //! JSON Schemas of the playbook and inventory formats, generated from the
-//! Rust types. `tests/schemas.rs` keeps `schemas/*.json` in sync.
+//! Rust types. `tests/offline/schemas.rs` keeps `schemas/*.json` in sync.
 
 use crate::model::inventory::InventoryFile;
 use crate::tasks::Playbook;

@@ -1,0 +1,411 @@
+//! Quorum safety on the real fleet: no playbook, flag or failure makes
+//! zkrun lose the quorum or leave a node down. Every case is triggered for
+//! real; the evidence is the nodes' own PIDs, `srvr` answers and configs.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use crate::support::{Testbed, eventually, four_letter_word, testbed, testbed_shaped};
+use serde_json::Value;
+
+fn shipped() -> String {
+    std::fs::read_to_string("playbooks/rolling-restart.yaml").unwrap()
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Every node answers `srvr` with a mode, and exactly one leads.
+fn all_serving(tb: &Testbed) -> bool {
+    let modes: Vec<String> = (1..=tb.size)
+        .filter_map(|n| four_letter_word(&tb.address(n), "srvr"))
+        .filter_map(|r| {
+            r.lines()
+                .find_map(|l| l.strip_prefix("Mode: ").map(str::to_string))
+        })
+        .collect();
+    modes.len() == tb.size && modes.iter().filter(|m| *m == "leader").count() == 1
+}
+
+fn refusals(events: &[Value]) -> String {
+    events
+        .iter()
+        .filter(|e| e["type"] == "refused")
+        .map(|e| e["data"].to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn serial_beyond_the_fault_tolerance_is_refused_before_any_host_is_contacted() {
+    let (tb, _turn) = testbed();
+    let dir = tempfile::tempdir().unwrap();
+    let pids = tb.zk_pids();
+    for serial in ["2", "\"70%\""] {
+        let pb = write(
+            dir.path(),
+            "rr.yaml",
+            &shipped().replace("serial: 1", &format!("serial: {serial}")),
+        );
+        let (out, events) = tb.zkrun(&pb, &[]);
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+        let errors: Vec<&Value> = events.iter().filter(|e| e["type"] == "error").collect();
+        assert_eq!(errors.len(), 1, "{events:?}");
+        let message = errors[0]["data"]["message"].as_str().unwrap();
+        assert!(
+            message.contains(
+                "stops 2 nodes at once, but an ensemble of 3 keeps its quorum with at most 1 down"
+            ),
+            "{message}"
+        );
+        assert!(
+            errors[0]["data"]["location"]
+                .as_str()
+                .unwrap()
+                .ends_with(":23:11"),
+            "the caret is under `serial`: {}",
+            errors[0]
+        );
+        assert!(
+            events.iter().all(|e| e["type"] == "error"),
+            "nothing ran, no host was contacted: {events:?}"
+        );
+    }
+    assert_eq!(tb.zk_pids(), pids, "a node was restarted");
+}
+
+#[test]
+fn a_failing_maintenance_brings_the_node_back_and_stops_the_roll() {
+    let (tb, _turn) = testbed();
+    let before = tb.zk_pids();
+    let leader = tb.leader();
+    // `false` as the maintenance: the first follower is stopped, then its
+    // maintenance fails while it is down.
+    let (out, events) = tb.zkrun(
+        Path::new("playbooks/rolling-restart.yaml"),
+        &["-e", "maintenance=false"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let failed = events
+        .iter()
+        .find(|e| e["type"] == "step_finished" && e["data"]["status"] == "failed")
+        .expect("a failed step");
+    assert_eq!(failed["data"]["task"], "maintain");
+    let host = failed["data"]["host"].as_str().unwrap().to_string();
+    assert_ne!(host, leader, "the leader goes last");
+    let recovered = events
+        .iter()
+        .find(|e| e["type"] == "recovery_finished")
+        .expect("a recovery");
+    assert_eq!(recovered["data"]["ok"], true, "{recovered}");
+    assert_eq!(recovered["data"]["host"], host.as_str());
+    let summary = &events.last().unwrap()["data"];
+    assert_eq!(summary["recovered"][0], host.as_str(), "{summary}");
+    assert_eq!(summary["left_down"].as_array().unwrap().len(), 0);
+    // The hosts it never reached are not "in progress".
+    assert_eq!(
+        summary["in_progress"].as_array().unwrap().len(),
+        0,
+        "{summary}"
+    );
+    assert_eq!(
+        summary["not_started"].as_array().unwrap().len(),
+        2,
+        "{summary}"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--resume"), "{err}");
+    // Every node serves, and only the failed host's server is new.
+    eventually("every node to serve", Duration::from_secs(30), || {
+        all_serving(tb).then_some(())
+    });
+    let after = tb.zk_pids();
+    let n: usize = host.trim_start_matches("zk").parse().unwrap();
+    for i in 1..=tb.size {
+        if i == n {
+            assert_ne!(
+                after[i - 1],
+                before[i - 1],
+                "{host} was brought back by a new start"
+            );
+        } else {
+            assert_eq!(after[i - 1], before[i - 1], "zk{i} was touched");
+        }
+    }
+    eprintln!(
+        "figure: recovery of {host} took {} ms",
+        recovered["data"]["ms"]
+    );
+}
+
+/// Moves a host's snapshots aside (ZooKeeper only reads them at start)
+/// and puts them back when dropped.
+struct NoSnapshot<'a>(&'a Testbed, usize);
+
+impl Drop for NoSnapshot<'_> {
+    fn drop(&mut self) {
+        self.0.ssh(
+            self.1,
+            "cd /var/lib/zookeeper/version-2 && mv aside/snapshot.* . 2>/dev/null; rmdir aside",
+        );
+    }
+}
+
+#[test]
+fn a_backup_after_the_stop_on_a_node_without_a_snapshot_is_refused_before_any_stop() {
+    let (tb, _turn) = testbed();
+    let before = tb.zk_pids();
+    let hidden = NoSnapshot(tb, 2);
+    let out = tb.ssh(
+        2,
+        "cd /var/lib/zookeeper/version-2 && mkdir aside && mv snapshot.* aside/ && ls aside",
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    // upgrade.yaml backs up after the stop.
+    let (out, events) = tb.zkrun(
+        Path::new("playbooks/upgrade.yaml"),
+        &["-e", "zookeeper_version=0"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let refused = refusals(&events);
+    assert!(
+        refused.contains("zk2: no complete snapshot") && refused.contains("\"task\":\"backup\""),
+        "{refused}"
+    );
+    assert!(
+        !events.iter().any(|e| e["type"] == "step_started"),
+        "a step ran"
+    );
+    drop(hidden);
+    assert_eq!(tb.zk_pids(), before);
+}
+
+#[test]
+fn a_template_that_drops_the_nodes_server_line_is_refused_before_any_stop() {
+    let (tb, _turn) = testbed();
+    let dir = tempfile::tempdir().unwrap();
+    let before = tb.zk_pids();
+    let cfg_before = tb.ssh(1, "cat /etc/zookeeper/conf/zoo.cfg").stdout;
+    // Servers numbered by loop position × 10: ids 10, 20, 30, while the
+    // nodes' myids are 1, 2, 3.
+    write(
+        dir.path(),
+        "zoo.cfg.j2",
+        "tickTime=2000\ninitLimit=10\nsyncLimit=5\ndataDir=/var/lib/zookeeper\nclientPort=2181\n\
+         clientPortAddress={{ ansible_host }}\n4lw.commands.whitelist=*\n\
+         {% for h in play_hosts %}server.{{ loop.index * 10 }}={{ hostvars[h].ansible_host }}:2888:3888\n{% endfor %}",
+    );
+    let pb = write(
+        dir.path(),
+        "pb.yaml",
+        "name: config\nhosts: zookeeper\ntasks:\n\
+         \x20 - {id: gate, status: {require: quorum-without-this-host}}\n\
+         \x20 - {id: stop, stop: {}}\n\
+         \x20 - id: config\n    maintain:\n      template: {src: zoo.cfg.j2, dest: /etc/zookeeper/conf/zoo.cfg}\n\
+         \x20 - {id: start, start: {}}\n",
+    );
+    let (out, events) = tb.zkrun(&pb, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let refused = refusals(&events);
+    assert!(
+        refused.contains("has no server.1 line (this node's myid is 1; the template writes server.10, server.20, server.30)"),
+        "{refused}"
+    );
+    assert!(!events.iter().any(|e| e["type"] == "step_started"));
+    assert_eq!(tb.zk_pids(), before);
+    assert_eq!(
+        tb.ssh(1, "cat /etc/zookeeper/conf/zoo.cfg").stdout,
+        cfg_before
+    );
+}
+
+/// Puts a host that was started standalone back into the ensemble.
+struct Standalone<'a>(&'a Testbed, usize);
+
+impl Drop for Standalone<'_> {
+    fn drop(&mut self) {
+        self.0.hook(&["zk-rejoin", &self.1.to_string()]);
+        self.0.wait_healthy();
+    }
+}
+
+#[test]
+fn a_standalone_member_fails_the_preflight_by_name() {
+    let (tb, _turn) = testbed();
+    let dir = tempfile::tempdir().unwrap();
+    tb.hook(&["zk-standalone", "3"]);
+    let _rejoin = Standalone(tb, 3);
+    let before = tb.zk_pids();
+    let preflight = write(
+        dir.path(),
+        "preflight.yaml",
+        "name: preflight\nhosts: zookeeper\ntasks:\n  - {id: preflight, run: once, timeout: 2s, status: {require: healthy}}\n",
+    );
+    let (out, events) = tb.zkrun(&preflight, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let failed = events
+        .iter()
+        .find(|e| e["type"] == "step_finished" && e["data"]["status"] == "failed")
+        .expect("the preflight fails");
+    let message = failed["data"]["message"].as_str().unwrap();
+    assert!(message.contains("zk3 serves standalone"), "{message}");
+    // The shipped roll is refused too, and touches nothing.
+    let (out, events) = tb.zkrun(Path::new("playbooks/rolling-restart.yaml"), &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        !events
+            .iter()
+            .any(|e| e["type"] == "step_started" && e["data"]["kind"] == "stop"),
+        "a node was stopped"
+    );
+    assert_eq!(tb.zk_pids(), before);
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Sample {
+    /// Nodes whose client port does not answer at all.
+    down: usize,
+    serving: usize,
+    leaders: usize,
+}
+
+/// Polls every node's `srvr` every 20 ms while `run` runs.
+fn watched<R: Send>(tb: &Testbed, run: impl FnOnce() -> R + Send) -> (R, Vec<Sample>) {
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let _stop = crate::support::StopOnDrop(&stop);
+        let watcher = s.spawn(|| {
+            let mut samples = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                let mut sample = Sample::default();
+                for n in 1..=tb.size {
+                    match four_letter_word(&tb.address(n), "srvr") {
+                        None => sample.down += 1,
+                        Some(r) if r.contains("Mode: leader") => {
+                            sample.leaders += 1;
+                            sample.serving += 1;
+                        }
+                        Some(r) if r.contains("Mode: ") => sample.serving += 1,
+                        Some(_) => {}
+                    }
+                }
+                samples.push(sample);
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            samples
+        });
+        let r = run();
+        stop.store(true, Ordering::Relaxed);
+        (r, watcher.join().unwrap())
+    })
+}
+
+/// Leaderless stretches in the samples.
+fn leaderless_windows(samples: &[Sample]) -> usize {
+    samples
+        .windows(2)
+        .filter(|w| w[0].leaders == 1 && w[1].leaders == 0)
+        .count()
+}
+
+#[test]
+fn serial_two_on_five_voters_never_has_more_than_two_out() {
+    let (tb, _turn) = testbed_shaped(5, 0);
+    let dir = tempfile::tempdir().unwrap();
+    let pb = write(
+        dir.path(),
+        "rr.yaml",
+        &shipped().replace("serial: 1", "serial: 2"),
+    );
+    let before = tb.zk_pids();
+    let ((out, events), samples) = watched(tb, || tb.zkrun(&pb, &[]));
+    assert!(out.status.success(), "{}", text(&out));
+    let after = tb.zk_pids();
+    for i in 0..tb.size {
+        assert_ne!(before[i], after[i], "zk{} was not restarted", i + 1);
+    }
+    let batches: Vec<usize> = events
+        .iter()
+        .filter(|e| e["type"] == "batch_started")
+        .map(|e| e["data"]["hosts"].as_array().unwrap().len())
+        .collect();
+    assert_eq!(batches, [2, 2, 1]);
+    assert!(
+        samples.len() > 50,
+        "the watcher ran: {} samples",
+        samples.len()
+    );
+    let worst = samples.iter().map(|s| s.down).max().unwrap();
+    assert!(worst <= 2, "{worst} nodes were down at once");
+    // Whenever a leader leads, a majority of the five serves under it.
+    for s in &samples {
+        if s.leaders == 1 {
+            assert!(
+                s.serving >= 3,
+                "a leader with only {} serving: {s:?}",
+                s.serving
+            );
+        }
+        assert!(s.leaders <= 1, "two leaders: {s:?}");
+    }
+    assert!(leaderless_windows(&samples) <= 1, "more than one election");
+    let elections = events
+        .iter()
+        .find(|e| e["type"] == "fact" && e["data"]["name"] == "elections")
+        .expect("the final check counts elections")["data"]["value"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(elections.starts_with("1 election"), "{elections}");
+}
+
+#[test]
+fn three_voters_and_two_observers_roll_green() {
+    let (tb, _turn) = testbed_shaped(5, 2);
+    let before = tb.zk_pids();
+    let starts: Vec<usize> = (1..=tb.size).map(|n| tb.starts(n)).collect();
+    let ((out, events), samples) = watched(tb, || {
+        tb.zkrun(Path::new("playbooks/rolling-restart.yaml"), &[])
+    });
+    assert!(out.status.success(), "{}", text(&out));
+    let after = tb.zk_pids();
+    for n in 1..=tb.size {
+        assert_ne!(before[n - 1], after[n - 1], "zk{n} was not restarted");
+        assert_eq!(
+            tb.starts(n),
+            starts[n - 1] + 1,
+            "zk{n} started more than once"
+        );
+    }
+    assert!(
+        samples.iter().all(|s| s.down <= 1),
+        "two nodes down at once"
+    );
+    assert!(leaderless_windows(&samples) <= 1, "more than one election");
+    // Observers are back as observers.
+    for n in 4..=5 {
+        let srvr = four_letter_word(&tb.address(n), "srvr").unwrap_or_default();
+        assert!(srvr.contains("Mode: observer"), "zk{n}: {srvr}");
+    }
+    let elections = events
+        .iter()
+        .find(|e| e["type"] == "fact" && e["data"]["name"] == "elections")
+        .expect("the final check counts elections")["data"]["value"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(elections.starts_with("1 election"), "{elections}");
+}

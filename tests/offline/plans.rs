@@ -1,0 +1,214 @@
+//! Snapshots of the dry-run of every shipped playbook against the example
+//! inventories: what an SRE reads before anything runs.
+
+use std::path::Path;
+
+use crate::cli::cli_args;
+use clap::Parser;
+use zkrun::app::load_and_plan;
+use zkrun::cli::Cli;
+
+fn plan(playbook: &str, inventory: &str, extra: &[&str]) -> zkrun::plan::Plan {
+    let cli = Cli::parse_from(cli_args(
+        Path::new(playbook),
+        Path::new(inventory),
+        extra.iter().map(|s| s.to_string()).collect(),
+    ));
+    match load_and_plan(&cli) {
+        Ok(p) => p,
+        Err(d) => panic!("{}", d.render(20)),
+    }
+}
+
+fn text(p: &zkrun::plan::Plan) -> String {
+    console::set_colors_enabled(false);
+    zkrun::plan::display::render(p)
+}
+
+#[test]
+fn rolling_restart_on_three_nodes() {
+    let p = plan(
+        "playbooks/rolling-restart.yaml",
+        "examples/inventory-3.yaml",
+        &[],
+    );
+    insta::assert_snapshot!(text(&p));
+}
+
+#[test]
+fn rolling_restart_on_five_nodes_with_maintenance() {
+    let p = plan(
+        "playbooks/rolling-restart.yaml",
+        "examples/inventory-5.yaml",
+        &["maintenance=apt-get clean"],
+    );
+    insta::assert_snapshot!(text(&p));
+}
+
+#[test]
+fn config_change_on_three_nodes() {
+    let p = plan(
+        "playbooks/config-change.yaml",
+        "examples/inventory-3.yaml",
+        &[],
+    );
+    insta::assert_snapshot!(text(&p));
+}
+
+#[test]
+fn upgrade_on_five_nodes() {
+    let p = plan(
+        "playbooks/upgrade.yaml",
+        "examples/inventory-5.yaml",
+        &["zookeeper_version=3.8.0-11+deb12u2"],
+    );
+    insta::assert_snapshot!(text(&p));
+}
+
+#[test]
+fn plan_json_has_the_documented_shape() {
+    let p = plan(
+        "playbooks/rolling-restart.yaml",
+        "examples/inventory-3.yaml",
+        &[],
+    );
+    insta::assert_json_snapshot!(p);
+}
+
+#[test]
+fn dry_run_lines_fit_80_columns() {
+    for (pb, inv, extra) in [
+        (
+            "playbooks/rolling-restart.yaml",
+            "examples/inventory-5.yaml",
+            vec!["maintenance=apt-get clean"],
+        ),
+        (
+            "playbooks/config-change.yaml",
+            "examples/inventory-5.yaml",
+            vec![],
+        ),
+        (
+            "playbooks/upgrade.yaml",
+            "examples/inventory-5.yaml",
+            vec!["zookeeper_version=3.8.0-11+deb12u2"],
+        ),
+    ] {
+        let t = text(&plan(pb, inv, &extra));
+        for line in t.lines() {
+            assert!(
+                line.chars().count() <= 80,
+                "{pb}: {} columns: {line}",
+                line.chars().count()
+            );
+        }
+    }
+}
+
+#[test]
+fn the_fingerprint_ignores_comments_and_run_id_but_not_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let original = std::fs::read_to_string("playbooks/rolling-restart.yaml").unwrap();
+    let copy = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_string_lossy().to_string()
+    };
+    let a = copy("a.yaml", &original);
+    let b = copy("b.yaml", &format!("# a new comment\n{original}"));
+    let c = copy("c.yaml", &original.replace("timeout: 90s", "timeout: 91s"));
+    let inv = "examples/inventory-3.yaml";
+    let fa = plan(&a, inv, &[]).fingerprint;
+    assert_eq!(fa, plan(&b, inv, &[]).fingerprint);
+    assert_ne!(fa, plan(&c, inv, &[]).fingerprint);
+    assert_ne!(fa, plan(&a, inv, &["backup_root=/srv"]).fingerprint);
+}
+
+#[test]
+fn secrets_never_reach_the_printed_or_serialized_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let pb = dir.path().join("secret.yaml");
+    std::fs::write(
+        &pb,
+        "name: s\nhosts: zookeeper\nsecrets: [token]\ntasks:\n  - id: notify\n    maintain: {command: [curl, -H, \"Authorization: {{ token }}\", http://127.0.0.1:9/]}\n",
+    )
+    .unwrap();
+    let p = plan(
+        pb.to_str().unwrap(),
+        "examples/inventory-3.yaml",
+        &["token=hunter2"],
+    );
+    let shown = text(&p);
+    let json = serde_json::to_string(&p).unwrap();
+    assert!(shown.contains("Authorization: ********"), "{shown}");
+    assert!(!shown.contains("hunter2") && !json.contains("hunter2"));
+    // The real value is still there for the runner.
+    let r = p.rolling().unwrap();
+    let Some(zkrun::tasks::Action::Maintain(zkrun::tasks::maintain::MaintainStep::Command {
+        argv,
+    })) = &r.steps["zk1"][0].action
+    else {
+        panic!("expected a command step")
+    };
+    assert_eq!(argv[2].real(), "Authorization: hunter2");
+}
+
+#[test]
+fn limit_and_when_shape_the_plan() {
+    let mut cli_extra = vec![];
+    let p = plan(
+        "playbooks/rolling-restart.yaml",
+        "examples/inventory-3.yaml",
+        &cli_extra,
+    );
+    let r = p.rolling().unwrap();
+    assert!(
+        r.steps["zk2"].iter().any(|s| s.skip.is_some()),
+        "maintain is skipped without -e"
+    );
+    cli_extra.push("maintenance=true");
+    let p = plan(
+        "playbooks/rolling-restart.yaml",
+        "examples/inventory-3.yaml",
+        &cli_extra,
+    );
+    assert!(
+        p.rolling().unwrap().steps["zk2"]
+            .iter()
+            .all(|s| s.skip.is_none())
+    );
+}
+
+#[test]
+fn a_reader_that_closes_early_ends_zkrun_quietly() {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    // A plan far larger than a pipe's buffer, so zkrun is still writing
+    // when the reader goes.
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = dir.path().join("many.yaml");
+    let hosts: String = (1..=300)
+        .map(|i| format!("        zk{i}: {{ansible_host: 192.0.2.{}}}\n", i % 250 + 1))
+        .collect();
+    std::fs::write(
+        &inventory,
+        format!("all:\n  children:\n    zookeeper:\n      hosts:\n{hosts}"),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_zkrun"))
+        .arg("playbooks/rolling-restart.yaml")
+        .arg("-i")
+        .arg(&inventory)
+        .args(["--dry-run", "--offline"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read one byte, then close the pipe, as `| head -c 1` would.
+    let mut first = [0u8; 1];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(141), "{stderr}");
+}
