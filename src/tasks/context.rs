@@ -33,8 +33,11 @@ impl ServiceOnHost {
             Manager::Script => vec![
                 Text::plain("sh"),
                 Text::plain("-c"),
+                // zkServer.sh, not ZooKeeper, owns the pid file: find it by
+                // the script's own rule (its `ZOO_DATADIR`: the text after
+                // the last `=` of the dataDir line, trimmed).
                 Text::plain(
-                    r#"d=$(sed -n 's/^[[:space:]]*dataDir[[:space:]]*=[[:space:]]*//p' "$0" | tail -n 1); cat "$d/zookeeper_server.pid" 2>/dev/null"#,
+                    r#"d=$(grep "^[[:space:]]*dataDir" "$0" | sed -e 's/.*=//' | sed -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//'); cat "${ZOOPIDFILE:-$d/zookeeper_server.pid}" 2>/dev/null"#,
                 ),
                 self.config.clone(),
             ],

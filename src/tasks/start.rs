@@ -18,6 +18,9 @@ pub struct StartArgs {}
 #[derive(Debug, Clone, Serialize)]
 pub struct StartStep {
     pub command: Vec<Text>,
+    /// Prints the server's PID as its manager records it: a start is
+    /// skipped when that process is a running ZooKeeper server.
+    pub pid_of: Vec<Text>,
     /// The server log, read for fatal lines when the start fails.
     pub log: Text,
 }
@@ -25,21 +28,34 @@ pub struct StartStep {
 pub fn plan(_: &StartArgs, cx: &Cx) -> Option<StartStep> {
     Some(StartStep {
         command: cx.service.control("start"),
+        pid_of: cx.service.main_pid(),
         log: cx.service.log.clone(),
     })
 }
 
 impl StartStep {
-    /// Starts the service unless a server already runs (so a resumed run
-    /// does not start a second JVM).
+    /// Starts the service unless this server already runs (so a resumed
+    /// run does not start a second JVM).
     pub async fn execute<T: Transport>(&self, x: &Exec<'_, T>) -> Result<(), StepError> {
+        // This server, not any JVM on the host (a second instance, another
+        // ensemble's node): the one its manager recorded, or whatever
+        // answers on its client port.
         let pids = probe::server_pids(x, x.host)
             .await
             .map_err(StepError::new)?;
-        if !pids.is_empty() {
+        if let Some(pid) = probe::recorded_pid(x, &self.pid_of).await
+            && pids.contains(&pid)
+        {
             x.note(&format!(
-                "a server already runs (pid {pids:?}): not starting another"
+                "this server already runs (pid {pid}): not starting another"
             ));
+            return Ok(());
+        }
+        if !matches!(
+            probe::node(x, x.host).await,
+            crate::zk::ensemble::NodeState::Down
+        ) {
+            x.note("something answers on this server's client port already: not starting another");
             return Ok(());
         }
         // Where the log ends now: verify reads only what this start wrote.

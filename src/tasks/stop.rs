@@ -22,10 +22,6 @@ i=0
 while [ $i -lt 100 ] && is_zk "$1" && [ "$(awk '{print $3}' /proc/$1/stat 2>/dev/null)" != Z ]; do sleep 0.1; i=$((i + 1)); done
 if is_zk "$1" && [ "$(awk '{print $3}' /proc/$1/stat 2>/dev/null)" != Z ]; then kill -KILL "$1"; fi"#;
 
-fn argv_str(argv: &[Text]) -> Vec<&str> {
-    argv.iter().map(|t| t.real()).collect()
-}
-
 fn join(pids: &[u32]) -> String {
     pids.iter()
         .map(u32::to_string)
@@ -157,16 +153,7 @@ impl StopStep {
 
     /// The server's PID as its manager records it (pid file or MainPID).
     async fn main_pid<T: Transport>(&self, x: &Exec<'_, T>) -> Option<u32> {
-        x.query(x.host, &argv_str(&self.pid_of), Duration::from_secs(5))
-            .await
-            .ok()
-            .and_then(|o| {
-                String::from_utf8_lossy(&o.stdout)
-                    .trim()
-                    .parse::<u32>()
-                    .ok()
-            })
-            .filter(|p| *p > 0)
+        probe::recorded_pid(x, &self.pid_of).await
     }
 
     /// Before anything stops: the manager's record of the server's PID is

@@ -355,6 +355,8 @@ mod tests {
                 .map(|n| crate::zk::config::parse_server(n, &format!("10.0.0.{n}:2888:3888")))
                 .collect(),
             peer_observer: false,
+            resolved: Default::default(),
+            config_error: None,
         };
         let e = identities(&[id("zk1", 1, 5), id("zk2", 2, 5), id("zk3", 3, 5)]).unwrap_err();
         assert!(

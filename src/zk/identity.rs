@@ -13,6 +13,22 @@ pub struct Identity {
     pub servers: Vec<Server>,
     /// `peerType=observer` in its own config.
     pub peer_observer: bool,
+    /// How the host itself sees its `server.<myid>` line: the addresses its
+    /// resolver gives for the line's name, and the host's own addresses
+    /// (its interfaces and the address its client port is reached at).
+    /// Empty when not asked (unit tests compare names).
+    pub resolved: Resolved,
+    /// Why the config could not be read (a missing `dynamicConfigFile`).
+    pub config_error: Option<String>,
+}
+
+/// Names as the host's resolver reads them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Resolved {
+    /// Addresses of the server line's host name, by the host's resolver.
+    pub server: Vec<String>,
+    /// The host's own addresses.
+    pub own: Vec<String>,
 }
 
 impl Identity {
@@ -64,6 +80,10 @@ pub fn identities(ids: &[Identity]) -> Result<(), String> {
         }
     }
     for id in ids {
+        if let Some(e) = &id.config_error {
+            problems.push(format!("{}: {e}", id.host));
+            continue;
+        }
         let Some(myid) = id.myid else {
             problems.push(format!("{}: myid is missing or not a number", id.host));
             continue;
@@ -74,12 +94,8 @@ pub fn identities(ids: &[Identity]) -> Result<(), String> {
                 id.host
             )),
             Some(server) => {
-                let named = server.host.as_str();
-                if named != id.address && named != id.host && named != "0.0.0.0" {
-                    problems.push(format!(
-                        "{}: server.{myid} names {named}, not this host ({})",
-                        id.host, id.address
-                    ));
+                if let Err(why) = names_this_host(id, server) {
+                    problems.push(format!("{}: server.{myid} {why}", id.host));
                 }
             }
         }
@@ -99,6 +115,37 @@ pub fn identities(ids: &[Identity]) -> Result<(), String> {
     }
 }
 
+/// Whether the server line names this host, decided as the host decides:
+/// the same string as zkrun's own name or address for it, a wildcard, or a
+/// name the host's resolver turns into one of the host's own addresses.
+/// Never two namespaces compared as strings (an ssh alias, an inventory IP
+/// and a server line's FQDN are all the same host).
+fn names_this_host(id: &Identity, server: &Server) -> Result<(), String> {
+    let named = server.host.as_str();
+    if named == id.address || named == id.host || named == "0.0.0.0" || named == "::" {
+        return Ok(());
+    }
+    let r = &id.resolved;
+    if r.server.is_empty() && r.own.is_empty() {
+        return Err(format!("names {named}, not this host ({})", id.address));
+    }
+    if r.server.is_empty() {
+        return Err(format!(
+            "names {named}, which does not resolve on {} (its resolver, /etc/hosts or DNS, knows no address for it)",
+            id.host
+        ));
+    }
+    if r.server.iter().any(|a| r.own.contains(a)) {
+        return Ok(());
+    }
+    Err(format!(
+        "names {named}, which resolves on {} to {}: none is one of its own addresses ({})",
+        id.host,
+        r.server.join(", "),
+        r.own.join(", ")
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,6 +161,8 @@ mod tests {
                 crate::zk::config::parse_server(2, "10.0.0.2:2888:3888"),
             ],
             peer_observer: false,
+            resolved: Resolved::default(),
+            config_error: None,
         };
         assert_eq!(
             identities(&[
@@ -149,9 +198,56 @@ mod tests {
             myid: Some(4),
             servers: vec![crate::zk::config::parse_server(4, line)],
             peer_observer,
+            resolved: Resolved::default(),
+            config_error: None,
         };
         // A stale peerType=observer on a voter's line: ZooKeeper runs a voter.
         assert!(!id("10.0.0.4:2888:3888", true).is_observer());
         assert!(id("10.0.0.4:2888:3888:observer", false).is_observer());
+    }
+
+    #[test]
+    fn a_server_line_is_this_host_when_the_host_resolves_it_to_itself() {
+        let id = |server: &str, resolved: &[&str], own: &[&str]| Identity {
+            host: "zk1".into(),
+            address: "zk1".into(),
+            myid: Some(1),
+            servers: vec![crate::zk::config::parse_server(1, server)],
+            peer_observer: false,
+            resolved: Resolved {
+                server: resolved.iter().map(|s| s.to_string()).collect(),
+                own: own.iter().map(|s| s.to_string()).collect(),
+            },
+            config_error: None,
+        };
+        // An ssh alias in the inventory, an IP on the server line.
+        assert!(
+            names_this_host(
+                &id("10.1.0.11:2888:3888", &["10.1.0.11"], &["10.1.0.11"]),
+                &id("10.1.0.11:2888:3888", &[], &[]).servers[0]
+            )
+            .is_ok()
+        );
+        // An FQDN on the server line, an IPv6 address on the host.
+        let fqdn = id(
+            "zk1.prod.example:2888:3888",
+            &["2001:db8::11"],
+            &["10.1.0.11", "2001:db8::11"],
+        );
+        assert!(names_this_host(&fqdn, &fqdn.servers[0]).is_ok());
+        // Another host's address.
+        let other = id("zk2.prod.example:2888:3888", &["10.1.0.12"], &["10.1.0.11"]);
+        let e = names_this_host(&other, &other.servers[0]).unwrap_err();
+        assert!(
+            e.contains("resolves on zk1 to 10.1.0.12") && e.contains("10.1.0.11"),
+            "{e}"
+        );
+        // A name the host cannot resolve.
+        let nowhere = id("zk9.nowhere:2888:3888", &[], &["10.1.0.11"]);
+        assert!(
+            names_this_host(&nowhere, &nowhere.servers[0])
+                .unwrap_err()
+                .contains("does not resolve on zk1")
+        );
     }
 }

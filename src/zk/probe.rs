@@ -218,13 +218,21 @@ async fn read_file<T: Transport>(
 /// (config path as rendered for the host running the check; zkrun assumes
 /// one layout per ensemble).
 pub async fn identity<T: Transport>(x: &Exec<'_, T>, host: &PlanHost, path: &str) -> Identity {
-    let c = read_config(x, host, path).await.unwrap_or_default();
-    let myid = match &c.data_dir {
+    let (c, config_error) = match read_config(x, host, path).await {
+        Ok(c) => (c, None),
+        Err(e) => (Config::default(), Some(e)),
+    };
+    let myid: Option<u32> = match &c.data_dir {
         Some(dir) => read_file(x, host, &format!("{dir}/myid"))
             .await
             .ok()
             .and_then(|t| t.trim().parse().ok()),
         None => None,
+    };
+    let server = myid.and_then(|id| c.servers.iter().find(|s| s.id == id));
+    let resolved = match server {
+        Some(s) => resolve(x, host, &s.host).await,
+        None => Default::default(),
     };
     Identity {
         host: host.name.clone(),
@@ -235,12 +243,80 @@ pub async fn identity<T: Transport>(x: &Exec<'_, T>, host: &PlanHost, path: &str
             .as_deref()
             .is_some_and(|p| p.eq_ignore_ascii_case("observer")),
         servers: c.servers,
+        resolved,
+        config_error,
+    }
+}
+
+/// Resolves `name` with the host's own resolver (`getent ahosts`: files,
+/// then DNS, as the host's nsswitch says) and lists the host's own
+/// addresses: its interfaces (`hostname -I`) and the address its client
+/// port is reached at, resolved the same way.
+async fn resolve<T: Transport>(
+    x: &Exec<'_, T>,
+    host: &PlanHost,
+    name: &str,
+) -> super::identity::Resolved {
+    const SCRIPT: &str = r#"getent ahosts "$1" 2>/dev/null | awk '{ print $1 }' | sort -u
+echo --
+hostname -I 2>/dev/null | tr ' ' '\n'
+getent ahosts "$2" 2>/dev/null | awk '{ print $1 }' | sort -u"#;
+    let out = x
+        .query(
+            host,
+            &[
+                "sh",
+                "-c",
+                SCRIPT,
+                "zkrun-resolve",
+                name,
+                &host.zookeeper.address,
+            ],
+            PROBE_TIMEOUT,
+        )
+        .await;
+    let Ok(out) = out else {
+        return Default::default();
+    };
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let (server, own) = text.split_once("--\n").unwrap_or((&text, ""));
+    let words = |t: &str| -> Vec<String> {
+        let mut v: Vec<String> = t
+            .split_whitespace()
+            .map(|a| a.trim_start_matches("::ffff:").to_string())
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    super::identity::Resolved {
+        server: words(server),
+        own: words(own),
     }
 }
 
 /// Every host's identity, asked in parallel.
 pub async fn identities<T: Transport>(x: &Exec<'_, T>, path: &str) -> Vec<Identity> {
     futures_util::future::join_all(x.hosts.iter().map(|h| identity(x, h, path))).await
+}
+
+/// The server's PID as its manager records it (`pid_of` prints it: the pid
+/// file, or systemd's MainPID); None when there is no record.
+pub async fn recorded_pid<T: Transport>(
+    x: &Exec<'_, T>,
+    pid_of: &[crate::render::Text],
+) -> Option<u32> {
+    let argv: Vec<&str> = pid_of.iter().map(|t| t.real()).collect();
+    x.query(x.host, &argv, PROBE_TIMEOUT)
+        .await
+        .ok()
+        .and_then(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .trim()
+                .parse::<u32>()
+                .ok()
+        })
+        .filter(|p| *p > 0)
 }
 
 /// PIDs of ZooKeeper server JVMs on the host (zombies excluded: they hold
