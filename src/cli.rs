@@ -13,17 +13,40 @@ use clap::{Parser, ValueEnum};
                   Examples:\n  zkrun playbooks/rolling-restart.yaml -i hosts.yaml --dry-run\n  \
                   zkrun playbooks/rolling-restart.yaml -i hosts.yaml --check\n  \
                   zkrun playbooks/rolling-restart.yaml -i hosts.yaml -l zk2 -e backup_root=/srv/backups\n  \
-                  zkrun --status -i hosts.yaml"
+                  zkrun --status -i hosts.yaml\n  \
+                  zkrun --status playbooks/rolling-restart.yaml -i hosts.yaml"
 )]
 pub struct Cli {
     /// The playbook (YAML) to run.
     #[arg(required_unless_present = "status")]
     pub playbook: Option<PathBuf>,
 
-    /// Show the ensemble (mode, zxid, clients, verdict) of the inventory's
-    /// hosts (or --limit) and exit; read-only.
-    #[arg(long, conflicts_with_all = ["playbook", "dry_run", "check"])]
+    /// Show the ensemble (mode, zxid, clients, verdict) and exit; read-only.
+    /// With a PLAYBOOK: its hosts and its `service` block (client port and
+    /// address, config); without: every inventory host (or --limit) with
+    /// the default service, or --client-port/--client-address.
+    #[arg(long, conflicts_with_all = ["dry_run", "check"])]
     pub status: bool,
+
+    /// With --status and no playbook: the nodes' client port (default 2181).
+    #[arg(
+        long,
+        value_name = "PORT",
+        requires = "status",
+        conflicts_with = "playbook"
+    )]
+    pub client_port: Option<u16>,
+
+    /// With --status and no playbook: the address each node's client port
+    /// listens on, as seen from its host (a template such as
+    /// `{{ ansible_host }}`; default: the host's address).
+    #[arg(
+        long,
+        value_name = "ADDRESS",
+        requires = "status",
+        conflicts_with = "playbook"
+    )]
+    pub client_address: Option<String>,
 
     /// The inventory (Ansible-style YAML).
     #[arg(short, long, value_name = "FILE")]

@@ -80,9 +80,22 @@ pub fn load_and_plan(cli: &Cli) -> Result<Plan, Diagnostics> {
 /// The playbook behind `--status`: every host (or --limit), default service.
 pub fn status_playbook(cli: &Cli) -> Source {
     let hosts = cli.limit.as_deref().unwrap_or("all");
+    let q = |v: &str| serde_json::Value::String(v.to_string());
+    let mut service = Vec::new();
+    if let Some(port) = cli.client_port {
+        service.push(format!("client_port: {port}"));
+    }
+    if let Some(address) = &cli.client_address {
+        service.push(format!("client_address: {}", q(address)));
+    }
+    let service = if service.is_empty() {
+        String::new()
+    } else {
+        format!("service: {{{}}}\n", service.join(", "))
+    };
     let text = format!(
-        "name: ensemble status\nhosts: {}\ntasks:\n  - {{id: status, run: once, status: {{}}}}\n",
-        serde_json::Value::String(hosts.to_string())
+        "name: ensemble status\nhosts: {}\n{service}tasks:\n  - {{id: status, run: once, status: {{}}}}\n",
+        q(hosts)
     );
     Source::new("<--status>", text)
 }

@@ -59,8 +59,12 @@ pub fn run(cli: Cli) -> ExitCode {
                     std::time::Duration::from_secs(10),
                     &facts,
                 );
-                let view = crate::zk::probe::view(&x).await;
+                let mut view = crate::zk::probe::view(&x).await;
                 let config = crate::preview::service_config(&plan);
+                // Voters and observers as the configs say.
+                let ids = crate::zk::probe::identities(&x, &config).await;
+                view.observers = crate::zk::ensemble::observers(&ids);
+                let silent = jvm_without_port(&x, &view).await;
                 let s = crate::zk::probe::sessions(&x, &view, &config).await;
                 let verdict = if reachable.len() < plan.hosts.len() {
                     Err("some hosts could not be reached".to_string())
@@ -72,6 +76,7 @@ pub fn run(cli: Cli) -> ExitCode {
                         "status",
                         &serde_json::json!({
                             "nodes": view.to_json(),
+                            "running_not_answering": silent,
                             "leader": view.leaders(),
                             "synced_followers": view.leader_mntr.synced_followers(),
                             "unreachable": unreachable,
@@ -83,6 +88,13 @@ pub fn run(cli: Cli) -> ExitCode {
                     );
                 } else {
                     out!("{}", view.table());
+                    for h in &silent {
+                        outln!(
+                            "{h:<10} a ZooKeeper JVM runs on the host, but the client port does not answer \
+                             (a TLS-only secureClientPort, another clientPort or address: pass the playbook, \
+                             or --client-port/--client-address)"
+                        );
+                    }
                     outln!("{}{}", if s.warn { "WARNING: " } else { "" }, s.line);
                 }
                 verdict
@@ -108,4 +120,28 @@ pub fn run(cli: Cli) -> ExitCode {
             ExitCode::from(exit::RUN_FAILED)
         }
     }
+}
+
+/// Hosts whose node does not answer on its client port while a ZooKeeper
+/// JVM runs there: "running, client port not answering", never "down".
+async fn jvm_without_port<T: Transport>(
+    x: &crate::host::exec::Exec<'_, T>,
+    view: &crate::zk::ensemble::View,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for n in &view.nodes {
+        if n.state != crate::zk::ensemble::NodeState::Down {
+            continue;
+        }
+        let Some(h) = x.hosts.iter().find(|h| h.name == n.host) else {
+            continue;
+        };
+        if crate::zk::probe::server_pids(x, h)
+            .await
+            .is_ok_and(|p| !p.is_empty())
+        {
+            out.push(n.host.clone());
+        }
+    }
+    out
 }
