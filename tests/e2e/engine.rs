@@ -270,6 +270,7 @@ fn a_changed_host_key_is_refused() {
         ssh_config: config2,
         size: tb.size,
         observers: tb.observers,
+        shape: tb.shape.clone(),
     };
     let run = zkrun(&tb2, &write_playbook(dir.path(), MARK_TASK), &[]);
     assert_eq!(run.status.status.code(), Some(1));
@@ -316,6 +317,7 @@ fn refused_authentication_is_named() {
         ssh_config: cfg2,
         size: tb.size,
         observers: tb.observers,
+        shape: tb.shape.clone(),
     };
     let run = zkrun(&tb2, &write_playbook(dir.path(), MARK_TASK), &[]);
     assert_eq!(run.status.status.code(), Some(1));
@@ -438,6 +440,7 @@ fn as_user(tb: &Testbed, dir: &Path, user: &str) -> Testbed {
         ssh_config: tb.ssh_config.clone(),
         size: tb.size,
         observers: tb.observers,
+        shape: tb.shape.clone(),
     }
 }
 

@@ -11,4 +11,5 @@ mod preview;
 mod resume;
 mod rolling;
 mod safety;
+mod shapes;
 mod testbed;

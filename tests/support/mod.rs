@@ -1,8 +1,10 @@
 //! The local fleet for end-to-end tests: brought up by `scripts/testbed up`
 //! (which reuses a healthy fleet of the same shape), shared by the tests of
 //! a binary one at a time. Most tests use `testbed()`, 3 nodes; a test that
-//! needs another shape (more nodes, observers) asks `testbed_shaped`, and the
-//! fleet is rebuilt whenever the shape asked for changes.
+//! needs another shape asks `testbed_shaped` (more nodes, observers) or
+//! `testbed_with(&Shape { .. })` (any of `scripts/testbed up`'s options:
+//! names, shared PIDs, config style, dynamic reconfiguration, leaderServes),
+//! and the fleet is rebuilt whenever the shape asked for changes.
 //!
 //! The fleet is left running when the binary ends, so the next binary reuses
 //! it if it wants the same shape; `scripts/test` tears it down at the end of
@@ -17,6 +19,7 @@ use std::process::{Command, Output};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+#[derive(Clone, Debug)]
 pub struct Testbed {
     pub inventory: PathBuf,
     pub ssh_config: PathBuf,
@@ -25,6 +28,159 @@ pub struct Testbed {
     /// The last `observers` hosts are ZooKeeper observers (`zk_role:
     /// observer` in the inventory); the others vote.
     pub observers: usize,
+    /// How the fleet is built (its `size` and `observers` are the two
+    /// fields above).
+    pub shape: Shape,
+}
+
+/// How hosts are named.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Names {
+    /// The inventory has `ansible_host`/`ansible_port`; `server.N` names the
+    /// address (127.0.0.1N).
+    #[default]
+    Address,
+    /// `--names alias`: the inventory has neither, hosts are known only by
+    /// the ssh_config's `Host zkN`/`HostName` (pass `--ssh-config`), and
+    /// `server.N` names the FQDN `zkN.zk.test`, which every host resolves
+    /// through its own /etc/hosts (as it does every `zkN`). The machine the
+    /// tests run on resolves neither. `clientPortAddress` stays the address.
+    Alias,
+}
+
+/// How zoo.cfg is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ConfigStyle {
+    /// `key=value` lines.
+    #[default]
+    Plain,
+    /// `--config crlf`: CRLF line ends, `key = value  ` (padded), `tickTime:
+    /// 2000`, `syncLimit 5`, and a separate `dataLogDir`
+    /// (/var/lib/zookeeper-txlog). Server lines are padded around `=` only
+    /// (the JVM does not trim their values) and dataDir keeps `=` (Debian's
+    /// zkServer.sh finds its pid file by it).
+    Crlf,
+}
+
+/// The fleet's shape: `scripts/testbed up`'s options. `Default` is the
+/// plain 3-node fleet of `testbed()`. Build others by struct update:
+/// `Shape { names: Names::Alias, ..Shape::default() }`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Shape {
+    /// Hosts zk1..zk{size} (1 to 9).
+    pub size: usize,
+    /// The last `observers` hosts observe (0 to size-1).
+    pub observers: usize,
+    pub names: Names,
+    /// `--shared-pids`: all hosts in one PID namespace, every JVM visible to
+    /// every host's `ps`.
+    pub shared_pids: bool,
+    pub config: ConfigStyle,
+    /// `--dynamic`: `reconfigEnabled=true`, the server lines only in
+    /// `dynamicConfigFile=/etc/zookeeper/conf/zoo.cfg.dynamic`, which
+    /// ZooKeeper rewrites as `zoo.cfg.dynamic.<version>` (rewriting zoo.cfg
+    /// too, as `key=value` lines: with `--config crlf` only the first start
+    /// sees the CRLF file).
+    pub dynamic: bool,
+    /// false: `--leader-serves no` (`leaderServes=no` everywhere): the leader
+    /// answers srvr "This ZooKeeper instance is not currently serving
+    /// requests"; `leader()` and `wait_healthy()` still find it.
+    pub leader_serves: bool,
+}
+
+impl Default for Shape {
+    fn default() -> Self {
+        Shape {
+            size: 3,
+            observers: 0,
+            names: Names::Address,
+            shared_pids: false,
+            config: ConfigStyle::Plain,
+            dynamic: false,
+            leader_serves: true,
+        }
+    }
+}
+
+impl Shape {
+    /// `size` nodes, the last `observers` observing, all else the default.
+    pub fn sized(size: usize, observers: usize) -> Shape {
+        Shape {
+            size,
+            observers,
+            ..Shape::default()
+        }
+    }
+
+    /// The arguments of `scripts/testbed up` that build this shape.
+    pub fn up_args(&self) -> Vec<String> {
+        let mut args = vec![
+            self.size.to_string(),
+            "--observers".into(),
+            self.observers.to_string(),
+        ];
+        if self.names == Names::Alias {
+            args.extend(["--names".into(), "alias".into()]);
+        }
+        if self.shared_pids {
+            args.push("--shared-pids".into());
+        }
+        if self.config == ConfigStyle::Crlf {
+            args.extend(["--config".into(), "crlf".into()]);
+        }
+        if self.dynamic {
+            args.push("--dynamic".into());
+        }
+        if !self.leader_serves {
+            args.extend(["--leader-serves".into(), "no".into()]);
+        }
+        args
+    }
+
+    /// The shape as `scripts/testbed env` prints it in `TESTBED_SHAPE`.
+    pub fn line(&self) -> String {
+        let yes_no = |b: bool| if b { "yes" } else { "no" };
+        format!(
+            "size={},observers={},names={},pids={},config={},dynamic={},leader-serves={}",
+            self.size,
+            self.observers,
+            match self.names {
+                Names::Address => "address",
+                Names::Alias => "alias",
+            },
+            if self.shared_pids { "shared" } else { "own" },
+            match self.config {
+                ConfigStyle::Plain => "plain",
+                ConfigStyle::Crlf => "crlf",
+            },
+            yes_no(self.dynamic),
+            yes_no(self.leader_serves),
+        )
+    }
+
+    /// Parses a `TESTBED_SHAPE` line; None when a key is missing or unknown.
+    pub fn parse(line: &str) -> Option<Shape> {
+        let mut shape = Shape::default();
+        let mut seen = 0;
+        for field in line.trim().split(',') {
+            let (key, value) = field.split_once('=')?;
+            match (key, value) {
+                ("size", n) => shape.size = n.parse().ok()?,
+                ("observers", k) => shape.observers = k.parse().ok()?,
+                ("names", "address") => shape.names = Names::Address,
+                ("names", "alias") => shape.names = Names::Alias,
+                ("pids", "own") => shape.shared_pids = false,
+                ("pids", "shared") => shape.shared_pids = true,
+                ("config", "plain") => shape.config = ConfigStyle::Plain,
+                ("config", "crlf") => shape.config = ConfigStyle::Crlf,
+                ("dynamic", v @ ("yes" | "no")) => shape.dynamic = v == "yes",
+                ("leader-serves", v @ ("yes" | "no")) => shape.leader_serves = v == "yes",
+                _ => return None,
+            }
+            seen += 1;
+        }
+        (seen == 7).then_some(shape)
+    }
 }
 
 /// Whose turn it is: one test at a time uses the fleet.
@@ -41,7 +197,7 @@ fn script() -> PathBuf {
 /// The fleet (3 nodes, no observers), healthy, and exclusive use of it for
 /// the calling test.
 pub fn testbed() -> (&'static Testbed, MutexGuard<'static, ()>) {
-    testbed_shaped(3, 0)
+    testbed_with(&Shape::default())
 }
 
 /// A fleet of `size` nodes whose last `observers` are observers (0 to
@@ -51,17 +207,23 @@ pub fn testbed_shaped(
     size: usize,
     observers: usize,
 ) -> (&'static Testbed, MutexGuard<'static, ()>) {
+    testbed_with(&Shape::sized(size, observers))
+}
+
+/// A fleet of this shape, healthy, and exclusive use of it for the calling
+/// test. Rebuilt when the previous test of this binary used another shape.
+pub fn testbed_with(shape: &Shape) -> (&'static Testbed, MutexGuard<'static, ()>) {
     let guard = TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let mut current = CURRENT
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     let tb = match *current {
-        Some(tb) if tb.size == size && tb.observers == observers => tb,
+        Some(tb) if tb.shape == *shape => tb,
         _ => {
             // `up` tears the old fleet down first: if it then fails, no
             // later test may take the old one for running.
             *current = None;
-            let tb: &'static Testbed = Box::leak(Box::new(up(size, observers)));
+            let tb: &'static Testbed = Box::leak(Box::new(up(shape)));
             *current = Some(tb);
             tb
         }
@@ -72,22 +234,24 @@ pub fn testbed_shaped(
     (tb, guard)
 }
 
-/// `scripts/testbed up SIZE --observers K`: reuses a healthy fleet of that
-/// shape, or builds one.
-fn up(size: usize, observers: usize) -> Testbed {
+/// `scripts/testbed up SIZE --observers K [options]`: reuses a healthy fleet
+/// of exactly that shape, or builds one.
+fn up(shape: &Shape) -> Testbed {
     assert!(
         unsafe_is_root(),
         "end-to-end tests need root: the testbed binds port 22 on 127.0.0.1x and \
          bind-mounts per-host directories. Run the suite with `sudo scripts/test`."
     );
-    let (n, k) = (size.to_string(), observers.to_string());
+    let args = shape.up_args();
     let out = Command::new(script())
-        .args(["up", n.as_str(), "--observers", k.as_str()])
+        .arg("up")
+        .args(&args)
         .output()
         .expect("run scripts/testbed");
     assert!(
         out.status.success(),
-        "scripts/testbed up {size} --observers {observers} failed:\n{}",
+        "scripts/testbed up {} failed:\n{}",
+        args.join(" "),
         String::from_utf8_lossy(&out.stderr)
     );
     let env = String::from_utf8_lossy(&out.stdout).to_string();
@@ -102,10 +266,13 @@ fn up(size: usize, observers: usize) -> Testbed {
         ssh_config: get("TESTBED_SSH_CONFIG").into(),
         size: get("TESTBED_SIZE").parse().expect("size"),
         observers: get("TESTBED_OBSERVERS").parse().expect("observers"),
+        shape: Shape::parse(&get("TESTBED_SHAPE")).unwrap_or_else(|| {
+            panic!("scripts/testbed up printed a TESTBED_SHAPE not understood:\n{env}")
+        }),
     };
     assert_eq!(
-        (tb.size, tb.observers),
-        (size, observers),
+        (&tb.shape, tb.size, tb.observers),
+        (shape, shape.size, shape.observers),
         "scripts/testbed up brought up another shape than asked:\n{env}"
     );
     tb
@@ -122,6 +289,21 @@ fn unsafe_is_root() -> bool {
 impl Testbed {
     pub fn address(&self, host: usize) -> String {
         format!("127.0.0.{}", 10 + host)
+    }
+
+    /// Host `n`'s FQDN, `zkN.zk.test`: every host of the fleet resolves it
+    /// (and `zkN`) through its own /etc/hosts, whatever the shape.
+    pub fn fqdn(&self, host: usize) -> String {
+        format!("zk{host}.zk.test")
+    }
+
+    /// What `server.N` names for host `n`: its FQDN with `Names::Alias`,
+    /// else its address.
+    pub fn server_name(&self, host: usize) -> String {
+        match self.shape.names {
+            Names::Alias => self.fqdn(host),
+            Names::Address => self.address(host),
+        }
     }
 
     /// Whether host `n` (1-based) is an observer: the last `observers` are.
