@@ -42,6 +42,10 @@ pub struct PlanHost {
     /// How four-letter words reach it.
     #[serde(skip_serializing_if = "is_ssh")]
     pub four_letter_words: AskVia,
+    /// The service's config file on the host (for a look at a node that
+    /// answers no client: `leaderServes=no`). The plan's steps carry it too.
+    #[serde(skip)]
+    pub config: String,
 }
 
 fn is_ssh(v: &AskVia) -> bool {

@@ -108,6 +108,10 @@ pub fn build(i: &Inputs) -> Result<Plan, Diagnostics> {
                     port: pb.service.client_port,
                 }),
             four_letter_words: pb.service.four_letter_words,
+            config: service
+                .as_ref()
+                .map(|s| s.config.real().to_string())
+                .unwrap_or_default(),
         };
         let steps = match &service {
             Some(_) if !is_target.contains(host.name.as_str()) => Vec::new(),

@@ -132,12 +132,7 @@ impl StatusStep {
     /// (the final check after the preflight) also counts the elections
     /// since, from the epochs, against the leader restarts the run made.
     fn record_epoch<T: Transport>(&self, x: &Exec<'_, T>, v: &View) {
-        let Some(epoch) = v
-            .leaders()
-            .first()
-            .and_then(|l| v.stats(l))
-            .map(|s| s.epoch())
-        else {
+        let Some(epoch) = v.leader_epoch() else {
             return;
         };
         if let Some(before) = x.recall(Fact::Epoch).and_then(|e| e.parse::<u32>().ok()) {

@@ -81,12 +81,9 @@ impl StopStep {
         // For the record: where the leader was before this node went down.
         let view = probe::view(x).await;
         if let [leader] = view.leaders()[..]
-            && let Some(s) = view.stats(leader)
+            && let Some(zxid) = view.leader_zxid()
         {
-            x.fact(
-                "leader_zxid_before_stop",
-                format!("{leader} 0x{:x}", s.zxid),
-            );
+            x.fact(Fact::LeaderZxidBeforeStop, format!("{leader} 0x{zxid:x}"));
             // Counted, not overwritten: a leader stopped again after a
             // recovery causes another election.
             if leader == x.host.name {

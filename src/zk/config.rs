@@ -25,6 +25,9 @@ pub struct Server {
     /// address without its brackets.
     pub host: String,
     pub role: Role,
+    /// The port followers connect to the leader on (only the leader
+    /// listens there).
+    pub quorum_port: Option<u16>,
     /// The value as written, for messages.
     pub line: String,
 }
@@ -73,6 +76,14 @@ impl Config {
             .rev()
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.as_str())
+    }
+
+    /// `leaderServes` (default yes): whether the leader answers clients.
+    /// ZooKeeper reads it as `!"no".equalsIgnoreCase(value)`.
+    pub fn leader_serves(&self) -> bool {
+        !self
+            .get("leaderServes")
+            .is_some_and(|v| v.eq_ignore_ascii_case("no"))
     }
 
     /// The role of server `id`: its line's role; for the node reading its
@@ -205,10 +216,15 @@ pub fn parse_server(id: u32, value: &str) -> Server {
         })
         .next_back()
         .unwrap_or(Role::Participant);
+    let quorum_port = addresses
+        .first()
+        .and_then(|(_, rest)| rest.split(':').next())
+        .and_then(|p| p.trim().parse().ok());
     Server {
         id,
         host,
         role,
+        quorum_port,
         line: value.to_string(),
     }
 }
@@ -271,6 +287,8 @@ mod tests {
         );
         assert_eq!(c.servers.len(), 3);
         assert_eq!(c.servers[0].host, "10.0.0.1");
+        assert_eq!(c.servers[0].quorum_port, Some(2888));
+        assert_eq!(c.servers[1].quorum_port, Some(2888));
         assert_eq!(c.servers[1].host, "2001:db8::2");
         assert_eq!(c.servers[1].role, Role::Participant);
         assert_eq!(c.servers[2].host, "zk3.example.com");

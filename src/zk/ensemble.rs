@@ -20,6 +20,29 @@ pub enum NodeState {
     Unknown(String),
     /// Something answered that is not a serving ZooKeeper.
     Unexpected(String),
+    /// The leader of an ensemble with `leaderServes=no`: it answers no
+    /// client (`srvr` says "not currently serving"), yet leads. `evidence`
+    /// says what showed it; `epoch` is its `currentEpoch` file.
+    Leading {
+        epoch: Option<u32>,
+        evidence: String,
+    },
+}
+
+impl NodeState {
+    /// Leads the ensemble (serving clients or not).
+    pub fn leads(&self) -> bool {
+        match self {
+            NodeState::Serving(s) => s.mode == Mode::Leader,
+            NodeState::Leading { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// In the quorum's service: serving clients, or leading without.
+    pub fn in_service(&self) -> bool {
+        matches!(self, NodeState::Serving(_) | NodeState::Leading { .. })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,9 +76,37 @@ impl View {
     pub fn leaders(&self) -> Vec<&str> {
         self.nodes
             .iter()
-            .filter(|n| matches!(&n.state, NodeState::Serving(s) if s.mode == Mode::Leader))
+            .filter(|n| n.state.leads())
             .map(|n| n.host.as_str())
             .collect()
+    }
+
+    /// The epoch of the one leader: from its zxid, or (when it does not
+    /// serve clients) its `currentEpoch`.
+    pub fn leader_epoch(&self) -> Option<u32> {
+        let [leader] = self.leaders()[..] else {
+            return None;
+        };
+        self.nodes
+            .iter()
+            .find(|n| n.host == leader)
+            .and_then(|n| match &n.state {
+                NodeState::Serving(s) => Some(s.epoch()),
+                NodeState::Leading { epoch, .. } => *epoch,
+                _ => None,
+            })
+    }
+
+    /// The one leader's zxid, or the start of its epoch when it does not
+    /// serve clients (its zxid is not told then).
+    pub fn leader_zxid(&self) -> Option<u64> {
+        let [leader] = self.leaders()[..] else {
+            return None;
+        };
+        match self.stats(leader) {
+            Some(s) => Some(s.zxid),
+            None => self.leader_epoch().map(|e| u64::from(e) << 32),
+        }
     }
 
     /// Whether the config makes `host` an observer.
@@ -73,13 +124,15 @@ impl View {
             .count()
     }
 
-    fn serving_voters<'a>(&'a self, except: &'a [&'a str]) -> impl Iterator<Item = &'a Stats> + 'a {
+    /// Voters in the quorum now (leading or following), but those in `except`.
+    fn serving_voters<'a>(&'a self, except: &'a [&'a str]) -> impl Iterator<Item = &'a Node> + 'a {
         self.nodes
             .iter()
             .filter(move |n| !except.contains(&n.host.as_str()))
-            .filter_map(|n| match &n.state {
-                NodeState::Serving(s) if matches!(s.mode, Mode::Leader | Mode::Follower) => Some(s),
-                _ => None,
+            .filter(|n| match &n.state {
+                NodeState::Serving(s) => matches!(s.mode, Mode::Leader | Mode::Follower),
+                NodeState::Leading { .. } => true,
+                _ => false,
             })
     }
 
@@ -107,6 +160,13 @@ impl View {
                 NodeState::Unexpected(t) => {
                     serde_json::json!({"host": n.host, "state": "unexpected", "detail": t})
                 }
+                NodeState::Leading { epoch, evidence } => serde_json::json!({
+                    "host": n.host,
+                    "state": "leading-not-serving",
+                    "mode": "leader",
+                    "epoch": epoch,
+                    "detail": evidence,
+                }),
             })
             .collect()
     }
@@ -131,12 +191,30 @@ impl View {
                 NodeState::Down => "down: nothing answers on the client port".into(),
                 NodeState::Unknown(e) => format!("unknown: {e}"),
                 NodeState::Unexpected(t) => format!("unexpected reply: {t}"),
+                NodeState::Leading { epoch, evidence } => format!(
+                    "leader    (epoch {}), serves no clients: {evidence}",
+                    epoch.map_or("?".to_string(), |e| e.to_string())
+                ),
             };
             let _ = writeln!(out, "{:<10} {state}", n.host);
         }
         match self.leader_mntr.synced_followers() {
             Some(s) => {
                 let _ = writeln!(out, "leader counts {s} synced followers");
+            }
+            None if self.leaders().len() == 1
+                && self.leader_zxid()
+                    != self
+                        .leaders()
+                        .first()
+                        .and_then(|l| self.stats(l))
+                        .map(|s| s.zxid) =>
+            {
+                let _ = writeln!(
+                    out,
+                    "the leader serves no clients (leaderServes=no), so its mntr says nothing: synced \
+                     followers not counted; each follower's own Mode is trusted instead"
+                );
             }
             None if self.leaders().len() == 1 => {
                 let _ = writeln!(
@@ -168,14 +246,14 @@ pub fn healthy_except(v: &View, busy: &[&str]) -> Result<(), String> {
     let away = v
         .nodes
         .iter()
-        .filter(|n| busy.contains(&n.host.as_str()) && !matches!(n.state, NodeState::Serving(_)))
+        .filter(|n| busy.contains(&n.host.as_str()) && !n.state.in_service())
         .filter(|n| !v.is_observer(&n.host))
         .count();
     let voters = v.voters().saturating_sub(away);
     let not_serving: Vec<&str> = v
         .nodes
         .iter()
-        .filter(|n| !matches!(n.state, NodeState::Serving(_)))
+        .filter(|n| !n.state.in_service())
         .filter(|n| !busy.contains(&n.host.as_str()))
         .map(|n| n.host.as_str())
         .collect();
@@ -210,11 +288,11 @@ pub fn healthy_except(v: &View, busy: &[&str]) -> Result<(), String> {
     // A follower reports the zxid of the last transaction it applied, so on
     // an idle ensemble it lags the leader's epoch until the next write; only
     // a node *ahead* of the leader's epoch is wrong.
-    let leader_epoch = v.stats(leaders[0]).map_or(0, Stats::epoch);
-    if let Some(ahead) = v
-        .nodes
-        .iter()
-        .find(|n| matches!(&n.state, NodeState::Serving(s) if s.epoch() > leader_epoch))
+    if let Some(leader_epoch) = v.leader_epoch()
+        && let Some(ahead) = v
+            .nodes
+            .iter()
+            .find(|n| matches!(&n.state, NodeState::Serving(s) if s.epoch() > leader_epoch))
     {
         return Err(format!(
             "{} reports an epoch newer than the leader's ({leader_epoch})",
@@ -549,5 +627,32 @@ mod tests {
         let mut unsynced = v.clone();
         unsynced.leader_mntr = mntr(2);
         assert!(healthy_except(&unsynced, &["zk2"]).is_err());
+    }
+
+    #[test]
+    fn a_leader_that_serves_no_clients_still_leads() {
+        let v = View {
+            nodes: vec![
+                node("zk1", Some(Mode::Follower), 0x2_0000_0004),
+                node("zk2", Some(Mode::Follower), 0x2_0000_0004),
+                Node {
+                    host: "zk3".into(),
+                    state: NodeState::Leading {
+                        epoch: Some(2),
+                        evidence: "leaderServes=no".into(),
+                    },
+                },
+            ],
+            leader_mntr: Mntr::default(),
+            observers: vec![],
+        };
+        assert_eq!(v.leaders(), ["zk3"]);
+        assert_eq!(v.leader_epoch(), Some(2));
+        assert_eq!(v.leader_zxid(), Some(0x2_0000_0000));
+        assert_eq!(healthy(&v), Ok(()));
+        assert_eq!(quorum_without(&v, &["zk1"]), Ok(()));
+        assert_eq!(quorum_without(&v, &["zk3"]), Ok(()));
+        assert!(quorum_without(&v, &["zk1", "zk2"]).is_err());
+        assert!(v.table().contains("serves no clients: leaderServes=no"));
     }
 }

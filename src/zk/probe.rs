@@ -112,6 +112,9 @@ pub async fn view<T: Transport>(x: &Exec<'_, T>) -> View {
         leader_mntr: Default::default(),
         observers: Vec::new(),
     };
+    if v.leaders().is_empty() {
+        quiet_leader(x, &mut v).await;
+    }
     if let [leader] = v.leaders()[..]
         && let Some(h) = x.hosts.iter().find(|h| h.name == leader)
         && let Ok(Some(reply)) = ask(x, h, "mntr").await
@@ -119,6 +122,94 @@ pub async fn view<T: Transport>(x: &Exec<'_, T>) -> View {
         v.leader_mntr = parse_mntr(&reply);
     }
     v
+}
+
+/// With `leaderServes=no` the leader answers no client: `srvr`, `mntr`
+/// and `conf` say "not currently serving", exactly as a node looking for
+/// a leader does. A voter that says so is taken for the leader only on its
+/// own host's evidence: its config says `leaderServes=no`, `ruok` answers
+/// `imok`, and something listens on its quorum port, which only a leader
+/// opens (followers connect to it). Its epoch comes from `currentEpoch`.
+async fn quiet_leader<T: Transport>(x: &Exec<'_, T>, v: &mut View) {
+    let candidates: Vec<usize> = (0..v.nodes.len())
+        .filter(|i| v.nodes[*i].state == NodeState::NotServing)
+        .collect();
+    let looks = futures_util::future::join_all(candidates.iter().map(|i| {
+        let name = v.nodes[*i].host.clone();
+        async move {
+            let host = x.hosts.iter().find(|h| h.name == name)?;
+            leads_without_serving(x, host).await
+        }
+    }))
+    .await;
+    for (i, found) in candidates.into_iter().zip(looks) {
+        if let Some((epoch, evidence)) = found {
+            v.nodes[i].state = NodeState::Leading { epoch, evidence };
+        }
+    }
+}
+
+/// The evidence that `host` leads without serving, or None.
+async fn leads_without_serving<T: Transport>(
+    x: &Exec<'_, T>,
+    host: &PlanHost,
+) -> Option<(Option<u32>, String)> {
+    if host.config.is_empty() {
+        return None;
+    }
+    let c = read_config(x, host, &host.config).await.ok()?;
+    if c.leader_serves() {
+        return None;
+    }
+    if ask(x, host, "ruok").await.ok()??.trim() != "imok" {
+        return None;
+    }
+    let dir = c.data_dir.clone()?;
+    let myid: u32 = read_file(x, host, &format!("{dir}/myid"))
+        .await
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    let server = c.servers.iter().find(|s| s.id == myid)?;
+    let port = server.quorum_port?;
+    // Its own quorum address: several hosts may share a network namespace
+    // (containers, the testbed), so a listener on the port alone says
+    // nothing about which node opened it.
+    let listeners = x
+        .query(
+            host,
+            &[
+                "sh",
+                "-c",
+                r#"ss -Hltn "sport = :$0" | awk '{ print $4 }'"#,
+                &port.to_string(),
+            ],
+            PROBE_TIMEOUT,
+        )
+        .await
+        .ok()?;
+    let mine = resolve(x, host, &server.host).await.server;
+    let listening = String::from_utf8_lossy(&listeners.stdout).lines().any(|l| {
+        let addr = l
+            .rsplit_once(':')
+            .map_or(l, |(a, _)| a)
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .trim_start_matches("::ffff:");
+        matches!(addr, "*" | "0.0.0.0" | "::") || mine.iter().any(|m| m == addr)
+    });
+    if !listening {
+        return None;
+    }
+    let epoch = read_file(x, host, &format!("{dir}/version-2/currentEpoch"))
+        .await
+        .ok()
+        .and_then(|t| t.trim().parse().ok());
+    Some((
+        epoch,
+        format!("leaderServes=no; ruok imok; it listens on its quorum port {port}"),
+    ))
 }
 
 /// The node's configuration as in force: `conf` when it answers (defaults

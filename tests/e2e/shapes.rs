@@ -127,3 +127,11 @@ fn server_lines_in_a_dynamic_config_file() {
         ..Shape::default()
     });
 }
+
+#[test]
+fn a_leader_that_serves_no_clients() {
+    roll_on(Shape {
+        leader_serves: false,
+        ..Shape::default()
+    });
+}
