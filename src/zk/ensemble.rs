@@ -202,13 +202,10 @@ impl View {
             Some(s) => {
                 let _ = writeln!(out, "leader counts {s} synced followers");
             }
-            None if self.leaders().len() == 1
-                && self.leader_zxid()
-                    != self
-                        .leaders()
-                        .first()
-                        .and_then(|l| self.stats(l))
-                        .map(|s| s.zxid) =>
+            None if self
+                .nodes
+                .iter()
+                .any(|n| matches!(n.state, NodeState::Leading { .. })) =>
             {
                 let _ = writeln!(
                     out,

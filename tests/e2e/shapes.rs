@@ -135,3 +135,113 @@ fn a_leader_that_serves_no_clients() {
         ..Shape::default()
     });
 }
+
+/// Puts a host's zoo.cfg back when dropped (ZooKeeper reads it only at
+/// start, so the running node never sees the change).
+struct ConfigBack<'a>(&'a Testbed, usize, Vec<u8>);
+
+impl Drop for ConfigBack<'_> {
+    fn drop(&mut self) {
+        let tmp = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(tmp.path(), &self.2).unwrap();
+        let out = std::process::Command::new("scp")
+            .arg("-F")
+            .arg(&self.0.ssh_config)
+            .arg(tmp.path())
+            .arg(format!("zk{}:/etc/zookeeper/conf/zoo.cfg", self.1))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+fn preflight_only(dir: &Path) -> std::path::PathBuf {
+    let pb = dir.join("preflight.yaml");
+    std::fs::write(
+        &pb,
+        "name: preflight\nhosts: zookeeper\ntasks:\n  - {id: preflight, run: once, timeout: 2s, status: {require: healthy}}\n",
+    )
+    .unwrap();
+    pb
+}
+
+/// The preflight's failure message.
+fn preflight_failure(tb: &Testbed, pb: &Path) -> String {
+    let (out, events) = tb.zkrun(pb, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    events
+        .iter()
+        .find(|e| e["type"] == "step_finished" && e["data"]["status"] == "failed")
+        .and_then(|e| e["data"]["message"].as_str())
+        .unwrap_or_else(|| panic!("no failed step: {events:?}"))
+        .to_string()
+}
+
+#[test]
+fn bad_identities_are_named_by_host_and_setting() {
+    let (tb, _turn) = crate::support::testbed();
+    let dir = tempfile::tempdir().unwrap();
+    let pb = preflight_only(dir.path());
+    let original = tb.ssh(1, "cat /etc/zookeeper/conf/zoo.cfg").stdout;
+    let _back = ConfigBack(tb, 1, original);
+    // A server line whose name resolves nowhere on the host.
+    let out = tb.ssh(
+        1,
+        "sed -i 's/^server.1=.*/server.1=zk-nowhere.invalid:2888:3888/' /etc/zookeeper/conf/zoo.cfg",
+    );
+    assert!(out.status.success());
+    let m = preflight_failure(tb, &pb);
+    assert!(
+        m.contains("zk1: server.1 names zk-nowhere.invalid, which does not resolve on zk1"),
+        "{m}"
+    );
+    // A server line naming another host of the ensemble.
+    tb.ssh(
+        1,
+        "sed -i 's/^server.1=.*/server.1=zk2.zk.test:2888:3888/' /etc/zookeeper/conf/zoo.cfg",
+    );
+    let m = preflight_failure(tb, &pb);
+    assert!(
+        m.contains("zk1: server.1 names zk2.zk.test, which resolves on zk1 to 127.0.0.12"),
+        "{m}"
+    );
+    // A dynamic config file that is not there.
+    tb.ssh(
+        1,
+        "echo dynamicConfigFile=/etc/zookeeper/conf/zoo.cfg.dynamic.gone >> /etc/zookeeper/conf/zoo.cfg",
+    );
+    let m = preflight_failure(tb, &pb);
+    assert!(
+        m.contains("dynamicConfigFile=/etc/zookeeper/conf/zoo.cfg.dynamic.gone")
+            && m.contains("zk1"),
+        "{m}"
+    );
+}
+
+#[test]
+fn status_takes_a_playbooks_service_and_tells_a_silent_port_from_a_dead_node() {
+    let (tb, _turn) = crate::support::testbed();
+    let status = |args: &[&str]| {
+        let mut all = vec!["--status"];
+        all.extend_from_slice(args);
+        let out = tb.zkrun_plain(&all);
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+        )
+    };
+    let (code, text) = status(&["playbooks/rolling-restart.yaml"]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("healthy: every voter serves"), "{text}");
+    // Every JVM runs, but nothing answers on 2182: not "down".
+    let (code, text) = status(&["--client-port", "2182"]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("a ZooKeeper JVM runs on the host, but the client port does not answer"),
+        "{text}"
+    );
+}
