@@ -332,4 +332,37 @@ mod tests {
         assert!(cfg.whitelist.as_deref().is_some_and(|w| w.contains("mntr")));
         assert_eq!(parse("").session_bounds(), (6000, 60000));
     }
+
+    /// Configs as the testbed's real ensembles wrote them: a CRLF, padded
+    /// zoo.cfg with a dataLogDir (ZooKeeper 3.8 ran on it), and the files a
+    /// dynamic-reconfiguration node rewrites at its first election.
+    #[test]
+    fn configs_as_real_ensembles_write_them() {
+        let c = parse(&captured("zoo.cfg-crlf-padded"));
+        assert_eq!(c.data_dir.as_deref(), Some("/var/lib/zookeeper"));
+        assert_eq!(c.data_log_dir.as_deref(), Some("/var/lib/zookeeper-txlog"));
+        assert_eq!(c.tick_time, Some(2000));
+        assert_eq!(c.sync_limit, Some(5));
+        assert_eq!(c.get("clientPortAddress"), Some("127.0.0.11"));
+        assert_eq!(c.servers.len(), 3);
+        assert_eq!(c.servers[2].host, "127.0.0.13");
+        assert!(c.whitelist.as_deref().is_some_and(|w| w.ends_with("cons")));
+
+        let c = parse(&captured("zoo.cfg-dynamic-rewritten"));
+        assert!(c.servers.is_empty());
+        assert_eq!(
+            c.dynamic_config_file.as_deref(),
+            Some("/etc/zookeeper/conf/zoo.cfg.dynamic.100000000")
+        );
+        let d = parse(&captured("zoo.cfg.dynamic.100000000"));
+        assert_eq!(d.servers.len(), 3);
+        assert_eq!(d.servers[0].host, "127.0.0.11");
+        assert_eq!(d.servers[0].role, Role::Participant);
+        assert_eq!(d.servers[0].quorum_port, Some(2888));
+
+        // `conf` on such a node lists the membership after the settings.
+        let conf = parse(&captured("conf-dynamic.txt"));
+        assert_eq!(conf.servers.len(), 3);
+        assert_eq!(conf.get("version"), Some("100000000"));
+    }
 }

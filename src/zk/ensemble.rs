@@ -254,6 +254,25 @@ pub fn healthy_except(v: &View, busy: &[&str]) -> Result<(), String> {
         .filter(|n| !busy.contains(&n.host.as_str()))
         .map(|n| n.host.as_str())
         .collect();
+    // A word left out of `4lw.commands.whitelist` is answered with one line
+    // that says so: not a node that is down, a node zkrun cannot read.
+    let unreadable: Vec<&str> = v
+        .nodes
+        .iter()
+        .filter(
+            |n| matches!(&n.state, NodeState::Unexpected(t) if t.contains("not in the whitelist")),
+        )
+        .map(|n| n.host.as_str())
+        .collect();
+    if !unreadable.is_empty() {
+        return Err(format!(
+            "{} answer{} `srvr` with \"not in the whitelist\": zkrun needs `srvr`, and uses `ruok`, \
+             `mntr` and `conf` when they answer; add them to 4lw.commands.whitelist (a restart of each \
+             node applies it)",
+            unreadable.join(", "),
+            if unreadable.len() == 1 { "s" } else { "" }
+        ));
+    }
     if !not_serving.is_empty() {
         return Err(format!("not serving: {}", not_serving.join(", ")));
     }
@@ -651,5 +670,26 @@ mod tests {
         assert_eq!(quorum_without(&v, &["zk3"]), Ok(()));
         assert!(quorum_without(&v, &["zk1", "zk2"]).is_err());
         assert!(v.table().contains("serves no clients: leaderServes=no"));
+    }
+
+    #[test]
+    fn a_whitelist_without_srvr_says_which_words_zkrun_needs() {
+        let refused = |h: &str| Node {
+            host: h.into(),
+            state: NodeState::Unexpected(
+                "srvr is not executed because it is not in the whitelist.".into(),
+            ),
+        };
+        let v = View {
+            nodes: vec![refused("zk1"), refused("zk2"), refused("zk3")],
+            leader_mntr: Mntr::default(),
+            observers: vec![],
+        };
+        let e = healthy(&v).unwrap_err();
+        assert!(
+            e.starts_with("zk1, zk2, zk3 answer `srvr` with \"not in the whitelist\"")
+                && e.contains("4lw.commands.whitelist"),
+            "{e}"
+        );
     }
 }
