@@ -7,15 +7,11 @@ use super::out::print_json;
 use crate::cli::{Cli, Output};
 
 pub fn run(cli: Cli) -> ExitCode {
-    let p = match super::run::prepare(cli) {
-        Ok(p) => p,
+    let (p, plan) = match super::prepare_and_plan(cli) {
+        Ok(r) => r,
         Err(code) => return code,
     };
     let cli = &p.cli;
-    let plan = match super::plan(cli) {
-        Ok(plan) => plan,
-        Err(code) => return code,
-    };
     let steps = plan.steps().len();
     match cli.output {
         Output::Human => outln!(

@@ -9,15 +9,11 @@ use crate::cli::{Cli, Output};
 use crate::plan::{self, Plan};
 
 pub fn run(cli: Cli) -> ExitCode {
-    let p = match super::run::prepare(cli) {
-        Ok(p) => p,
+    let (p, plan) = match super::prepare_and_plan(cli) {
+        Ok(r) => r,
         Err(code) => return code,
     };
     let cli = &p.cli;
-    let plan = match super::plan(cli) {
-        Ok(plan) => plan,
-        Err(code) => return code,
-    };
     let live = (!cli.offline).then(|| look_live(cli, &plan)).flatten();
     match cli.output {
         Output::Human => {

@@ -111,6 +111,14 @@ pub fn runtime(output: Output) -> Result<tokio::runtime::Runtime, ExitCode> {
         })
 }
 
+/// What an earlier run means for this one, and the plan: where `--check`,
+/// `--dry-run` and a run begin.
+pub fn prepare_and_plan(cli: Cli) -> Result<(run::Prepared, crate::plan::Plan), ExitCode> {
+    let p = run::prepare(cli)?;
+    let plan = plan(&p.cli)?;
+    Ok((p, plan))
+}
+
 /// The plan, or the problems reported and exit 2.
 pub fn plan(cli: &Cli) -> Result<crate::plan::Plan, ExitCode> {
     crate::load::load_and_plan(cli).map_err(|diags| {

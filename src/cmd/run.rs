@@ -70,15 +70,11 @@ pub fn prepare(cli: Cli) -> Result<Prepared, ExitCode> {
 
 /// `zkrun PLAYBOOK -i INVENTORY`: plans, then runs.
 pub fn run(cli: Cli) -> ExitCode {
-    let p = match prepare(cli) {
-        Ok(p) => p,
+    let (p, plan) = match super::prepare_and_plan(cli) {
+        Ok(r) => r,
         Err(code) => return code,
     };
     let cli = &p.cli;
-    let plan = match super::plan(cli) {
-        Ok(plan) => plan,
-        Err(code) => return code,
-    };
     if let Some(s) = &p.resume
         && s.fingerprint != plan.fingerprint
         && !cli.force

@@ -104,6 +104,14 @@ impl VerifyStep {
         let ids = probe::identities(x, self.config.real()).await;
         let observers = ensemble::observers(&ids);
         let observer = observers.contains(&x.host.name);
+        // The rest of the batch may still be in its own turn: the ensemble
+        // is judged healthy without them.
+        let batch_mates: Vec<&str> = x
+            .batch
+            .iter()
+            .map(String::as_str)
+            .filter(|h| *h != x.host.name)
+            .collect();
         let waited = probe::poll(x, POLL, async || {
             let mut v = probe::view(x).await;
             v.observers.clone_from(&observers);
@@ -113,13 +121,7 @@ impl VerifyStep {
             });
             if leads_quietly && self.modes.contains(&Mode::Leader) {
                 if self.synced {
-                    let busy: Vec<&str> = x
-                        .batch
-                        .iter()
-                        .map(String::as_str)
-                        .filter(|h| *h != x.host.name)
-                        .collect();
-                    ensemble::healthy_except(&v, &busy)?;
+                    ensemble::healthy_except(&v, &batch_mates)?;
                 }
                 return Ok(Ok(()));
             }
@@ -155,14 +157,7 @@ impl VerifyStep {
                 ));
             }
             if self.synced {
-                // The rest of the batch may still be in its own turn.
-                let busy: Vec<&str> = x
-                    .batch
-                    .iter()
-                    .map(String::as_str)
-                    .filter(|h| *h != x.host.name)
-                    .collect();
-                ensemble::healthy_except(&v, &busy)?;
+                ensemble::healthy_except(&v, &batch_mates)?;
             }
             Ok(Ok(()))
         })

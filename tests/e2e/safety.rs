@@ -4,10 +4,11 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use crate::support::{Testbed, eventually, four_letter_word, testbed, testbed_shaped};
+use crate::support::{
+    Testbed, eventually, four_letter_word, leaderless_windows, testbed, testbed_shaped, watched,
+};
 use serde_json::Value;
 
 fn shipped() -> String {
@@ -272,53 +273,6 @@ fn a_standalone_member_fails_the_preflight_by_name() {
         "a node was stopped"
     );
     assert_eq!(tb.zk_pids(), before);
-}
-
-#[derive(Debug, Clone, Copy, Default)]
-struct Sample {
-    /// Nodes whose client port does not answer at all.
-    down: usize,
-    serving: usize,
-    leaders: usize,
-}
-
-/// Polls every node's `srvr` every 20 ms while `run` runs.
-fn watched<R: Send>(tb: &Testbed, run: impl FnOnce() -> R + Send) -> (R, Vec<Sample>) {
-    let stop = AtomicBool::new(false);
-    std::thread::scope(|s| {
-        let _stop = crate::support::StopOnDrop(&stop);
-        let watcher = s.spawn(|| {
-            let mut samples = Vec::new();
-            while !stop.load(Ordering::Relaxed) {
-                let mut sample = Sample::default();
-                for n in 1..=tb.size {
-                    match four_letter_word(&tb.address(n), "srvr") {
-                        None => sample.down += 1,
-                        Some(r) if r.contains("Mode: leader") => {
-                            sample.leaders += 1;
-                            sample.serving += 1;
-                        }
-                        Some(r) if r.contains("Mode: ") => sample.serving += 1,
-                        Some(_) => {}
-                    }
-                }
-                samples.push(sample);
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            samples
-        });
-        let r = run();
-        stop.store(true, Ordering::Relaxed);
-        (r, watcher.join().unwrap())
-    })
-}
-
-/// Leaderless stretches in the samples.
-fn leaderless_windows(samples: &[Sample]) -> usize {
-    samples
-        .windows(2)
-        .filter(|w| w[0].leaders == 1 && w[1].leaders == 0)
-        .count()
 }
 
 #[test]

@@ -4,35 +4,11 @@
 //! exactly once, holds one election and never has two voters out.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde_json::Value;
 
-use crate::support::{ConfigStyle, Names, Shape, Testbed, four_letter_word, testbed_with};
-
-/// Voters whose client port answers nothing, the worst seen while `run` ran.
-fn watched<R: Send>(tb: &Testbed, run: impl FnOnce() -> R + Send) -> (R, usize) {
-    let stop = AtomicBool::new(false);
-    std::thread::scope(|s| {
-        let _stop = crate::support::StopOnDrop(&stop);
-        let watcher = s.spawn(|| {
-            let mut worst = 0;
-            while !stop.load(Ordering::Relaxed) {
-                let down = tb
-                    .voters()
-                    .filter(|n| four_letter_word(&tb.address(*n), "ruok").is_none())
-                    .count();
-                worst = worst.max(down);
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            worst
-        });
-        let r = run();
-        stop.store(true, Ordering::Relaxed);
-        (r, watcher.join().unwrap())
-    })
-}
+use crate::support::{ConfigStyle, Names, Shape, Testbed, testbed_with, watched};
 
 /// Rolls the shipped playbook on `shape` and checks what every roll must
 /// hold; prints the figures the closing note reports.
@@ -41,9 +17,10 @@ fn roll_on(shape: Shape) {
     let before = tb.zk_pids();
     let starts: Vec<usize> = (1..=tb.size).map(|n| tb.starts(n)).collect();
     let t0 = Instant::now();
-    let ((out, events), worst_down) = watched(tb, || {
+    let ((out, events), samples) = watched(tb, || {
         tb.zkrun(Path::new("playbooks/rolling-restart.yaml"), &[])
     });
+    let worst_down = samples.iter().map(|s| s.voters_down).max().unwrap_or(0);
     let wall = t0.elapsed();
     let text = format!(
         "{}\n{}",

@@ -16,6 +16,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Command, Output};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -458,4 +459,59 @@ impl Drop for StopOnDrop<'_> {
     fn drop(&mut self) {
         self.0.store(true, std::sync::atomic::Ordering::Relaxed);
     }
+}
+
+/// One look at every node of the fleet, by a watcher polling `srvr`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Sample {
+    /// Nodes whose client port does not answer at all.
+    pub down: usize,
+    /// Of them, voters (observers left out).
+    pub voters_down: usize,
+    pub serving: usize,
+    pub leaders: usize,
+}
+
+/// Polls every node's `srvr` every 20 ms while `run` runs.
+pub fn watched<R: Send>(tb: &Testbed, run: impl FnOnce() -> R + Send) -> (R, Vec<Sample>) {
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let _stop = StopOnDrop(&stop);
+        let watcher = s.spawn(|| {
+            let mut samples = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                let mut sample = Sample::default();
+                for n in 1..=tb.size {
+                    match four_letter_word(&tb.address(n), "srvr") {
+                        None => {
+                            sample.down += 1;
+                            if !tb.is_observer(n) {
+                                sample.voters_down += 1;
+                            }
+                        }
+                        Some(r) if r.contains("Mode: leader") => {
+                            sample.leaders += 1;
+                            sample.serving += 1;
+                        }
+                        Some(r) if r.contains("Mode: ") => sample.serving += 1,
+                        Some(_) => {}
+                    }
+                }
+                samples.push(sample);
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            samples
+        });
+        let r = run();
+        stop.store(true, Ordering::Relaxed);
+        (r, watcher.join().unwrap())
+    })
+}
+
+/// Leaderless stretches in the samples.
+pub fn leaderless_windows(samples: &[Sample]) -> usize {
+    samples
+        .windows(2)
+        .filter(|w| w[0].leaders == 1 && w[1].leaders == 0)
+        .count()
 }
