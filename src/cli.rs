@@ -59,7 +59,8 @@ pub struct Cli {
     pub dry_run: bool,
 
     /// Roll an ensemble of 1 or 2 nodes, which has no quorum while one of
-    /// them is stopped (refused without this).
+    /// them is stopped, or with a `serial` beyond the ensemble's fault
+    /// tolerance (both refused without this): an outage for its clients.
     #[arg(long)]
     pub allow_quorum_loss: bool,
 
@@ -69,7 +70,7 @@ pub struct Cli {
     pub no_recover: bool,
 
     /// With --dry-run: do not contact the hosts at all.
-    #[arg(long, requires = "dry_run")]
+    #[arg(long, requires = "dry_run", conflicts_with_all = ["status", "check", "show_state"])]
     pub offline: bool,
 
     /// Only validate the playbook and inventory; touches no host.

@@ -73,7 +73,8 @@ pub fn load_and_plan(cli: &Cli) -> Result<Plan, Diagnostics> {
         limit: cli.limit.as_deref(),
         run_id: &run_id,
         files: &files,
-        allow_quorum_loss: cli.allow_quorum_loss,
+        // `--status` restarts nothing: a playbook's restart rules do not apply.
+        allow_quorum_loss: cli.allow_quorum_loss || cli.status,
     })
 }
 

@@ -15,14 +15,20 @@ pub fn run(cli: Cli) -> ExitCode {
     let steps = plan.steps().len();
     match cli.output {
         Output::Human => outln!(
-            "ok: {} and {} are valid: {} hosts, {steps} steps planned",
+            "ok: {} and {} are valid: {} of the ensemble's {} hosts targeted, {steps} steps planned",
             plan.playbook,
             plan.inventory,
+            plan.targets.len(),
             plan.hosts.len()
         ),
         Output::Json => print_json(
             "check",
-            &serde_json::json!({"ok": true, "hosts": plan.hosts.len(), "steps": steps}),
+            &serde_json::json!({
+                "ok": true,
+                "hosts": plan.hosts.len(),
+                "targets": plan.targets.len(),
+                "steps": steps,
+            }),
         ),
     }
     ExitCode::from(exit::OK)

@@ -30,11 +30,12 @@ pub fn run(cli: Cli) -> ExitCode {
             match r {
                 Ok(()) => reachable.push(h.clone()),
                 Err(e) => {
-                    let why = e.explain().0;
+                    let (why, help) = e.explain();
                     if !json {
-                        eprintln!("{:<10} unreachable: {why}", h.name);
+                        eprintln!("{:<10} unreachable: {why}\n           help: {help}", h.name);
                     }
-                    unreachable.push(serde_json::json!({"host": h.name, "error": why}));
+                    unreachable
+                        .push(serde_json::json!({"host": h.name, "error": why, "help": help}));
                 }
             }
         }

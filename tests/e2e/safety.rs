@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::support::{
     Testbed, eventually, four_letter_word, leaderless_windows, testbed, testbed_shaped, watched,
@@ -304,12 +304,23 @@ fn serial_two_on_five_voters_never_has_more_than_two_out() {
     );
     let worst = samples.iter().map(|s| s.down).max().unwrap();
     assert!(worst <= 2, "{worst} nodes were down at once");
-    // Whenever a leader leads, a majority of the five serves under it.
+    // Whenever a leader leads, a majority of the five serves under it, but
+    // for the moments right after the one election (the leader restarted):
+    // a new leader serves once a quorum acked it, its followers a moment
+    // later, when each has synced.
+    let elected: Vec<Instant> = samples
+        .windows(2)
+        .filter(|w| w[0].leaders == 0 && w[1].leaders == 1)
+        .map(|w| w[1].at)
+        .collect();
     for s in &samples {
-        if s.leaders == 1 {
+        let just_elected = elected
+            .iter()
+            .any(|t| s.at >= *t && s.at.duration_since(*t) < Duration::from_secs(3));
+        if s.leaders == 1 && !just_elected {
             assert!(
                 s.serving >= 3,
-                "a leader with only {} serving: {s:?}",
+                "a leader with only {} serving, no election just before: {s:?}",
                 s.serving
             );
         }

@@ -462,8 +462,10 @@ impl Drop for StopOnDrop<'_> {
 }
 
 /// One look at every node of the fleet, by a watcher polling `srvr`.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct Sample {
+    /// When the look began.
+    pub at: Instant,
     /// Nodes whose client port does not answer at all.
     pub down: usize,
     /// Of them, voters (observers left out).
@@ -480,7 +482,13 @@ pub fn watched<R: Send>(tb: &Testbed, run: impl FnOnce() -> R + Send) -> (R, Vec
         let watcher = s.spawn(|| {
             let mut samples = Vec::new();
             while !stop.load(Ordering::Relaxed) {
-                let mut sample = Sample::default();
+                let mut sample = Sample {
+                    at: Instant::now(),
+                    down: 0,
+                    voters_down: 0,
+                    serving: 0,
+                    leaders: 0,
+                };
                 for n in 1..=tb.size {
                     match four_letter_word(&tb.address(n), "srvr") {
                         None => {
