@@ -15,4 +15,7 @@ pub trait Policy {
     async fn goes_last<T: Transport>(&self, x: &Exec<'_, T>) -> Option<String>;
     /// When a resumed run begins: the service as it is now, for the record.
     async fn look<T: Transport>(&self, x: &Exec<'_, T>) -> String;
+    /// Whether the service on `x.host` is in service now: a failed step
+    /// leaves nothing to bring back when it is.
+    async fn in_service<T: Transport>(&self, x: &Exec<'_, T>) -> bool;
 }

@@ -25,4 +25,12 @@ impl Policy for LeaderLast {
     async fn look<T: Transport>(&self, x: &Exec<'_, T>) -> String {
         probe::view(x).await.table()
     }
+
+    /// The node answers `srvr` with a mode (serving clients).
+    async fn in_service<T: Transport>(&self, x: &Exec<'_, T>) -> bool {
+        matches!(
+            probe::node(x, x.host).await,
+            super::ensemble::NodeState::Serving(_)
+        )
+    }
 }
