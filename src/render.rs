@@ -69,6 +69,12 @@ pub fn syntax_env() -> Environment<'static> {
 }
 
 fn configure(env: &mut Environment<'_>) {
+    // minijinja HTML-escapes templates whose *name* ends in .html, .htm or
+    // .xml (or .j2 variants), and zkrun names templates by their own text:
+    // a shell line ending in `logback.xml` would turn `quote`'s '…' into
+    // &#x27;…&#x27; and let a value's newline run as a command. zkrun
+    // renders shell words and config files, never HTML: no escaping, ever.
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_keep_trailing_newline(true);
     env.add_filter("quote", |v: String| shell_quote(&v));
@@ -293,6 +299,24 @@ mod tests {
             .map(|(k, v)| (k.to_string(), Value::from(*v)))
             .collect();
         Context::new(&[&map], secrets)
+    }
+
+    #[test]
+    fn no_template_is_ever_html_escaped_whatever_its_text_ends_with() {
+        let r = Renderer::new(HashSet::new());
+        let c = cx(&[("v", "a'b\nid > /tmp/pwned")], &HashSet::new());
+        for suffix in [
+            ".xml", ".html", ".htm", ".xhtml", ".html.j2", ".xml.j2", ".j2",
+        ] {
+            let line = format!("echo {{{{ v | quote }}}} > /etc/zookeeper/conf/logback{suffix}");
+            let out = r.render(&line, &c).unwrap();
+            assert_eq!(
+                out.real(),
+                format!("echo 'a'\\''b\nid > /tmp/pwned' > /etc/zookeeper/conf/logback{suffix}"),
+                "escaped for {suffix}"
+            );
+            assert!(!out.real().contains("&#"), "{suffix}: {}", out.real());
+        }
     }
 
     #[test]
