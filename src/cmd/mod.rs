@@ -37,7 +37,7 @@ pub fn report(diags: &Diagnostics, output: Output) {
             print_json("error", &json_of(d));
         }
     }
-    eprint!("{}", diags.render(20));
+    err!("{}", diags.render(20));
 }
 
 /// One error that ends a command, shown the one way errors are shown; the
@@ -46,7 +46,7 @@ pub fn fail(d: Diagnostic, output: Output, code: u8) -> ExitCode {
     if output == Output::Json {
         print_json("error", &json_of(&d));
     }
-    eprint!("{}", d.render());
+    err!("{}", d.render());
     ExitCode::from(code)
 }
 
@@ -78,7 +78,7 @@ pub fn load_state(cli: &Cli, path: &Path) -> Result<Option<checkpoint::State>, E
     match checkpoint::load(path) {
         Ok(s) => Ok(s),
         Err(e) if cli.fresh => {
-            eprintln!("note: {e}; --fresh archives it");
+            errln!("note: {e}; --fresh archives it");
             Ok(None)
         }
         Err(e) => Err(fail(

@@ -26,3 +26,20 @@ pub fn print_json<T: serde::Serialize>(kind: &str, data: &T) {
     let line = serde_json::json!({"type": kind, "data": data});
     write_out(format_args!("{line}\n"));
 }
+
+/// Writes to stderr; a closed or broken stderr (`zkrun … 2>&-`,
+/// `2>&1 | head -1`) loses the text instead of panicking, as `eprint!` would.
+pub fn write_err(args: std::fmt::Arguments) {
+    use std::io::Write;
+    let mut stderr = std::io::stderr().lock();
+    let _ = stderr.write_fmt(args).and_then(|()| stderr.flush());
+}
+
+/// `eprintln!` that survives a closed stderr.
+macro_rules! errln {
+    ($($arg:tt)*) => { $crate::cmd::out::write_err(format_args!("{}\n", format_args!($($arg)*))) };
+}
+/// `eprint!` that survives a closed stderr.
+macro_rules! err {
+    ($($arg:tt)*) => { $crate::cmd::out::write_err(format_args!($($arg)*)) };
+}

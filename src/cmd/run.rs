@@ -113,7 +113,7 @@ fn ask_resume(s: &checkpoint::State, cli: &Cli) -> Option<bool> {
         );
         return None;
     }
-    eprint!("{what}.\nResume it? [y = resume, f = start fresh, anything else = quit] ");
+    err!("{what}.\nResume it? [y = resume, f = start fresh, anything else = quit] ");
     let mut answer = String::new();
     std::io::stdin().read_line(&mut answer).ok()?;
     match answer.trim() {
@@ -157,11 +157,11 @@ fn execute(
         }
     };
     if let Some(prev) = &lock.took_over {
-        eprintln!("note: taking over the lock left by {prev}, which is no longer running");
+        errln!("note: taking over the lock left by {prev}, which is no longer running");
     }
     if archive_old {
         match checkpoint::archive(state_path) {
-            Ok(to) => eprintln!(
+            Ok(to) => errln!(
                 "note: the unfinished run's state was archived to {}",
                 to.display()
             ),
@@ -232,7 +232,7 @@ fn execute(
     let abort = async {
         let first = interrupted().await;
         halt.store(true, std::sync::atomic::Ordering::SeqCst);
-        eprintln!(
+        errln!(
             "\nzkrun: {first}: finishing the current step, then stopping; a node that is out of service is \
              brought back first (its start and verify still run). Ctrl-C again stops at once and may leave it down"
         );
@@ -246,7 +246,7 @@ fn execute(
                 // the host's `timeout` wrapper bounds it in any case. The
                 // checkpoint marks the step as running.
                 ssh.close().await;
-                eprintln!(
+                errln!(
                     "\nzkrun: {signal}: stopped at once. The command that was running may go on on its \
                      host until its timeout. Logs: {}",
                     options.log_dir.display()
@@ -263,13 +263,13 @@ fn execute(
         if cli.output == Output::Json {
             print_json("error", &super::json_of(&d));
         }
-        eprint!("{}", d.render());
+        err!("{}", d.render());
     }
     let status = summary.map_or(RunStatus::Interrupted, |s| s.status);
     if status == RunStatus::Interrupted {
-        eprintln!("to resume: {}", resume_command(cli));
+        errln!("to resume: {}", resume_command(cli));
     } else if status == RunStatus::Failed && !state.borrow().finished {
-        eprintln!("to resume once the cause is fixed: {}", resume_command(cli));
+        errln!("to resume once the cause is fixed: {}", resume_command(cli));
     }
     match status {
         RunStatus::Ok => ExitCode::from(exit::OK),

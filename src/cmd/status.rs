@@ -32,7 +32,7 @@ pub fn run(cli: Cli) -> ExitCode {
                 Err(e) => {
                     let (why, help) = e.explain();
                     if !json {
-                        eprintln!("{:<10} unreachable: {why}\n           help: {help}", h.name);
+                        errln!("{:<10} unreachable: {why}\n           help: {help}", h.name);
                     }
                     unreachable
                         .push(serde_json::json!({"host": h.name, "error": why, "help": help}));

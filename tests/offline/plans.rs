@@ -212,3 +212,26 @@ fn a_reader_that_closes_early_ends_zkrun_quietly() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(out.status.code(), Some(141), "{stderr}");
 }
+
+#[test]
+fn a_closed_stderr_does_not_panic_zkrun() {
+    use std::process::{Command, Stdio};
+    // stderr is a pipe whose reader is gone (`2>&1 | head -1` once head
+    // has left): every write fails with EPIPE. The error about the missing
+    // inventory has nowhere to go; zkrun still ends with its exit code for
+    // invalid input, not a panic (101).
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = Command::new(env!("CARGO_BIN_EXE_zkrun"))
+        .args([
+            "playbooks/rolling-restart.yaml",
+            "-i",
+            "/nonexistent/hosts.yaml",
+            "--check",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(writer))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+}
