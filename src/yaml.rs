@@ -94,6 +94,11 @@ impl Source {
             ))
             .help("YAML files must be UTF-8; is this a binary file?")
         })?;
+        // A byte-order mark is not YAML content (editors on Windows add one).
+        let text = match text.strip_prefix('\u{feff}') {
+            Some(rest) => rest.to_string(),
+            None => text,
+        };
         Ok(Source::new(shown, text))
     }
 

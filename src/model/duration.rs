@@ -83,30 +83,45 @@ impl fmt::Display for Duration {
     }
 }
 
+/// Reads a duration in the visitor, where serde_yaml still knows the
+/// scalar's place; `zero`, when set, refuses `0s` with that message.
+struct DurationVisitor {
+    zero: Option<&'static str>,
+}
+
+impl serde::de::Visitor<'_> for DurationVisitor {
+    type Value = Duration;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a duration like `30s` or `5m`")
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Duration, E> {
+        let d = Duration::parse(v).map_err(E::custom)?;
+        match self.zero {
+            Some(why) if d.0.is_zero() => Err(E::custom(why)),
+            _ => Ok(d),
+        }
+    }
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Duration, E> {
+        Err(E::custom(format!(
+            "duration `{v}` has no unit: write `{v}s` for seconds"
+        )))
+    }
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Duration, E> {
+        Err(E::custom(format!(
+            "invalid duration `{v}`: expected a positive duration like `30s`"
+        )))
+    }
+}
+
 impl<'de> Deserialize<'de> for Duration {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl serde::de::Visitor<'_> for Visitor {
-            type Value = Duration;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a duration like `30s` or `5m`")
-            }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Duration, E> {
-                Duration::parse(v).map_err(E::custom)
-            }
-            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Duration, E> {
-                Err(E::custom(format!(
-                    "duration `{v}` has no unit: write `{v}s` for seconds"
-                )))
-            }
-            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Duration, E> {
-                Err(E::custom(format!(
-                    "invalid duration `{v}`: expected a positive duration like `30s`"
-                )))
-            }
-        }
-        d.deserialize_any(Visitor)
+        d.deserialize_any(DurationVisitor { zero: None })
     }
+}
+
+/// A duration that must not be zero; `why` says what zero would mean.
+pub fn nonzero<'de, D: Deserializer<'de>>(d: D, why: &'static str) -> Result<Duration, D::Error> {
+    d.deserialize_any(DurationVisitor { zero: Some(why) })
 }
 
 impl Serialize for Duration {

@@ -77,7 +77,8 @@ pub struct Service {
     #[serde(default = "default_unit")]
     pub unit: Template,
     /// ZooKeeper's client port, where four-letter words are asked.
-    #[serde(default = "default_client_port")]
+    #[serde(default = "default_client_port", deserialize_with = "port")]
+    #[schemars(range(min = 1))]
     pub client_port: u16,
     /// The address the node's client port listens on, as seen from the host
     /// itself. Default: the host's `ansible_host` (or its name).
@@ -103,6 +104,16 @@ fn default_script() -> Template {
 fn default_unit() -> Template {
     Template::new("zookeeper")
 }
+fn port<'de, D: Deserializer<'de>>(d: D) -> Result<u16, D::Error> {
+    super::checked::number(d, "a TCP port from 1 to 65535", |n| match n {
+        0 => Err(
+            "`client_port: 0` is no port a server listens on; ZooKeeper's default is 2181".into(),
+        ),
+        n => u16::try_from(n)
+            .map_err(|_| format!("`client_port: {n}` is not a TCP port (1 to 65535)")),
+    })
+}
+
 fn default_client_port() -> u16 {
     2181
 }

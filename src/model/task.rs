@@ -173,7 +173,7 @@ impl<'de, K: Kinds> Visitor<'de> for TaskVisitor<K> {
                         "id" => id = Some(map.next_value()?),
                         "name" => name = Some(map.next_value()?),
                         "run" => run = Some(map.next_value()?),
-                        "timeout" => timeout = Some(map.next_value()?),
+                        "timeout" => timeout = Some(map.next_value::<Timeout>()?.0),
                         "retries" => retries = Some(map.next_value::<Retries>()?.0),
                         "delay" => delay = Some(map.next_value()?),
                         "become" => become_ = Some(map.next_value()?),
@@ -201,6 +201,20 @@ impl<'de, K: Kinds> Visitor<'de> for TaskVisitor<K> {
             when,
             kind,
         })
+    }
+}
+
+/// A task's timeout: zero would fail every step before it ran (and a
+/// forced stop would kill at once).
+struct Timeout(Duration);
+
+impl<'de> Deserialize<'de> for Timeout {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        super::duration::nonzero(
+            d,
+            "`timeout: 0s` gives the task no time at all; give it the longest it may take, like `90s`",
+        )
+        .map(Timeout)
     }
 }
 

@@ -35,8 +35,39 @@ pub struct BackupStep {
 }
 
 pub fn plan(args: &BackupArgs, cx: &Cx) -> Option<BackupStep> {
+    let dest = cx.text(&args.dest, &["backup", "dest"])?;
+    // The backup's script makes, fills and prunes this directory: it must
+    // be a real, absolute path of its own.
+    let d = dest.real().trim_end_matches('/');
+    let wrong = if d.is_empty() {
+        Some("is empty (or `/`)")
+    } else if !d.starts_with('/') {
+        Some("is not an absolute path")
+    } else if d.split('/').any(|part| part.starts_with('-')) {
+        Some("has a part that starts with `-`, which commands would read as an option")
+    } else if d.split('/').any(|part| part == "..") {
+        Some("climbs with `..`")
+    } else {
+        None
+    };
+    if let Some(why) = wrong {
+        cx.problems.add(
+            crate::diagnostic::Diagnostic::new(format!(
+                "task `{}`: backup `dest` {why}: `{}`",
+                cx.task_id, dest.shown
+            ))
+            .at(cx
+                .src
+                .locate(&cx.field(&["backup", "dest"]), crate::yaml::Part::Value))
+            .help(
+                "give an absolute directory of its own, like `/var/backups/zookeeper/{{ run_id }}`",
+            ),
+            &cx.host.name,
+        );
+        return None;
+    }
     Some(BackupStep {
-        dest: cx.text(&args.dest, &["backup", "dest"])?,
+        dest,
         keep: args.keep,
         config: cx.service.config.clone(),
     })
@@ -211,6 +242,23 @@ impl BackupStep {
             Ok(a) => a,
             Err(e) => return super::Inspection::problem(e),
         };
+        // The backup must not be the data it copies, nor inside it.
+        let dest = self.dest.real().trim_end_matches('/');
+        for dir in [argv[7].real(), argv[8].real()] {
+            let dir = dir.trim_end_matches('/');
+            if dest == dir
+                || dest.starts_with(&format!("{dir}/version-2"))
+                || dir.starts_with(&format!("{dest}/"))
+            {
+                return super::Inspection::problem(
+                    StepError::new(format!(
+                        "backup `dest` {} on {} is the node's data directory {dir}, or inside or around it",
+                        self.dest, x.host.name
+                    ))
+                    .help("point `backup: dest` at a directory of its own; no node was stopped"),
+                );
+            }
+        }
         match x.run(&argv, None).await {
             Ok(out) if out.success() => {
                 super::Inspection::note(String::from_utf8_lossy(&out.stdout).trim())

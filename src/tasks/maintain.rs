@@ -56,6 +56,16 @@ impl<'de> Deserialize<'de> for MaintainArgs {
                                     "`command` is empty: give the program and its arguments",
                                 ));
                             }
+                            if argv[0].as_str().trim().is_empty() {
+                                return Err(de::Error::custom(
+                                    "`command` starts with an empty word: the first word is the program to run",
+                                ));
+                            }
+                            if argv.iter().any(|w| w.as_str().contains('\0')) {
+                                return Err(de::Error::custom(
+                                    "a `command` word holds a NUL byte, which no argument can carry",
+                                ));
+                            }
                             MaintainArgs::Command(argv)
                         }
                         "shell" => MaintainArgs::Shell(map.next_value()?),

@@ -19,7 +19,8 @@ use crate::zk::{ensemble, probe};
 #[serde(deny_unknown_fields)]
 pub struct VerifyArgs {
     /// Modes the node may report once it serves.
-    #[serde(default = "follower_or_leader")]
+    #[serde(default = "follower_or_leader", deserialize_with = "some_modes")]
+    #[schemars(length(min = 1))]
     pub mode: Vec<Mode>,
     /// Require the leader to count this node as a synced follower.
     #[serde(default = "yes")]
@@ -42,6 +43,34 @@ impl Default for VerifyArgs {
             log_errors: true,
         }
     }
+}
+
+/// An empty list could never pass, after every node had been stopped.
+/// Checked inside the visitor, where serde_yaml still knows the place.
+fn some_modes<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Mode>, D::Error> {
+    struct V;
+    impl<'de> serde::de::Visitor<'de> for V {
+        type Value = Vec<Mode>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a list of modes, like `[follower, leader]`")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Vec<Mode>, A::Error> {
+            let mut modes = Vec::new();
+            while let Some(m) = seq.next_element()? {
+                modes.push(m);
+            }
+            if modes.is_empty() {
+                return Err(serde::de::Error::custom(
+                    "`mode: []` accepts no mode, so verify could never pass; list the modes a healthy node may serve in, like `[follower, leader]`",
+                ));
+            }
+            Ok(modes)
+        }
+    }
+    d.deserialize_seq(V)
 }
 
 fn follower_or_leader() -> Vec<Mode> {

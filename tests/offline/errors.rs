@@ -122,3 +122,14 @@ fn a_two_node_ensemble_is_refused_unless_quorum_loss_is_allowed() {
     let plan = load_and_plan(&Cli::parse_from(args)).expect("allowed");
     assert_eq!(plan.hosts.len(), 2);
 }
+
+#[test]
+fn a_byte_order_mark_is_not_part_of_the_playbook() {
+    let dir = tempfile::tempdir().unwrap();
+    let pb = dir.path().join("bom.yaml");
+    let mut bytes = "\u{feff}".as_bytes().to_vec();
+    bytes.extend(std::fs::read("playbooks/rolling-restart.yaml").unwrap());
+    std::fs::write(&pb, bytes).unwrap();
+    let c = cli(&pb, Path::new("tests/fixtures/inventory.yaml"));
+    assert!(load_and_plan(&c).is_ok());
+}
