@@ -74,6 +74,25 @@ impl Source {
                     .help(format!("name the {what} YAML file itself")),
             );
         }
+        // A FIFO, a device (/dev/zero) or a socket reports no size and may
+        // never end: only regular files are read.
+        if !meta.is_file() {
+            use std::os::unix::fs::FileTypeExt;
+            let t = meta.file_type();
+            let kind = if t.is_fifo() {
+                "a named pipe (FIFO)"
+            } else if t.is_char_device() || t.is_block_device() {
+                "a device"
+            } else if t.is_socket() {
+                "a socket"
+            } else {
+                "not a regular file"
+            };
+            return Err(
+                Diagnostic::new(format!("{what} `{shown}` is {kind}, not a regular file"))
+                    .help(format!("save the {what} to a file and name that file")),
+            );
+        }
         if meta.len() > MAX_FILE_BYTES {
             return Err(Diagnostic::new(format!(
                 "{what} `{shown}` is {:.1} MiB; zkrun reads files up to {} MiB",
@@ -82,9 +101,23 @@ impl Source {
             ))
             .help("is this the right file? Split a huge inventory with --limit or several files"));
         }
-        let bytes = std::fs::read(path).map_err(|e| {
-            Diagnostic::new(format!("cannot read {what} `{shown}`: {}", io_reason(&e)))
-        })?;
+        // Read at most one byte past the cap: a file that grows while it is
+        // read is refused, not read without end.
+        let mut bytes = Vec::new();
+        {
+            use std::io::Read;
+            std::fs::File::open(path)
+                .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
+                .map_err(|e| {
+                    Diagnostic::new(format!("cannot read {what} `{shown}`: {}", io_reason(&e)))
+                })?;
+        }
+        if bytes.len() as u64 > MAX_FILE_BYTES {
+            return Err(Diagnostic::new(format!(
+                "{what} `{shown}` grew past {} MiB while it was read",
+                MAX_FILE_BYTES / (1024 * 1024)
+            )));
+        }
         let text = String::from_utf8(bytes).map_err(|e| {
             let at = e.utf8_error().valid_up_to();
             let prefix = &e.as_bytes()[..at];

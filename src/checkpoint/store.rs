@@ -34,7 +34,28 @@ pub fn default_path(dir: &Path, playbook: &Path, inventory: &Path) -> PathBuf {
 
 /// Reads a state file: None when there is none; an error that says what is
 /// wrong when it cannot be trusted.
+/// A state file is small: a run of thousands of hosts writes a few MiB.
+const MAX_STATE_BYTES: u64 = 64 * 1024 * 1024;
+
 pub fn load(path: &Path) -> Result<Option<State>, String> {
+    // Only a regular file of sane size: a FIFO or /dev/zero given as
+    // `--state` must not hang zkrun or eat its memory.
+    match fs::metadata(path) {
+        Ok(m) if !m.is_file() => {
+            return Err(format!(
+                "the state file {} is not a regular file",
+                path.display()
+            ));
+        }
+        Ok(m) if m.len() > MAX_STATE_BYTES => {
+            return Err(format!(
+                "the state file {} is {} MiB, larger than any state zkrun writes",
+                path.display(),
+                m.len() / (1024 * 1024)
+            ));
+        }
+        _ => {}
+    }
     let bytes = match fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),

@@ -133,3 +133,49 @@ fn a_byte_order_mark_is_not_part_of_the_playbook() {
     let c = cli(&pb, Path::new("tests/fixtures/inventory.yaml"));
     assert!(load_and_plan(&c).is_ok());
 }
+
+#[test]
+fn a_fifo_or_a_device_is_refused_by_kind_and_never_read() {
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("playbook.yaml");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    for (playbook, kind) in [
+        (fifo.as_path(), "a named pipe (FIFO)"),
+        (Path::new("/dev/zero"), "a device"),
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_zkrun"))
+            .arg(playbook)
+            .args(["-i", "tests/fixtures/inventory.yaml", "--check"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Bounded: a zkrun that reads the FIFO would wait forever.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            if Instant::now() > deadline {
+                child.kill().unwrap();
+                panic!("zkrun is still reading {}", playbook.display());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let mut err = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+        assert_eq!(status.code(), Some(2), "{err}");
+        assert!(
+            err.contains(&format!("is {kind}, not a regular file")),
+            "{err}"
+        );
+    }
+}
