@@ -361,4 +361,21 @@ mod tests {
         assert_eq!(s.order, ["zk2", "zk3", "zk1"]);
         assert_eq!(s.counts(), (0, 1, 0));
     }
+
+    #[test]
+    fn a_state_path_that_is_no_regular_file_is_refused_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("state.json");
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap()
+                .success()
+        );
+        let e = load(&fifo).unwrap_err();
+        assert!(e.contains("not a regular file"), "{e}");
+        let e = load(std::path::Path::new("/dev/zero")).unwrap_err();
+        assert!(e.contains("not a regular file"), "{e}");
+    }
 }
