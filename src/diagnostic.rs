@@ -32,6 +32,27 @@ pub struct Snippet {
     pub label: Option<String>,
 }
 
+/// Text from outside zkrun (remote output, messages that quote it, values
+/// from the inventory) as a terminal may safely show it: control characters
+/// other than newline and tab are written as escapes, so an ANSI sequence
+/// in a log line cannot move the cursor, recolour or retitle the terminal.
+pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    std::borrow::Cow::Owned(
+        s.chars()
+            .map(|c| {
+                if c.is_control() && c != '\n' && c != '\t' {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
+    )
+}
+
 impl Diagnostic {
     pub fn new(message: impl Into<String>) -> Self {
         Diagnostic {
@@ -97,7 +118,7 @@ impl Diagnostic {
                 s.column
             );
             let _ = writeln!(out, "{pad} {bar}");
-            let shown = s.line_text.replace('\t', " ");
+            let shown = printable(&s.line_text).replace('\t', " ");
             let _ = writeln!(
                 out,
                 "{} {bar} {}",

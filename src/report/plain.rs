@@ -47,12 +47,12 @@ pub fn failure_lines(
         s,
         "{} {host} · {task}: {}",
         style("error:").red().bold(),
-        message.as_deref().unwrap_or("failed")
+        super::clean(message.as_deref().unwrap_or("failed"))
     );
     if !tail.is_empty() {
         let _ = writeln!(s, "  last output:");
         for l in tail {
-            let _ = writeln!(s, "  | {l}");
+            let _ = writeln!(s, "  | {}", super::clean(l));
         }
     }
     if let Some(log) = log {
@@ -79,8 +79,9 @@ pub fn recovery_lines(e: &Event) -> Option<String> {
             message,
             ..
         } => Some(format!(
-            "{} {host}: {message} ({})",
+            "{} {host}: {} ({})",
             style("recovered").green().bold(),
+            super::clean(message),
             seconds(*ms)
         )),
         Event::RecoveryFinished {
@@ -91,11 +92,12 @@ pub fn recovery_lines(e: &Event) -> Option<String> {
             ..
         } => {
             let mut s = format!(
-                "{} {host} IS OUT OF SERVICE: {message}",
-                style("NODE LEFT DOWN:").red().bold()
+                "{} {host} IS OUT OF SERVICE: {}",
+                style("NODE LEFT DOWN:").red().bold(),
+                super::clean(message)
             );
             for l in tail {
-                let _ = write!(s, "\n  | {l}");
+                let _ = write!(s, "\n  | {}", super::clean(l));
             }
             let _ = write!(
                 s,
@@ -172,8 +174,9 @@ impl Reporter for Plain {
                 hosts.len()
             )),
             Event::ConnectFailed { host, error, help } => Some(format!(
-                "{t} {host} {} {error}\n  {} {help}",
+                "{t} {host} {} {}\n  {} {help}",
                 style("unreachable:").red().bold(),
+                super::clean(error),
                 style("help:").bold()
             )),
             Event::Refused {
@@ -182,8 +185,9 @@ impl Reporter for Plain {
                 message,
                 help,
             } => Some(format!(
-                "{t} {host} {task} {} {message}{}",
+                "{t} {host} {task} {} {}{}",
                 style("refused:").red().bold(),
+                super::clean(message),
                 help.as_ref()
                     .map(|h| format!("\n  {} {h}", style("help:").bold()))
                     .unwrap_or_default()
@@ -216,8 +220,9 @@ impl Reporter for Plain {
                 stream,
                 line,
             } => Some(format!(
-                "{t} {host} {task} {}| {line}",
-                if *stream == Stream::Stderr { "!" } else { " " }
+                "{t} {host} {task} {}| {}",
+                if *stream == Stream::Stderr { "!" } else { " " },
+                super::clean(line)
             )),
             Event::StepFinished {
                 host,
@@ -244,7 +249,7 @@ impl Reporter for Plain {
                 StepStatus::Skipped => Some(format!(
                     "{t} {host} {task} {} ({})",
                     style("skipped").yellow(),
-                    message.as_deref().unwrap_or("")
+                    super::clean(message.as_deref().unwrap_or(""))
                 )),
                 StepStatus::Failed => Some(format!(
                     "{t} {}",
@@ -257,7 +262,7 @@ impl Reporter for Plain {
                 "{t} ensemble at {task}:\n{}",
                 value
                     .lines()
-                    .map(|l| format!("  {l}"))
+                    .map(|l| format!("  {}", super::clean(l)))
                     .collect::<Vec<_>>()
                     .join("\n")
             )),

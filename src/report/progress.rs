@@ -82,7 +82,8 @@ impl Reporter for Progress {
                 self.bar(host)
                     .set_message(console::style("unreachable").red().to_string());
                 self.above(&format!(
-                    "error: {host} unreachable: {error}\n  help: {help}"
+                    "error: {host} unreachable: {}\n  help: {help}",
+                    super::clean(error)
                 ));
             }
             Event::Refused {
@@ -94,7 +95,8 @@ impl Reporter for Progress {
                 self.bar(host)
                     .set_message(console::style("refused").red().to_string());
                 self.above(&format!(
-                    "error: {host} {task}: {message}{}",
+                    "error: {host} {task}: {}{}",
+                    super::clean(message),
                     help.as_ref()
                         .map(|h| format!("\n  help: {h}"))
                         .unwrap_or_default()
@@ -180,11 +182,11 @@ impl Reporter for Progress {
             }
             Event::Output {
                 host, task, line, ..
-            } => self.above(&format!("{host} {task} | {line}")),
+            } => self.above(&format!("{host} {task} | {}", super::clean(line))),
             Event::Fact {
                 task, name, value, ..
             } if Fact::parse(name) == Some(Fact::Ensemble) => {
-                self.above(&format!("ensemble at {task}:\n{value}"));
+                self.above(&format!("ensemble at {task}:\n{}", super::clean(value)));
             }
             Event::Fact { .. } => {}
             Event::RecoveryStarted { host, .. } | Event::RecoveryFinished { host, .. } => {
