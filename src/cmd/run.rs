@@ -37,16 +37,23 @@ pub fn prepare(cli: Cli) -> Result<Prepared, ExitCode> {
     let state_path = super::state_path(&cli);
     let previous = super::load_state(&cli, &state_path)?;
     let unfinished = previous.filter(|s| !s.finished);
+    let mut answered_fresh = false;
     let resume = match &unfinished {
         Some(s) if cli.resume => Some(s.clone()),
         Some(s) if !cli.fresh && !cli.dry_run && !cli.check => match ask_resume(s, &cli) {
             Some(true) => Some(s.clone()),
-            Some(false) => None,
+            Some(false) => {
+                answered_fresh = true;
+                None
+            }
             None => return Err(ExitCode::from(exit::INVALID_INPUT)),
         },
         _ => None,
     };
     let mut cli = cli;
+    // "f" at the prompt is --fresh: the unfinished run's state is archived
+    // beside it, as the README promises, not overwritten.
+    cli.fresh |= answered_fresh;
     if let Some(s) = &resume {
         cli.run_id = Some(s.run_id.clone());
     } else if cli.resume {
