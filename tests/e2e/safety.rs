@@ -327,13 +327,7 @@ fn serial_two_on_five_voters_never_has_more_than_two_out() {
         assert!(s.leaders <= 1, "two leaders: {s:?}");
     }
     assert!(leaderless_windows(&samples) <= 1, "more than one election");
-    let elections = events
-        .iter()
-        .find(|e| e["type"] == "fact" && e["data"]["name"] == "elections")
-        .expect("the final check counts elections")["data"]["value"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let elections = elections_fact(&events);
     assert!(elections.starts_with("1 election"), "{elections}");
 }
 
@@ -365,12 +359,17 @@ fn three_voters_and_two_observers_roll_green() {
         let srvr = four_letter_word(&tb.address(n), "srvr").unwrap_or_default();
         assert!(srvr.contains("Mode: observer"), "zk{n}: {srvr}");
     }
-    let elections = events
+    let elections = elections_fact(&events);
+    assert!(elections.starts_with("1 election"), "{elections}");
+}
+
+/// The final check's count of elections, from the events.
+fn elections_fact(events: &[Value]) -> String {
+    events
         .iter()
         .find(|e| e["type"] == "fact" && e["data"]["name"] == "elections")
         .expect("the final check counts elections")["data"]["value"]
         .as_str()
         .unwrap()
-        .to_string();
-    assert!(elections.starts_with("1 election"), "{elections}");
+        .to_string()
 }
