@@ -16,6 +16,8 @@ pub fn main(cli: Cli) -> ExitCode {
         console::set_colors_enabled_stderr(false);
     }
     match cli.command() {
+        Command::ListHosts => cmd::list::hosts(cli),
+        Command::ListInventory => cmd::list::inventory(cli),
         Command::Status => cmd::status::run(cli),
         Command::ShowState => cmd::show_state::run(cli),
         Command::Check => cmd::check::run(cli),

@@ -18,7 +18,7 @@ use clap::{Parser, ValueEnum};
 )]
 pub struct Cli {
     /// The playbook (YAML) to run.
-    #[arg(required_unless_present = "status")]
+    #[arg(required_unless_present_any = ["status", "list_inventory"])]
     pub playbook: Option<PathBuf>,
 
     /// Show the ensemble (mode, zxid, clients, verdict) and exit; read-only.
@@ -48,9 +48,69 @@ pub struct Cli {
     )]
     pub client_address: Option<String>,
 
-    /// The inventory (Ansible-style YAML).
-    #[arg(short, long, value_name = "FILE")]
-    pub inventory: PathBuf,
+    /// An Ansible inventory: a YAML or INI file, a directory of them, or a
+    /// host list (`zk1,zk2,`). Repeatable; default: `inventory` in ansible.cfg.
+    #[arg(short, long, value_name = "SOURCE")]
+    pub inventory: Vec<String>,
+
+    /// Print the play's hosts (after --limit) with the address, port, user
+    /// and become each is reached with, and which ansible.cfg was read; exit.
+    #[arg(long, conflicts_with_all = ["dry_run", "check", "status", "show_state"])]
+    pub list_hosts: bool,
+
+    /// Print the inventory as zkrun resolved it, in the JSON shape of
+    /// `ansible-inventory --list` (variables unrendered); exit.
+    #[arg(long, conflicts_with_all = ["dry_run", "check", "status", "show_state", "list_hosts"])]
+    pub list_inventory: bool,
+
+    /// Log in as this user when the inventory does not say (`ansible_user` wins, as in Ansible).
+    #[arg(short = 'u', long = "user", value_name = "USER")]
+    pub remote_user: Option<String>,
+
+    /// The ssh key to log in with when the inventory does not say.
+    #[arg(long, alias = "key-file", value_name = "FILE")]
+    pub private_key: Option<String>,
+
+    /// Run commands through sudo (`ansible_become` on a host wins).
+    #[arg(short = 'b', long = "become")]
+    pub r#become: bool,
+
+    /// Whom to become (default root; `ansible_become_user` wins).
+    #[arg(long, value_name = "USER")]
+    pub become_user: Option<String>,
+
+    /// The become method; only `sudo` is supported.
+    #[arg(long, value_name = "METHOD")]
+    pub become_method: Option<String>,
+
+    /// Ask for the sudo password once, on the terminal; it reaches hosts on
+    /// sudo's standard input, never on a command line.
+    #[arg(short = 'K', long, alias = "ask-sudo-pass")]
+    pub ask_become_pass: bool,
+
+    /// Read the sudo password from this file (its first line).
+    #[arg(long, value_name = "FILE", conflicts_with = "ask_become_pass")]
+    pub become_password_file: Option<PathBuf>,
+
+    /// Extra ssh arguments for every host (`-o Key=Value`, -J …), as Ansible's option.
+    #[arg(long, value_name = "ARGS", allow_hyphen_values = true)]
+    pub ssh_common_args: Option<String>,
+
+    /// Extra ssh arguments for every host, after the common ones.
+    #[arg(long, value_name = "ARGS", allow_hyphen_values = true)]
+    pub ssh_extra_args: Option<String>,
+
+    /// A vault password file (if executable, its output). Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub vault_password_file: Vec<String>,
+
+    /// A vault identity: `label@FILE` or `label@prompt`. Repeatable.
+    #[arg(long, value_name = "ID@SOURCE")]
+    pub vault_id: Vec<String>,
+
+    /// Ask for the vault password on the terminal.
+    #[arg(short = 'J', long, alias = "ask-vault-password")]
+    pub ask_vault_pass: bool,
 
     /// Print the plan (every step on every host, rendered), then look at
     /// the hosts read-only (leader now, checks available, template diffs,
@@ -77,21 +137,24 @@ pub struct Cli {
     #[arg(long, conflicts_with = "dry_run")]
     pub check: bool,
 
-    /// Restrict the play to hosts matching this pattern (e.g. `zk2`, `zk*`, `all:!zk3`).
+    /// Restrict the play to hosts matching this pattern (e.g. `zk2`, `zk*`,
+    /// `all:!zk3`), or to the hosts listed in a file with `@FILE`.
     #[arg(short, long, value_name = "PATTERN")]
     pub limit: Option<String>,
 
-    /// Set a variable (highest precedence): `name=value`, or `@file.yaml` for a mapping. Repeatable.
-    #[arg(short = 'e', long = "extra-vars", value_name = "NAME=VALUE|@FILE")]
+    /// Set variables (highest precedence), as Ansible: `a=1 b="two words"`,
+    /// JSON or YAML (`'{"a": 1}'`), or `@file.yaml`. Repeatable.
+    #[arg(short = 'e', long = "extra-vars", value_name = "VARS|@FILE", allow_hyphen_values = true)]
     pub extra_vars: Vec<String>,
 
     /// Output format.
     #[arg(long, value_enum, default_value_t = Output::Human)]
     pub output: Output,
 
-    /// Hosts connected to, and worked on outside the rolling part, at once.
-    #[arg(long, default_value_t = 10, value_name = "N")]
-    pub forks: usize,
+    /// Hosts connected to, and worked on outside the rolling part, at once
+    /// (default: `forks` in ansible.cfg, else 10).
+    #[arg(short = 'f', long, value_name = "N")]
+    pub forks: Option<usize>,
 
     /// An ssh_config file for every connection (as `ssh -F`); default: your own ~/.ssh/config.
     #[arg(long, value_name = "FILE")]
@@ -101,17 +164,18 @@ pub struct Cli {
     #[arg(long)]
     pub accept_new_host_keys: bool,
 
-    /// How long to wait for each SSH connection.
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    /// How long to wait for each SSH connection (`-T 30` is 30 seconds, as in Ansible).
+    #[arg(long, short = 'T', alias = "timeout", value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub connect_timeout: crate::model::Duration,
 
     /// Where each step's output is written: <DIR>/<run id>/<host>/<task>.log.
     #[arg(long, value_name = "DIR", default_value = ".zkrun/runs")]
     pub log_dir: PathBuf,
 
-    /// Show remote output as it comes.
-    #[arg(short, long)]
-    pub verbose: bool,
+    /// More output: `-v` shows remote output as it comes; `-vv` also each
+    /// host's connection; `-vvv` also ssh's own debug lines.
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
 
     /// Only failures and the summary.
     #[arg(short, long, conflicts_with = "verbose")]
@@ -157,6 +221,10 @@ pub enum Output {
 /// What the flags ask zkrun to do: one command each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Command {
+    /// `--list-hosts`: the play's hosts and how each is reached.
+    ListHosts,
+    /// `--list-inventory`: the inventory as `ansible-inventory --list` shows it.
+    ListInventory,
     /// `--status`: look at the ensemble.
     Status,
     /// `--show-state`: where the last run stands.
@@ -170,8 +238,17 @@ pub enum Command {
 }
 
 impl Cli {
+    /// `-f`, default 10.
+    pub fn forks(&self) -> usize {
+        self.forks.unwrap_or(10).max(1)
+    }
+
     pub fn command(&self) -> Command {
-        if self.status {
+        if self.list_hosts {
+            Command::ListHosts
+        } else if self.list_inventory {
+            Command::ListInventory
+        } else if self.status {
             Command::Status
         } else if self.show_state {
             Command::ShowState

@@ -3,46 +3,160 @@
 //! its place, so one run of `--check` shows them all.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
 
 use crate::cli::Cli;
 use crate::diagnostic::{Diagnostic, Diagnostics};
-use crate::model::inventory::InventoryFile;
+use crate::inventory::{Inventory, Value, ansible_yaml, connection, kv, vault};
 use crate::plan::{self, Plan};
 use crate::tasks::maintain::MaintainArgs;
 use crate::tasks::{Playbook, TaskKind};
 use crate::yaml::{Part, Source, YamlPath};
 
+/// What comes from outside the playbook and inventory: ansible.cfg, the
+/// environment and the command line, merged with Ansible's precedence
+/// (command line over environment over ansible.cfg).
+pub struct Settings {
+    /// The `-i` sources (or ansible.cfg's `inventory`).
+    pub sources: Vec<String>,
+    pub connection: connection::Defaults,
+    pub vault: Vec<vault::VaultSecret>,
+    pub forks: usize,
+    /// The ansible.cfg read, if any.
+    pub config_file: Option<PathBuf>,
+    /// Worth saying, not worth stopping for (a vault password file that
+    /// could not be read while another one could).
+    pub warnings: Vec<String>,
+}
+
+pub fn settings(cli: &Cli) -> Result<Settings, Diagnostics> {
+    let mut errors = Diagnostics::default();
+    let mut notes: Vec<String> = Vec::new();
+    let cfg = crate::inventory::ansible_cfg::Settings::default();
+    let config_file: Option<PathBuf> = None;
+    let sources = if cli.inventory.is_empty() {
+        cfg_inventory(&cfg)
+    } else {
+        cli.inventory.clone()
+    };
+    let vault = match vault::secrets_from_args(
+        &cli.vault_id,
+        &cli.vault_password_file,
+        cli.ask_vault_pass,
+    ) {
+        Ok((secrets, warnings)) => {
+            notes.extend(warnings);
+            secrets
+        }
+        Err(m) => {
+            errors.push(Diagnostic::new(m));
+            Vec::new()
+        }
+    };
+    let become_password = if cli.ask_become_pass {
+        match ask_secret("BECOME password: ") {
+            Ok(p) => Some(connection::Secret(p)),
+            Err(m) => {
+                errors.push(Diagnostic::new(format!("-K: {m}")));
+                None
+            }
+        }
+    } else if let Some(f) = &cli.become_password_file {
+        match Source::read(f, "become password file") {
+            Ok(s) => Some(connection::Secret(
+                s.text.lines().next().unwrap_or("").to_string(),
+            )),
+            Err(d) => {
+                errors.push(d);
+                None
+            }
+        }
+    } else {
+        None
+    };
+    errors.into_result()?;
+    let connection = connection::Defaults {
+        user: cli.remote_user.clone(),
+        key_file: cli.private_key.clone(),
+        r#become: cli.r#become,
+        become_user: cli.become_user.clone(),
+        become_method: cli.become_method.clone(),
+        become_password,
+        ssh_args: None,
+        ssh_common_args: cli.ssh_common_args.clone(),
+        ssh_extra_args: cli.ssh_extra_args.clone(),
+    };
+    Ok(Settings {
+        sources,
+        connection,
+        vault,
+        forks: cli.forks.unwrap_or(10).max(1),
+        config_file,
+        warnings: notes,
+    })
+}
+
+fn cfg_inventory(_cfg: &crate::inventory::ansible_cfg::Settings) -> Vec<String> {
+    Vec::new()
+}
+
+/// A password typed on the terminal, not echoed.
+fn ask_secret(prompt: &str) -> Result<String, String> {
+    let term = console::Term::stderr();
+    if !term.is_term() {
+        return Err("no terminal to ask on; use a password file instead".into());
+    }
+    let _ = term.write_str(prompt);
+    term.read_secure_line().map_err(|e| e.to_string())
+}
+
+/// The inventory, read and resolved with the settings' vault passwords.
+pub fn inventory(cli: &Cli, settings: &Settings) -> Result<Inventory, Diagnostics> {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let playbook_dir = cli
+        .playbook
+        .as_ref()
+        .map(|p| p.parent().unwrap_or(Path::new("")).to_path_buf());
+    crate::inventory::load(&crate::inventory::Request {
+        sources: &settings.sources,
+        cwd: &cwd,
+        playbook_dir: playbook_dir.as_deref(),
+        vault: &settings.vault,
+    })
+}
+
 /// Everything up to a plan, collecting as many problems as can be found
 /// before one of them makes the next stage meaningless.
 pub fn load_and_plan(cli: &Cli) -> Result<Plan, Diagnostics> {
+    load_all(cli).map(|(plan, _, _)| plan)
+}
+
+/// The plan, with the inventory and settings it was built from.
+pub fn load_all(cli: &Cli) -> Result<(Plan, Inventory, Settings), Diagnostics> {
     let mut errors = Diagnostics::default();
+    let settings = settings(cli)?;
     let pb_src = match &cli.playbook {
         Some(path) => Source::read(path, "playbook")
             .map_err(|d| errors.push(d))
             .ok(),
         None => Some(status_playbook(cli)),
     };
-    let inv_src = Source::read(&cli.inventory, "inventory")
-        .map_err(|d| errors.push(d))
-        .ok();
     let playbook: Option<Playbook> = pb_src
         .as_ref()
         .and_then(|s| s.parse("playbook").map_err(|d| errors.push(d)).ok());
-    let inv_file: Option<InventoryFile> = inv_src
-        .as_ref()
-        .and_then(|s| s.parse("inventory").map_err(|d| errors.push(d)).ok());
-    let inventory = match (&inv_file, &inv_src) {
-        (Some(f), Some(s)) => crate::inventory::resolve(f, s)
-            .map_err(|d| errors.extend(d))
-            .ok(),
-        _ => None,
-    };
+    let inventory = inventory(cli, &settings).map_err(|d| errors.extend(d)).ok();
     let extra_vars = parse_extra_vars(&cli.extra_vars)
         .map_err(|d| errors.extend(d))
         .ok();
+    let limit = match cli.limit.as_deref().map(limit_pattern).transpose() {
+        Ok(l) => l,
+        Err(d) => {
+            errors.push(d);
+            None
+        }
+    };
     let files = match (&playbook, &pb_src) {
         (Some(p), Some(s)) => {
             let path = cli.playbook.clone().unwrap_or_default();
@@ -52,30 +166,82 @@ pub fn load_and_plan(cli: &Cli) -> Result<Plan, Diagnostics> {
         }
         _ => None,
     };
-    let (
-        Some(playbook),
-        Some(pb_src),
-        Some(inventory),
-        Some(inv_src),
-        Some(extra_vars),
-        Some(files),
-    ) = (playbook, pb_src, inventory, inv_src, extra_vars, files)
+    if let (None, Some(inv)) = (&playbook, &inventory) {
+        errors.extend(plan::build::check_connections(inv, &settings.connection));
+    }
+    let (Some(playbook), Some(pb_src), Some(inventory), Some(extra_vars), Some(files)) =
+        (playbook, pb_src, inventory, extra_vars, files)
     else {
         return Err(errors);
     };
+    errors.into_result()?;
     let run_id = cli.run_id.clone().unwrap_or_else(crate::clock::run_id);
-    plan::build(&plan::Inputs {
+    let plan = plan::build(&plan::Inputs {
         playbook: &playbook,
         playbook_src: &pb_src,
         inventory: &inventory,
-        inventory_src: &inv_src,
+        connection: &settings.connection,
         extra_vars: &extra_vars,
-        limit: cli.limit.as_deref(),
+        limit: limit.as_deref(),
         run_id: &run_id,
         files: &files,
         // `--status` restarts nothing: a playbook's restart rules do not apply.
         allow_quorum_loss: cli.allow_quorum_loss || cli.status,
-    })
+    })?;
+    Ok((plan, inventory, settings))
+}
+
+/// `--limit @file`: the hosts listed in the file, one per line (Ansible's
+/// retry-file form); otherwise the pattern itself.
+fn limit_pattern(l: &str) -> Result<String, Diagnostic> {
+    let Some(path) = l.strip_prefix('@') else {
+        return Ok(l.to_string());
+    };
+    let src = Source::read(Path::new(path), "--limit file")?;
+    let hosts: Vec<&str> = src
+        .text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    if hosts.is_empty() {
+        return Err(Diagnostic::new(format!("--limit file `{path}` names no host"))
+            .help("write one host name per line"));
+    }
+    Ok(hosts.join(","))
+}
+
+/// Warnings about the inventory, for the hosts of a plan: ansible_* variables
+/// zkrun does not use (one line per variable, naming the hosts), and
+/// Ansible's silent tie-breaks.
+pub fn inventory_warnings(inv: &Inventory, plan: &Plan) -> Vec<Diagnostic> {
+    let mut out = inv.warnings.clone();
+    let mut unused: IndexMap<&str, Vec<&str>> = IndexMap::new();
+    for h in &plan.hosts {
+        let Some(host) = inv.host(&h.name) else {
+            continue;
+        };
+        for k in host.vars.keys() {
+            if k.starts_with("ansible_")
+                && !connection::HONOURED.contains(&k.as_str())
+                && !connection::REFUSED.iter().any(|(r, _)| r == k)
+            {
+                unused.entry(k.as_str()).or_default().push(&h.name);
+            }
+        }
+    }
+    for (k, hosts) in unused {
+        let shown = if hosts.len() > 4 {
+            format!("{} and {} more", hosts[..3].join(", "), hosts.len() - 3)
+        } else {
+            hosts.join(", ")
+        };
+        out.push(
+            Diagnostic::new(format!("`{k}` is set (for {shown}) but zkrun does not use it"))
+                .help("zkrun runs no Python and no Ansible modules; this setting changes nothing here"),
+        );
+    }
+    out
 }
 
 /// The playbook behind `--status`: every host (or --limit), default service.
@@ -101,39 +267,55 @@ pub fn status_playbook(cli: &Cli) -> Source {
     Source::new("<--status>", text)
 }
 
-/// `-e name=value` (a string, as in Ansible) and `-e @file.yaml` (a mapping).
+/// `-e` in Ansible's forms: `a=1 b="two words"` (values are text),
+/// a JSON or YAML mapping (`'{"a": 1}'`), or `@file` (YAML or JSON, read as
+/// Ansible reads YAML). Later arguments win.
 pub fn parse_extra_vars(
     args: &[String],
 ) -> Result<IndexMap<String, serde_json::Value>, Diagnostics> {
     let mut vars = IndexMap::new();
     let mut errors = Diagnostics::default();
     for arg in args {
-        if let Some(path) = arg.strip_prefix('@') {
-            let loaded = Source::read(Path::new(path), "extra-vars file")
-                .and_then(|s| s.parse::<IndexMap<String, serde_json::Value>>("extra-vars file"));
-            match loaded {
-                Ok(map) => vars.extend(map),
-                Err(d) => errors.push(d),
+        let doc = match kv::classify(arg) {
+            Ok(kv::ExtraVars::Pairs(pairs)) => {
+                for (k, v) in pairs {
+                    vars.insert(k, serde_json::Value::String(v));
+                }
+                continue;
             }
-            continue;
-        }
-        match arg.split_once('=') {
-            Some((k, v)) if is_identifier(k) => {
-                vars.insert(k.to_string(), serde_json::Value::String(v.to_string()));
+            Ok(kv::ExtraVars::Document(text)) => {
+                let src = Source::new(format!("-e {arg}"), text);
+                yaml_mapping(&src, "-e")
             }
-            _ => errors.push(
-                Diagnostic::new(format!("-e `{arg}`: expected `name=value` or `@file.yaml`"))
-                    .help("names are letters, digits and `_`, not starting with a digit"),
-            ),
+            Ok(kv::ExtraVars::File(path)) => Source::read(&path, "extra-vars file")
+                .and_then(|src| yaml_mapping(&src, "extra-vars file")),
+            Err(m) => Err(Diagnostic::new(format!("-e `{arg}`: {m}"))),
+        };
+        match doc {
+            Ok(map) => vars.extend(map),
+            Err(d) => errors.push(d),
         }
     }
     errors.into_result().map(|()| vars)
 }
 
-fn is_identifier(s: &str) -> bool {
-    !s.is_empty()
-        && !s.starts_with(|c: char| c.is_ascii_digit())
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+/// A YAML (1.1, as Ansible) mapping of variables.
+fn yaml_mapping(
+    src: &Source,
+    what: &str,
+) -> Result<IndexMap<String, serde_json::Value>, Diagnostic> {
+    let doc = ansible_yaml::parse(&src.text)
+        .map_err(|e| crate::inventory::source_error(e, src, what))?;
+    match doc.to_value() {
+        Value::Map(m) => Ok(m.into_iter().map(|(k, v)| (k, v.to_json())).collect()),
+        Value::Null => Ok(IndexMap::new()),
+        other => Err(Diagnostic::new(format!(
+            "{what} `{}` must be a mapping of variables, not {}",
+            src.path,
+            other.to_json()
+        ))
+        .help("write `name: value` pairs, e.g. '{\"backup_root\": \"/srv/backups\"}'")),
+    }
 }
 
 /// Reads every `maintain: {template: {src}}` file, relative to the playbook.
@@ -186,11 +368,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn extra_vars_take_name_value_pairs() {
-        let v = parse_extra_vars(&["a=1".into(), "b=x=y".into()]).unwrap();
+    fn extra_vars_take_ansible_forms() {
+        let v = parse_extra_vars(&["a=1 b='two words'".into(), r#"{"c": 1, "d": yes}"#.into()]).unwrap();
         assert_eq!(v["a"], "1");
-        assert_eq!(v["b"], "x=y");
-        assert!(parse_extra_vars(&["1a=2".into()]).is_err());
+        assert_eq!(v["b"], "two words");
+        assert_eq!(v["c"], 1);
+        assert_eq!(v["d"], true, "YAML 1.1, as Ansible reads -e documents");
+        assert!(parse_extra_vars(&["[1, 2]".into()]).is_err());
         assert!(parse_extra_vars(&["noequals".into()]).is_err());
     }
 }

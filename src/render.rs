@@ -78,6 +78,19 @@ fn configure(env: &mut Environment<'_>) {
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_keep_trailing_newline(true);
     env.add_filter("quote", |v: String| shell_quote(&v));
+    env.add_filter("bool", ansible_bool);
+}
+
+/// Ansible's `bool` filter: `yes/on/true/1/y/t` (any case) are true, other
+/// text false; booleans and numbers as themselves.
+fn ansible_bool(v: Value) -> bool {
+    if let Some(s) = v.as_str() {
+        return matches!(
+            s.trim().to_lowercase().as_str(),
+            "yes" | "on" | "true" | "1" | "y" | "t" | "1.0"
+        );
+    }
+    v.is_true()
 }
 
 /// minijinja's error text without the template name it appends.
@@ -146,6 +159,10 @@ pub struct Context {
     pub real: Value,
     redacted: Value,
     names: Vec<String>,
+    /// Built over variables rendered when used: every render is done twice
+    /// when there are secrets (a value may reach one through another), and
+    /// a failure may be explained by a variable that could not be rendered.
+    lazy: Option<Box<dyn Fn() -> Option<String>>>,
 }
 
 impl Context {
@@ -173,6 +190,24 @@ impl Context {
             real: Value::from(merged),
             redacted,
             names,
+            lazy: None,
+        }
+    }
+
+    /// Over values that render themselves when read (an object); `redacted`
+    /// is None when no value is secret. `why` names the variable that could
+    /// not be rendered, after a failure.
+    pub fn lazy(
+        real: Value,
+        redacted: Option<Value>,
+        names: Vec<String>,
+        why: Box<dyn Fn() -> Option<String>>,
+    ) -> Context {
+        Context {
+            real,
+            redacted: redacted.unwrap_or(Value::UNDEFINED),
+            names,
+            lazy: Some(why),
         }
     }
 
@@ -217,7 +252,7 @@ impl Renderer {
             return Ok(Text::plain(source));
         }
         let real = self.render_with(source, &cx.real, cx)?;
-        if cx.has_secrets() && self.mentions_secret(source) {
+        if cx.has_secrets() && (cx.lazy.is_some() || self.mentions_secret(source)) {
             let shown = self.render_with(source, &cx.redacted, cx)?;
             if shown != real {
                 return Ok(Text {
@@ -236,7 +271,14 @@ impl Renderer {
             .compile_expression(expr)
             .map_err(|e| RenderError::Other(describe_error(&e)))?;
         match compiled.eval(&cx.real) {
-            Ok(v) => Ok(v.is_true()),
+            // As ansible-core 2.19: a condition is a boolean. The text "no"
+            // (an INI value, a quoted YAML one) is true to Jinja, so taking
+            // its truth would run what the user meant to skip.
+            Ok(v) if v.kind() == minijinja::value::ValueKind::Bool => Ok(v.is_true()),
+            Ok(v) => Err(RenderError::Other(format!(
+                "the condition gives {} `{v}`, not true or false; write `{expr} | bool` to read it as a boolean (yes/no, true/false, 1/0)",
+                v.kind()
+            ))),
             Err(e) => Err(self.explain(
                 &e,
                 compiled.undeclared_variables(false).into_iter().collect(),
@@ -266,6 +308,9 @@ impl Renderer {
 
     /// Names the variable behind an undefined-value error, with a suggestion.
     fn explain(&self, e: &minijinja::Error, mut names: Vec<String>, cx: &Context) -> RenderError {
+        if let Some(why) = cx.lazy.as_ref().and_then(|f| f()) {
+            return RenderError::Other(why);
+        }
         if e.kind() == ErrorKind::UndefinedError {
             names.sort();
             let defined: HashSet<&str> = cx.names().collect();
@@ -368,5 +413,16 @@ mod tests {
             r.condition("rol == 1", &c),
             Err(RenderError::Undefined { .. })
         ));
+    }
+
+    #[test]
+    fn a_condition_must_be_a_boolean_and_bool_reads_ansible_text() {
+        let r = Renderer::new(HashSet::new());
+        let c = cx(&[("run_maintenance", "no")], &HashSet::new());
+        let e = r.condition("run_maintenance", &c).unwrap_err();
+        assert!(e.message().contains("| bool"), "{}", e.message());
+        assert!(!r.condition("run_maintenance | bool", &c).unwrap());
+        let c = cx(&[("run_maintenance", "Yes")], &HashSet::new());
+        assert!(r.condition("run_maintenance | bool", &c).unwrap());
     }
 }

@@ -12,12 +12,14 @@ use super::{FORMAT, State};
 use crate::clock::now;
 
 /// Where the state of a (playbook, inventory) pair lives by default.
-pub fn default_path(dir: &Path, playbook: &Path, inventory: &Path) -> PathBuf {
+pub fn default_path(dir: &Path, playbook: &Path, inventory: &[String]) -> PathBuf {
     let abs = |p: &Path| fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
     let mut h = Sha256::new();
     h.update(abs(playbook).to_string_lossy().as_bytes());
-    h.update([0]);
-    h.update(abs(inventory).to_string_lossy().as_bytes());
+    for source in inventory {
+        h.update([0]);
+        h.update(abs(Path::new(source)).to_string_lossy().as_bytes());
+    }
     let hex: String = h
         .finalize()
         .iter()

@@ -51,5 +51,5 @@ fn look_live(cli: &Cli, plan: &Plan) -> Option<crate::preview::Live> {
         .build()
         .ok()?;
     let ssh = super::ssh_for(cli);
-    Some(runtime.block_on(crate::preview::look(plan, &ssh, cli.forks)))
+    Some(runtime.block_on(crate::preview::look(plan, &ssh, cli.forks())))
 }

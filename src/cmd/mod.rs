@@ -7,6 +7,7 @@
 pub mod out;
 pub mod check;
 pub mod dry_run;
+pub mod list;
 pub mod run;
 pub mod show_state;
 pub mod status;
@@ -119,10 +120,27 @@ pub fn prepare_and_plan(cli: Cli) -> Result<(run::Prepared, crate::plan::Plan), 
     Ok((p, plan))
 }
 
-/// The plan, or the problems reported and exit 2.
+/// The plan, or the problems reported and exit 2. Warnings about the
+/// inputs are shown either way.
 pub fn plan(cli: &Cli) -> Result<crate::plan::Plan, ExitCode> {
-    crate::load::load_and_plan(cli).map_err(|diags| {
+    let (plan, inventory, settings) = crate::load::load_all(cli).map_err(|diags| {
         report(&diags, cli.output);
         ExitCode::from(exit::INVALID_INPUT)
-    })
+    })?;
+    let mut warnings: Vec<Diagnostic> = settings.warnings.iter().map(Diagnostic::new).collect();
+    warnings.extend(crate::load::inventory_warnings(&inventory, &plan));
+    warn(&warnings, cli);
+    Ok(plan)
+}
+
+/// Warnings: `warning: …` lines on stderr (unless --quiet), or JSON
+/// `warning` lines.
+pub fn warn(warnings: &[Diagnostic], cli: &Cli) {
+    for w in warnings {
+        match cli.output {
+            Output::Json => print_json("warning", &json_of(w)),
+            Output::Human if !cli.quiet => err!("warning: {}", w.render()),
+            Output::Human => {}
+        }
+    }
 }

@@ -211,9 +211,9 @@ fn execute(
     let ssh = ssh_for(cli);
     let halt = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let options = runner::RunOptions {
-        forks: cli.forks,
+        forks: cli.forks(),
         log_dir: cli.log_dir.join(&plan.run_id),
-        verbose: cli.verbose,
+        verbose: cli.verbose > 0,
         halt: halt.clone(),
         resume: resume_input,
         recover: !cli.no_recover,
@@ -292,8 +292,41 @@ fn resume_command(cli: &Cli) -> String {
     if let Some(pb) = &cli.playbook {
         words.push(q(pb));
     }
-    words.push("-i".into());
-    words.push(q(&cli.inventory));
+    for i in &cli.inventory {
+        words.push("-i".into());
+        words.push(crate::render::shell_quote(i));
+    }
+    let flags: [(&str, Option<&String>); 6] = [
+        ("-u", cli.remote_user.as_ref()),
+        ("--private-key", cli.private_key.as_ref()),
+        ("--become-user", cli.become_user.as_ref()),
+        ("--become-method", cli.become_method.as_ref()),
+        ("--ssh-common-args", cli.ssh_common_args.as_ref()),
+        ("--ssh-extra-args", cli.ssh_extra_args.as_ref()),
+    ];
+    for (flag, v) in flags {
+        if let Some(v) = v {
+            words.push(flag.into());
+            words.push(crate::render::shell_quote(v));
+        }
+    }
+    for (flag, on) in [("-b", cli.r#become), ("-K", cli.ask_become_pass), ("-J", cli.ask_vault_pass)] {
+        if on {
+            words.push(flag.into());
+        }
+    }
+    if let Some(f) = &cli.become_password_file {
+        words.push("--become-password-file".into());
+        words.push(q(f));
+    }
+    for f in &cli.vault_password_file {
+        words.push("--vault-password-file".into());
+        words.push(crate::render::shell_quote(f));
+    }
+    for v in &cli.vault_id {
+        words.push("--vault-id".into());
+        words.push(crate::render::shell_quote(v));
+    }
     for e in &cli.extra_vars {
         words.push("-e".into());
         words.push(crate::render::shell_quote(e));

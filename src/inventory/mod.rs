@@ -1,66 +1,103 @@
-//! The inventory resolved: every host with its groups, its merged variables
-//! and how to reach it.
+//! Ansible inventories, resolved as Ansible resolves them: the hosts, their
+//! groups and their variables.
 //!
-//! Variable precedence, lowest first: `all` vars, then group vars (a child
-//! group over its parents), then the host's own vars. Two groups that are not
-//! parent and child and give one host different values for the same variable
-//! are an error: zkrun does not pick one silently. Set the variable on the
-//! host, or in only one of the groups.
+//! Sources (`-i`, several allowed: files, directories, host lists) are read
+//! in order into one set of groups and hosts ([`data`]); then each host's
+//! variables are merged with Ansible's precedence (ansible-core
+//! `vars/manager.py`, the default `VARIABLE_PRECEDENCE`), lowest first:
+//!
+//! 1. the `all` group's variables from the inventory files;
+//! 2. the other groups' variables from the inventory files;
+//! 3. `group_vars/all` beside each inventory source, then beside the playbook;
+//! 4. `group_vars/<group>` beside each inventory source, then beside the playbook;
+//! 5. the host's own variables from the inventory files (a host listed
+//!    twice keeps the last value written);
+//! 6. `host_vars/<host>` beside each inventory source, then beside the playbook.
+//!
+//! Within 2 and 4, groups apply in Ansible's order: by depth (distance
+//! from `all`; deeper wins), then `ansible_group_priority` (higher wins),
+//! then name (later in the alphabet wins). When that last rule is what
+//! decides between two values, zkrun says so in a warning: Ansible is
+//! silent, and which group wins by its name is rarely what was meant.
+//!
+//! Values are kept as written (templates unrendered): they are rendered
+//! when used, with the play's other variables (see `crate::render`).
 
+pub mod address;
+pub mod ansible_cfg;
+pub mod ansible_yaml;
+pub mod connection;
+pub mod data;
+pub mod ini;
+pub mod kv;
+pub mod lazy;
 pub mod pattern;
+pub mod pyliteral;
+pub mod sources;
+pub mod value;
+pub mod vars_files;
+pub mod vault;
+pub mod yaml_file;
 
 use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use indexmap::IndexMap;
-use serde::Serialize;
 
-use crate::diagnostic::{Diagnostic, Diagnostics};
-use crate::model::HostName;
-use crate::model::inventory::{Group, InventoryFile};
-use crate::yaml::{Part, Source, YamlPath};
+pub use connection::Connection;
+pub use data::{Place, Var};
+use data::{ALL, Data};
+use sources::{Format, Source as InventorySource};
+pub use value::Value;
 
-/// A variable's value and where it was written.
-#[derive(Debug, Clone)]
-pub struct Sourced {
-    pub value: serde_json::Value,
-    pub at: YamlPath,
-}
+use crate::diagnostic::{Diagnostic, Diagnostics, Snippet, did_you_mean};
+use crate::yaml::Source;
 
 #[derive(Debug, Clone)]
 pub struct Host {
     pub name: String,
-    /// Every group the host is in, ancestors and `all` included.
+    /// Every group the host is in, ancestors and `all` included, sorted.
     pub groups: Vec<String>,
-    pub vars: IndexMap<String, Sourced>,
-    pub connection: Connection,
+    /// The merged variables, unrendered, each with where it was written.
+    pub vars: IndexMap<String, Var>,
     /// Where the host is first listed.
-    pub at: YamlPath,
+    pub place: Place,
 }
 
-/// How to reach a host, from the `ansible_*` variables.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Connection {
-    /// `ansible_host`, or the inventory name.
-    pub address: String,
-    pub port: Option<u16>,
-    pub user: Option<String>,
-    pub key_file: Option<String>,
-    pub r#become: bool,
-}
-
-#[derive(Debug, Default)]
-pub struct GroupNode {
+/// A group as `ansible-inventory --list` shows it.
+#[derive(Debug, Clone, Default)]
+pub struct Group {
+    /// Hosts listed in the group itself.
+    pub hosts: Vec<String>,
     pub children: Vec<String>,
-    pub parents: Vec<String>,
-    pub vars: IndexMap<String, Sourced>,
-    /// Where the group is first named.
-    pub at: YamlPath,
+    pub vars: IndexMap<String, Var>,
 }
 
 #[derive(Debug, Default)]
 pub struct Inventory {
+    /// In the order Ansible first met them.
     pub hosts: Vec<Host>,
-    pub groups: IndexMap<String, GroupNode>,
+    pub groups: IndexMap<String, Group>,
+    /// The `-i` sources, as given.
+    pub shown: String,
+    /// Texts of the files read, by the path they are shown under.
+    pub files: HashMap<Arc<str>, Arc<Source>>,
+    /// Vault envelopes met in variables, decrypted (plaintext is secret).
+    pub decrypted: HashMap<String, String>,
+    /// Things worth knowing that do not stop the run.
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// What to read.
+pub struct Request<'a> {
+    /// The `-i` arguments, in order.
+    pub sources: &'a [String],
+    /// For relative paths.
+    pub cwd: &'a Path,
+    /// The playbook's directory: its `group_vars/` and `host_vars/` apply too.
+    pub playbook_dir: Option<&'a Path>,
+    pub vault: &'a [vault::VaultSecret],
 }
 
 impl Inventory {
@@ -84,443 +121,450 @@ impl Inventory {
         }
         out
     }
+
+    /// The snippet for a place in one of the files read.
+    pub fn snippet(&self, place: &Place, width: usize) -> Option<Snippet> {
+        let src = self.files.get(&place.file)?;
+        (place.at.line > 0).then(|| src.snippet_at(place.at.line, place.at.column, width))
+    }
+
+    /// `file:line:column` of a place.
+    pub fn describe(&self, place: &Place) -> String {
+        if place.at.line == 0 {
+            place.file.to_string()
+        } else {
+            format!("{}:{}:{}", place.file, place.at.line, place.at.column)
+        }
+    }
+
+    /// The inventory in the shape `ansible-inventory --list` prints:
+    /// `_meta.hostvars` with each host's merged variables (Ansible's
+    /// internal ones left out, as it does), and each group with its hosts and
+    /// children.
+    pub fn ansible_list(&self) -> serde_json::Value {
+        use serde_json::{Map, Value as J, json};
+        let mut hostvars = Map::new();
+        for h in &self.hosts {
+            let vars: Map<String, J> = h
+                .vars
+                .iter()
+                .filter(|(k, _)| !matches!(k.as_str(), "inventory_file" | "inventory_dir"))
+                .map(|(k, v)| (k.clone(), v.value.to_json()))
+                .collect();
+            if !vars.is_empty() {
+                hostvars.insert(h.name.clone(), J::Object(vars));
+            }
+        }
+        let mut out = Map::new();
+        out.insert("_meta".into(), json!({ "hostvars": hostvars }));
+        for (name, g) in &self.groups {
+            let mut entry = Map::new();
+            if !g.children.is_empty() {
+                entry.insert("children".into(), json!(g.children));
+            }
+            if !g.hosts.is_empty() && name != "all" {
+                entry.insert("hosts".into(), json!(g.hosts));
+            }
+            if !entry.is_empty() || name == "all" {
+                out.insert(name.clone(), J::Object(entry));
+            }
+        }
+        J::Object(out)
+    }
 }
 
-/// One place a host is listed, with the variables written there.
-struct Listing {
-    group: String,
-    vars: IndexMap<String, Sourced>,
-    at: YamlPath,
-}
-
-struct Collector<'a> {
-    src: &'a Source,
-    groups: IndexMap<String, GroupNode>,
-    listings: IndexMap<String, Vec<Listing>>,
-    /// Direct memberships: host → groups that list it.
-    edges_to_child: Vec<(String, String, YamlPath)>,
-    errors: Diagnostics,
-}
-
-pub fn resolve(file: &InventoryFile, src: &Source) -> Result<Inventory, Diagnostics> {
-    let mut c = Collector {
-        src,
-        groups: IndexMap::new(),
-        listings: IndexMap::new(),
-        edges_to_child: Vec::new(),
-        errors: Diagnostics::default(),
+/// Reads the sources and resolves every host.
+pub fn load(req: &Request) -> Result<Inventory, Diagnostics> {
+    let mut errors = Diagnostics::default();
+    let mut data = Data::new();
+    let mut files: HashMap<Arc<str>, Arc<Source>> = HashMap::new();
+    let mut srcs: Vec<InventorySource> = Vec::new();
+    if req.sources.is_empty() {
+        errors.push(
+            Diagnostic::new("no inventory: give one with `-i FILE`")
+                .help("or set `inventory` in the `[defaults]` section of ansible.cfg"),
+        );
+        return Err(errors);
+    }
+    let decrypt = |text: &str, what: &str| -> Result<String, Diagnostic> {
+        open_vault(text, req.vault).map_err(|e| Diagnostic::new(format!("{what}: {e}")))
     };
-    c.node("all", YamlPath::root());
-    for (name, group) in &file.0 {
-        let at = YamlPath::root().key(name.as_str());
-        if name.as_str() != "all" {
-            c.edges_to_child
-                .push(("all".into(), name.0.clone(), at.clone()));
+    for arg in req.sources {
+        match sources::classify(arg, req.cwd) {
+            Ok(s) => srcs.push(s),
+            Err(m) => errors.push(
+                Diagnostic::new(m)
+                    .help("check the path given to -i; it is read relative to the current directory"),
+            ),
         }
-        c.group(name, group.as_ref(), at);
     }
-    for (parent, child, at) in std::mem::take(&mut c.edges_to_child) {
-        let p = c.groups.get_mut(&parent).expect("parent registered");
-        if !p.children.contains(&child) {
-            p.children.push(child.clone());
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    for s in &srcs {
+        let paths = match s {
+            InventorySource::HostList(list) => {
+                let shown: Arc<str> = Arc::from("<-i host list>");
+                match host_list(list) {
+                    Ok(ops) => {
+                        if let Err(e) = data.apply(ops, &shown, "") {
+                            errors.push(Diagnostic::new(e.message));
+                        }
+                    }
+                    Err(m) => errors.push(Diagnostic::new(format!("-i `{list}`: {m}"))),
+                }
+                continue;
+            }
+            InventorySource::Path { path, absolute } if absolute.is_dir() => {
+                match sources::files_in(absolute) {
+                    Ok(found) => found
+                        .into_iter()
+                        .map(|f| {
+                            let rel = f.strip_prefix(absolute).unwrap_or(&f).to_path_buf();
+                            (path.join(rel), f)
+                        })
+                        .collect(),
+                    Err(m) => {
+                        errors.push(Diagnostic::new(m));
+                        continue;
+                    }
+                }
+            }
+            InventorySource::Path { path, absolute } => vec![(path.clone(), absolute.clone())],
+        };
+        for (path, absolute) in paths {
+            match read_source(&path, &decrypt) {
+                Ok((src, ops)) => {
+                    let shown: Arc<str> = Arc::from(src.path.as_str());
+                    let abs = absolute.display().to_string();
+                    let res = data.apply(ops, &shown, &abs);
+                    files.insert(shown.clone(), Arc::new(src));
+                    if let Err(e) = res {
+                        let snippet = files[&shown].snippet_at(e.place.at.line, e.place.at.column, 1);
+                        let mut d = Diagnostic::new(e.message).at(Some(snippet));
+                        if let Some(h) = e.help {
+                            d = d.help(h);
+                        }
+                        errors.push(d);
+                    }
+                }
+                Err(d) => errors.push(d),
+            }
         }
-        let ch = c.groups.get_mut(&child).expect("child registered");
-        if !ch.parents.contains(&parent) {
-            ch.parents.push(parent.clone());
-        }
-        let _ = at;
     }
-    c.check_cycles();
-    if !c.errors.is_empty() {
-        return Err(c.errors);
+    if !errors.is_empty() {
+        return Err(errors);
     }
-    let hosts = c.hosts();
-    c.errors.into_result()?;
-    Ok(Inventory {
-        hosts,
-        groups: c.groups,
-    })
+    let vars_dirs: Vec<PathBuf> = srcs.iter().filter_map(InventorySource::vars_dir).collect();
+    let play_dir = req.playbook_dir.map(|p| sources::normalize(&req.cwd.join(p)));
+    resolve(data, &vars_dirs, play_dir.as_deref(), req.vault, files, req.sources.join(", "))
 }
 
-fn sourced(
-    vars: Option<&IndexMap<String, serde_json::Value>>,
-    at: &YamlPath,
-) -> IndexMap<String, Sourced> {
-    vars.into_iter()
-        .flatten()
-        .map(|(k, v)| {
+/// A YAML inventory given as text (no `group_vars`, no vault): for tests
+/// and tools.
+pub fn from_yaml_text(name: &str, text: &str) -> Result<Inventory, Diagnostics> {
+    let src = Source::new(name, text);
+    let ops = ansible_yaml::parse(&src.text)
+        .and_then(|doc| yaml_file::ops(&doc))
+        .map_err(|e| Diagnostics::from(source_error(e, &src, "YAML inventory")))?;
+    let shown: Arc<str> = Arc::from(name);
+    let mut data = Data::new();
+    data.apply(ops, &shown, name)
+        .map_err(|e| Diagnostics::from(Diagnostic::new(e.message)))?;
+    let mut files = HashMap::new();
+    files.insert(shown, Arc::new(src));
+    resolve(data, &[], None, &[], files, name.to_string())
+}
+
+/// After the sources: `ungrouped` and `all` settled, variables merged,
+/// vault values opened.
+fn resolve(
+    mut data: Data,
+    vars_dirs: &[PathBuf],
+    play_dir: Option<&Path>,
+    secrets: &[vault::VaultSecret],
+    mut files: HashMap<Arc<str>, Arc<Source>>,
+    shown: String,
+) -> Result<Inventory, Diagnostics> {
+    let mut errors = Diagnostics::default();
+    let mut decrypted: HashMap<String, String> = HashMap::new();
+    let decrypt = |text: &str, what: &str| -> Result<String, Diagnostic> {
+        open_vault(text, secrets).map_err(|e| Diagnostic::new(format!("{what}: {e}")))
+    };
+    data.reconcile();
+    let mut cache = vars_files::Cache::default();
+    let merged = merge(&data, vars_dirs, play_dir, &mut cache, &decrypt);
+    let (hosts, warnings) = match merged {
+        Ok(h) => h,
+        Err(d) => return Err(d),
+    };
+    files.extend(cache.sources.drain());
+
+    // Vault values: opened now, so a missing or wrong password is found
+    // before any host is contacted, with the variable and the file named.
+    for h in &hosts {
+        for (k, v) in &h.vars {
+            collect_vaults(&v.value, &mut |envelope| {
+                if decrypted.contains_key(envelope) {
+                    return;
+                }
+                match open_vault(envelope, secrets) {
+                    Ok(plain) => {
+                        decrypted.insert(envelope.to_string(), plain);
+                    }
+                    Err(e) => {
+                        let where_ = format!("{}:{}", v.place.file, v.place.at.line);
+                        let d = Diagnostic::new(format!(
+                            "variable `{k}` (for host `{}`) is vault-encrypted: {e}",
+                            h.name
+                        ))
+                        .at(files
+                            .get(&v.place.file)
+                            .map(|s| s.snippet_at(v.place.at.line, v.place.at.column, k.chars().count())))
+                        .note(format!("written at {where_}"));
+                        if !errors.0.iter().any(|x| x.message == d.message) {
+                            errors.push(d);
+                        }
+                    }
+                }
+            });
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+
+    let groups = data
+        .groups
+        .values()
+        .map(|g| {
             (
-                k.clone(),
-                Sourced {
-                    value: v.clone(),
-                    at: at.key(k),
+                g.name.clone(),
+                Group {
+                    hosts: g.hosts.iter().map(|h| data.hosts[*h].name.clone()).collect(),
+                    children: g.children.iter().map(|c| data.groups[*c].name.clone()).collect(),
+                    vars: g.vars.clone(),
                 },
             )
         })
-        .collect()
+        .collect();
+    Ok(Inventory {
+        hosts,
+        groups,
+        shown,
+        files,
+        decrypted,
+        warnings,
+    })
 }
 
-impl Collector<'_> {
-    fn node(&mut self, name: &str, at: YamlPath) -> &mut GroupNode {
-        self.groups
-            .entry(name.to_string())
-            .or_insert_with(|| GroupNode {
-                at,
-                ..GroupNode::default()
-            })
+fn collect_vaults(v: &Value, f: &mut dyn FnMut(&str)) {
+    match v {
+        Value::Vault(e) => f(e),
+        Value::List(l) => l.iter().for_each(|x| collect_vaults(x, f)),
+        Value::Map(m) => m.values().for_each(|x| collect_vaults(x, f)),
+        _ => {}
     }
+}
 
-    fn group(&mut self, name: &HostName, group: Option<&Group>, at: YamlPath) {
-        self.node(name.as_str(), at.clone());
-        let Some(group) = group else { return };
-        let vars = sourced(group.vars.as_ref(), &at.key("vars"));
-        for (k, v) in vars {
-            let existing = self.groups[name.as_str()].vars.get(&k).cloned();
-            match existing {
-                Some(old) if old.value != v.value => {
-                    let d = Diagnostic::new(format!(
-                        "group `{name}` sets `{k}` twice, to {} and {}",
-                        short(&old.value),
-                        short(&v.value)
-                    ))
-                    .at(self.src.locate(&v.at, Part::Key))
-                    .label("second value")
-                    .note(format!("first value at {}", self.place(&old.at)))
-                    .help("a group named in several places is one group; keep one value");
-                    self.errors.push(d);
-                }
-                _ => {
-                    self.groups[name.as_str()].vars.insert(k, v);
+fn open_vault(envelope: &str, secrets: &[vault::VaultSecret]) -> Result<String, String> {
+    let bytes = vault::decrypt(envelope, secrets).map_err(|e| e.to_string())?;
+    String::from_utf8(bytes).map_err(|_| "its plaintext is not UTF-8 text".to_string())
+}
+
+/// `-i 'zk1,zk2:2222,'`: Ansible's `host_list` plugin (no ranges).
+fn host_list(list: &str) -> Result<Vec<value::Op>, String> {
+    let mut ops = Vec::new();
+    for h in list.split(',').map(str::trim).filter(|h| !h.is_empty()) {
+        let (names, port) = address::expand_host(h)?;
+        for name in names {
+            ops.push(value::Op::Host {
+                name,
+                group: "ungrouped".into(),
+                port,
+                at: value::At::default(),
+            });
+        }
+    }
+    Ok(ops)
+}
+
+/// One inventory file: read, decrypted if it is a vault, parsed.
+fn read_source(
+    path: &Path,
+    decrypt: &dyn Fn(&str, &str) -> Result<String, Diagnostic>,
+) -> Result<(Source, Vec<value::Op>), Diagnostic> {
+    let mut src = Source::read(path, "inventory")?;
+    if vault::is_vault(&src.text) {
+        let text = decrypt(&src.text, &format!("the encrypted inventory `{}`", src.path))?;
+        src = Source::new(src.path.clone(), text);
+    }
+    let text = src.text.replace("\r\n", "\n");
+    let yaml = |text: &str| -> Result<Vec<value::Op>, value::SourceError> {
+        let doc = ansible_yaml::parse(text)?;
+        yaml_file::ops(&doc)
+    };
+    let result = match sources::format_of(path) {
+        Format::Yaml => yaml(&text).map_err(|e| source_error(e, &src, "YAML inventory")),
+        Format::Ini => ini::parse(&text).map_err(|e| source_error(e, &src, "INI inventory")),
+        Format::Either => match yaml(&text) {
+            Ok(ops) => Ok(ops),
+            Err(y) => ini::parse(&text).map_err(|i| {
+                source_error(i, &src, "inventory").note(format!(
+                    "read as INI because it is not a YAML inventory ({} at line {})",
+                    y.message, y.at.line
+                ))
+            }),
+        },
+    };
+    result.map(|ops| (src, ops))
+}
+
+/// A located diagnostic from a source's own error.
+pub(crate) fn source_error(e: value::SourceError, src: &Source, what: &str) -> Diagnostic {
+    let width = src
+        .text
+        .lines()
+        .nth(e.at.line.saturating_sub(1))
+        .and_then(|l| l.get(e.at.column.saturating_sub(1)..))
+        .map(|rest| rest.split_whitespace().next().map_or(1, |w| w.chars().count()))
+        .unwrap_or(1);
+    let mut d = Diagnostic::new(format!("{what}: {}", e.message))
+        .at(Some(src.snippet_at(e.at.line.max(1), e.at.column, width)));
+    if let Some(h) = e.help {
+        d = d.help(h);
+    }
+    d
+}
+
+pub(crate) fn did_you_mean_section(word: &str) -> Option<&'static str> {
+    did_you_mean(word, ["hosts", "children", "vars"])
+}
+
+type Decrypt<'a> = dyn Fn(&str, &str) -> Result<String, Diagnostic> + 'a;
+
+/// Every host's variables, merged in Ansible's order.
+fn merge(
+    data: &Data,
+    vars_dirs: &[PathBuf],
+    play_dir: Option<&Path>,
+    cache: &mut vars_files::Cache,
+    decrypt: &Decrypt,
+) -> Result<(Vec<Host>, Vec<Diagnostic>), Diagnostics> {
+    let depths = data.depths();
+    let mut errors = Diagnostics::default();
+    let mut warned: HashSet<(String, String)> = HashSet::new();
+    let mut warnings = Vec::new();
+    // The files for one entity under every vars directory, inventory's first.
+    let mut files_for = |kind: &str, name: &str, cache: &mut vars_files::Cache| {
+        let mut inv = Vec::new();
+        let mut play = Vec::new();
+        for dir in vars_dirs {
+            for f in vars_files::find(&dir.join(kind), name) {
+                match cache.load(&f, "variables file", decrypt) {
+                    Ok(v) => inv.push(v),
+                    Err(d) => errors.push(d),
                 }
             }
         }
-        for (host, host_vars) in group.hosts.iter().flatten() {
-            let hat = at.key("hosts").key(host.as_str());
-            self.listings
-                .entry(host.0.clone())
-                .or_default()
-                .push(Listing {
-                    group: name.0.clone(),
-                    vars: sourced(host_vars.as_ref(), &hat),
-                    at: hat,
-                });
-        }
-        for (child, child_group) in group.children.iter().flatten() {
-            let cat = at.key("children").key(child.as_str());
-            self.edges_to_child
-                .push((name.0.clone(), child.0.clone(), cat.clone()));
-            self.group(child, child_group.as_ref(), cat);
-        }
-    }
-
-    fn place(&self, at: &YamlPath) -> String {
-        self.src
-            .locate(at, Part::Key)
-            .map(|s| format!("{}:{}:{}", s.path, s.line, s.column))
-            .unwrap_or_else(|| self.src.path.clone())
-    }
-
-    fn check_cycles(&mut self) {
-        // Depth-first search; a group met again on the current path closes a cycle.
-        #[derive(Clone, Copy, PartialEq)]
-        enum Mark {
-            New,
-            Open,
-            Done,
-        }
-        let names: Vec<String> = self.groups.keys().cloned().collect();
-        let mut marks: HashMap<String, Mark> =
-            names.iter().map(|n| (n.clone(), Mark::New)).collect();
-        for start in &names {
-            if marks[start] != Mark::New {
-                continue;
-            }
-            let mut path: Vec<String> = vec![start.clone()];
-            let mut stack: Vec<(String, usize)> = vec![(start.clone(), 0)];
-            marks.insert(start.clone(), Mark::Open);
-            while let Some((g, i)) = stack.last().cloned() {
-                let children = &self.groups[&g].children;
-                if i >= children.len() {
-                    marks.insert(g.clone(), Mark::Done);
-                    stack.pop();
-                    path.pop();
-                    continue;
-                }
-                stack.last_mut().expect("non-empty").1 += 1;
-                let child = children[i].clone();
-                match marks[&child] {
-                    Mark::Open => {
-                        let from = path.iter().position(|p| *p == child).unwrap_or(0);
-                        let mut cycle: Vec<String> = path[from..].to_vec();
-                        cycle.push(child.clone());
-                        let at = self.groups[&g].at.key("children").key(&child);
-                        let d = Diagnostic::new(format!(
-                            "group `{child}` contains itself: {}",
-                            cycle.join(" → ")
-                        ))
-                        .at(self.src.locate(&at, Part::Key))
-                        .label("this makes a cycle")
-                        .help("a group cannot be its own child, directly or through other groups; remove one of these `children` entries");
-                        self.errors.push(d);
+        if let Some(dir) = play_dir {
+            // The playbook beside the inventory: its files are the same ones.
+            if !vars_dirs.iter().any(|d| d == dir) {
+                for f in vars_files::find(&dir.join(kind), name) {
+                    match cache.load(&f, "variables file", decrypt) {
+                        Ok(v) => play.push(v),
+                        Err(d) => errors.push(d),
                     }
-                    Mark::New => {
-                        marks.insert(child.clone(), Mark::Open);
-                        path.push(child.clone());
-                        stack.push((child, 0));
-                    }
-                    Mark::Done => {}
                 }
             }
         }
-    }
-
-    fn ancestors(&self, group: &str, memo: &mut HashMap<String, Vec<String>>) -> Vec<String> {
-        if let Some(a) = memo.get(group) {
-            return a.clone();
+        (inv, play)
+    };
+    let mut group_files: HashMap<usize, (Vec<Arc<IndexMap<String, Var>>>, Vec<Arc<IndexMap<String, Var>>>)> =
+        HashMap::new();
+    let mut hosts = Vec::with_capacity(data.hosts.len());
+    for (h, hd) in data.hosts.values().enumerate() {
+        let in_groups = data.host_groups(h);
+        let mut sorted: Vec<usize> = in_groups.iter().copied().filter(|g| *g != ALL).collect();
+        sorted.sort_by(|a, b| {
+            let (ga, gb) = (&data.groups[*a], &data.groups[*b]);
+            (depths[*a], ga.priority, &ga.name).cmp(&(depths[*b], gb.priority, &gb.name))
+        });
+        for g in std::iter::once(ALL).chain(sorted.iter().copied()) {
+            if !group_files.contains_key(&g) {
+                let f = files_for("group_vars", &data.groups[g].name, cache);
+                group_files.insert(g, f);
+            }
         }
-        let mut out: Vec<String> = Vec::new();
-        for p in &self.groups[group].parents {
-            if !out.contains(p) {
-                out.push(p.clone());
-            }
-            for a in self.ancestors(p, memo) {
-                if !out.contains(&a) {
-                    out.push(a);
-                }
-            }
-        }
-        memo.insert(group.to_string(), out.clone());
-        out
-    }
-
-    fn hosts(&mut self) -> Vec<Host> {
-        let mut memo = HashMap::new();
-        // Hosts in the same groups share their group variables: merge once per set.
-        let mut merged_for: HashMap<Vec<String>, Merged> = HashMap::new();
-        let mut hosts = Vec::new();
-        let listings = std::mem::take(&mut self.listings);
-        for (name, listed) in listings {
-            let mut direct: Vec<String> = listed.iter().map(|l| l.group.clone()).collect();
-            direct.sort();
-            direct.dedup();
-            let merged = merged_for
-                .entry(direct.clone())
-                .or_insert_with(|| self.group_vars(&direct, &mut memo))
-                .clone();
-            let (groups, mut vars) = (merged.groups, merged.vars);
-            // A conflict the host settles with its own value is no conflict.
-            let unsettled: Vec<&Conflict> = merged
-                .conflicts
-                .iter()
-                .filter(|c| !listed.iter().any(|l| l.vars.contains_key(&c.var)))
-                .collect();
-            if !unsettled.is_empty() {
-                for c in unsettled {
-                    self.report_conflict(&name, c);
-                }
-                continue;
-            }
-            // The host's own variables, possibly written in several listings.
-            let mut own: IndexMap<String, Sourced> = IndexMap::new();
-            for l in &listed {
-                for (k, v) in &l.vars {
-                    match own.get(k) {
-                        Some(old) if old.value != v.value => {
-                            let d = Diagnostic::new(format!(
-                                "host `{name}` is given two values for `{k}`: {} and {}",
-                                short(&old.value),
-                                short(&v.value)
-                            ))
-                            .at(self.src.locate(&v.at, Part::Key))
-                            .label("second value")
-                            .note(format!("first value at {}", self.place(&old.at)))
-                            .help("keep the host's variables in one place");
-                            self.errors.push(d);
-                        }
-                        _ => {
-                            own.insert(k.clone(), v.clone());
+        let mut vars: IndexMap<String, Var> = IndexMap::new();
+        let mut decided_by_name = |vars: &IndexMap<String, Var>, g: usize, layer: &IndexMap<String, Var>| {
+            // Which keys a same-depth, same-priority group set before this one.
+            for (k, v) in layer {
+                if let Some(old) = vars.get(k) {
+                    let prev = sorted.iter().position(|x| *x == g).and_then(|i| i.checked_sub(1)).map(|i| sorted[i]);
+                    if let Some(p) = prev {
+                        let same = depths[p] == depths[g] && data.groups[p].priority == data.groups[g].priority;
+                        let from_p = data.groups[p].vars.get(k).is_some_and(|pv| pv.place == old.place);
+                        if same && from_p && old.value != v.value && warned.insert((k.clone(), data.groups[g].name.clone())) {
+                            warnings.push(
+                                Diagnostic::new(format!(
+                                    "`{k}` is set by groups `{}` and `{}`, which are equally deep and equally prior; Ansible's rule gives it `{}`'s value because its name sorts later",
+                                    data.groups[p].name, data.groups[g].name, data.groups[g].name
+                                ))
+                                .help(format!(
+                                    "set `{k}` in only one of the groups, on the hosts, or give one group `ansible_group_priority`"
+                                )),
+                            );
                         }
                     }
                 }
             }
-            for (k, v) in own {
-                vars.insert(k, v);
-            }
-            let at = listed[0].at.clone();
-            match connection(&name, &vars, self.src) {
-                Ok(connection) => hosts.push(Host {
-                    name,
-                    groups,
-                    vars,
-                    connection,
-                    at,
-                }),
-                Err(d) => self.errors.push(d),
-            }
-        }
-        hosts
-    }
-
-    /// The variables a host in exactly these groups gets from them.
-    fn group_vars(&self, direct: &[String], memo: &mut HashMap<String, Vec<String>>) -> Merged {
-        let mut groups: Vec<String> = Vec::new();
-        for g in direct {
-            for a in std::iter::once(g.clone()).chain(self.ancestors(g, memo)) {
-                if !groups.contains(&a) {
-                    groups.push(a);
-                }
-            }
-        }
-        if !groups.iter().any(|g| g == "all") {
-            groups.push("all".into());
-        }
-        let is_ancestor = |a: &str, of: &str, memo: &mut HashMap<String, Vec<String>>| {
-            of != "all" && (a == "all" || self.ancestors(of, memo).iter().any(|x| x == a))
         };
-        let mut names: Vec<&String> = Vec::new();
-        for g in &groups {
-            for k in self.groups[g].vars.keys() {
-                if !names.contains(&k) {
-                    names.push(k);
-                }
+        apply(&mut vars, &data.groups[ALL].vars);
+        for &g in &sorted {
+            decided_by_name(&vars, g, &data.groups[g].vars);
+            apply(&mut vars, &data.groups[g].vars);
+        }
+        let all_files = &group_files[&ALL];
+        for layer in all_files.0.iter().chain(&all_files.1) {
+            apply(&mut vars, layer);
+        }
+        for &g in &sorted {
+            for layer in &group_files[&g].0 {
+                apply(&mut vars, layer);
             }
         }
-        let mut vars = IndexMap::new();
-        let mut conflicts = Vec::new();
-        for k in names {
-            let defining: Vec<&String> = groups
-                .iter()
-                .filter(|g| self.groups[*g].vars.contains_key(k))
-                .collect();
-            // The most specific definitions: those no other definer descends from.
-            let specific: Vec<&String> = defining
-                .iter()
-                .filter(|g| !defining.iter().any(|o| o != *g && is_ancestor(g, o, memo)))
-                .copied()
-                .collect();
-            let first = &self.groups[specific[0]].vars[k];
-            if let Some(other) = specific[1..]
-                .iter()
-                .find(|g| self.groups[**g].vars[k].value != first.value)
-            {
-                conflicts.push(Conflict {
-                    var: k.clone(),
-                    a: (specific[0].clone(), first.clone()),
-                    b: ((*other).clone(), self.groups[*other].vars[k].clone()),
-                });
-                continue;
+        for &g in &sorted {
+            for layer in &group_files[&g].1 {
+                apply(&mut vars, layer);
             }
-            vars.insert(k.clone(), first.clone());
         }
-        Merged {
+        apply(&mut vars, &hd.vars);
+        let (inv, play) = files_for("host_vars", &hd.name, cache);
+        for layer in inv.iter().chain(&play) {
+            apply(&mut vars, layer);
+        }
+        let mut groups: Vec<String> = in_groups
+            .iter()
+            .map(|g| data.groups[*g].name.clone())
+            .collect();
+        groups.sort();
+        hosts.push(Host {
+            name: hd.name.clone(),
             groups,
             vars,
-            conflicts,
-        }
+            place: hd.place.clone(),
+        });
     }
-
-    fn report_conflict(&mut self, host: &str, c: &Conflict) {
-        let d = Diagnostic::new(format!(
-            "host `{host}` gets `{}` from two unrelated groups: `{}` sets {}, `{}` sets {}",
-            c.var,
-            c.a.0,
-            short(&c.a.1.value),
-            c.b.0,
-            short(&c.b.1.value)
-        ))
-        .at(self.src.locate(&c.b.1.at, Part::Key))
-        .label(format!("set by group `{}`", c.b.0))
-        .note(format!("also set by group `{}` at {}", c.a.0, self.place(&c.a.1.at)))
-        .help(format!(
-            "zkrun does not pick one silently: set `{}` in the host's own vars, or in only one of the groups",
-            c.var
-        ));
-        self.errors.push(d);
-    }
+    errors.into_result()?;
+    Ok((hosts, warnings))
 }
 
-/// What a host in a given set of groups gets from them.
-#[derive(Debug, Clone)]
-struct Merged {
-    groups: Vec<String>,
-    vars: IndexMap<String, Sourced>,
-    /// Variables that unrelated groups set differently (left out of `vars`).
-    conflicts: Vec<Conflict>,
-}
-
-#[derive(Debug, Clone)]
-struct Conflict {
-    var: String,
-    a: (String, Sourced),
-    b: (String, Sourced),
-}
-
-fn short(v: &serde_json::Value) -> String {
-    let s = v.to_string();
-    if s.chars().count() > 40 {
-        format!("{}…", s.chars().take(40).collect::<String>())
-    } else {
-        s
+/// Later layers replace whole values (Ansible's default `hash_behaviour`).
+fn apply(vars: &mut IndexMap<String, Var>, layer: &IndexMap<String, Var>) {
+    for (k, v) in layer {
+        vars.insert(k.clone(), v.clone());
     }
-}
-
-fn connection(
-    name: &str,
-    vars: &IndexMap<String, Sourced>,
-    src: &Source,
-) -> Result<Connection, Diagnostic> {
-    let bad = |k: &str, msg: String| {
-        let at = vars.get(k).map(|v| v.at.clone()).unwrap_or_default();
-        Diagnostic::new(format!("host `{name}`: {msg}")).at(src.locate(&at, Part::Value))
-    };
-    let text = |k: &str| -> Result<Option<String>, Diagnostic> {
-        match vars.get(k).map(|v| &v.value) {
-            None | Some(serde_json::Value::Null) => Ok(None),
-            Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
-            Some(serde_json::Value::Number(n)) => Ok(Some(n.to_string())),
-            Some(other) => Err(bad(k, format!("`{k}` must be text, not {}", short(other)))),
-        }
-    };
-    let address = text("ansible_host")?.unwrap_or_else(|| name.to_string());
-    HostName::check(&address, "ansible_host").map_err(|m| bad("ansible_host", m))?;
-    let port = match text("ansible_port")? {
-        None => None,
-        Some(p) => Some(p.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| {
-            bad(
-                "ansible_port",
-                format!("`ansible_port` is `{p}`, not a port from 1 to 65535"),
-            )
-        })?),
-    };
-    let user = text("ansible_user")?;
-    if let Some(u) = &user {
-        HostName::check(u, "ansible_user").map_err(|m| bad("ansible_user", m))?;
-    }
-    let key_file = text("ansible_ssh_private_key_file")?;
-    let r#become = match vars.get("ansible_become").map(|v| &v.value) {
-        None | Some(serde_json::Value::Null) => false,
-        Some(serde_json::Value::Bool(b)) => *b,
-        Some(serde_json::Value::String(s)) if matches!(s.as_str(), "yes" | "true" | "True") => true,
-        Some(serde_json::Value::String(s)) if matches!(s.as_str(), "no" | "false" | "False") => {
-            false
-        }
-        Some(other) => {
-            return Err(bad(
-                "ansible_become",
-                format!(
-                    "`ansible_become` must be true or false, not {}",
-                    short(other)
-                ),
-            ));
-        }
-    };
-    Ok(Connection {
-        address,
-        port,
-        user,
-        key_file,
-        r#become,
-    })
 }
 
 /// Names of every group and host, for suggestions.
@@ -533,58 +577,48 @@ pub fn known_names(inv: &Inventory) -> HashSet<&str> {
 }
 
 #[cfg(test)]
+pub fn from_yaml(text: &str) -> Result<Inventory, Diagnostics> {
+    from_yaml_text("inv.yaml", text)
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
-    fn load(text: &str) -> Result<Inventory, Diagnostics> {
-        let src = Source::new("inv.yaml", text);
-        let file: InventoryFile = src.parse("inventory").map_err(Diagnostics::from)?;
-        resolve(&file, &src)
-    }
-
     #[test]
     fn child_group_vars_beat_parent_and_host_beats_all() {
-        let inv = load(
+        let inv = from_yaml(
             "all:\n  vars: {port: 1, x: a}\n  children:\n    zk:\n      vars: {port: 2}\n      hosts:\n        zk1: {x: b}\n        zk2:\n",
         )
         .unwrap();
         let zk1 = inv.host("zk1").unwrap();
-        assert_eq!(zk1.vars["port"].value, 2);
-        assert_eq!(zk1.vars["x"].value, "b");
-        assert_eq!(inv.host("zk2").unwrap().vars["x"].value, "a");
+        assert_eq!(zk1.vars["port"].value, Value::Int(2));
+        assert_eq!(zk1.vars["x"].value, Value::Str("b".into()));
+        assert_eq!(inv.host("zk2").unwrap().vars["x"].value, Value::Str("a".into()));
         assert_eq!(inv.members()["zk"], vec!["zk1", "zk2"]);
         assert!(zk1.groups.contains(&"all".to_string()));
     }
 
     #[test]
-    fn unrelated_groups_disagreeing_is_an_error_unless_the_host_decides() {
-        let text = "all:\n  children:\n    a:\n      vars: {port: 1}\n      hosts: {zk1: }\n    b:\n      vars: {port: 2}\n      hosts: {zk1: }\n";
-        let err = load(text).unwrap_err();
-        assert!(
-            err.0[0].message.contains("two unrelated groups"),
-            "{:?}",
-            err
-        );
-        let ok =
-            load(&text.replace("hosts: {zk1: }\n    b", "hosts: {zk1: {port: 3}}\n    b")).unwrap();
-        assert_eq!(ok.host("zk1").unwrap().vars["port"].value, 3);
+    fn equal_groups_are_decided_by_name_with_a_warning() {
+        let text = "all:\n  children:\n    b:\n      vars: {port: 2}\n      hosts: {zk1: }\n    a:\n      vars: {port: 1}\n      hosts: {zk1: }\n";
+        let inv = from_yaml(text).unwrap();
+        assert_eq!(inv.host("zk1").unwrap().vars["port"].value, Value::Int(2));
+        assert_eq!(inv.warnings.len(), 1, "{:?}", inv.warnings);
+        assert!(inv.warnings[0].message.contains("name sorts later"));
     }
 
     #[test]
     fn cycles_are_found() {
-        let err = load("all:\n  children:\n    a:\n      children:\n        b:\n          children:\n            a:\n").unwrap_err();
-        assert!(err.0[0].message.contains("a → b → a"), "{:?}", err);
+        let err = from_yaml("all:\n  children:\n    a:\n      children:\n        b:\n          children:\n            a:\n").unwrap_err();
+        assert!(err.0[0].message.contains("creates a loop"), "{:?}", err);
     }
 
     #[test]
-    fn connection_vars_are_read_and_checked() {
-        let inv = load("all:\n  hosts:\n    zk1: {ansible_host: 127.0.0.11, ansible_port: 2222, ansible_user: root, ansible_become: yes}\n").unwrap();
-        let c = &inv.host("zk1").unwrap().connection;
-        assert_eq!(
-            (c.address.as_str(), c.port, c.user.as_deref(), c.r#become),
-            ("127.0.0.11", Some(2222), Some("root"), true)
-        );
-        let err = load("all:\n  hosts:\n    zk1: {ansible_port: 70000}\n").unwrap_err();
-        assert!(err.0[0].message.contains("not a port"));
+    fn ungrouped_and_all_hosts() {
+        let inv = from_yaml("all:\n  hosts: {solo: }\n  children:\n    zk:\n      hosts: {zk1: }\n").unwrap();
+        assert_eq!(inv.groups["ungrouped"].hosts, ["solo"]);
+        assert!(inv.groups["zk"].hosts == ["zk1"]);
+        assert_eq!(inv.host("solo").unwrap().groups, ["all", "ungrouped"]);
     }
 }

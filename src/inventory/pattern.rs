@@ -101,16 +101,12 @@ fn glob(pattern: &str, text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::inventory::InventoryFile;
-    use crate::yaml::Source;
 
     fn inv() -> Inventory {
-        let src = Source::new(
-            "i.yaml",
+        super::super::from_yaml(
             "all:\n  children:\n    zookeeper:\n      hosts: {zk1: , zk2: , zk3: }\n    canary:\n      hosts: {zk2: }\n    web:\n      hosts: {web1: }\n",
-        );
-        let f: InventoryFile = src.parse("inventory").unwrap();
-        super::super::resolve(&f, &src).unwrap()
+        )
+        .unwrap()
     }
 
     fn names(inv: &Inventory, p: &str) -> Vec<String> {

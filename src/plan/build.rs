@@ -1,6 +1,7 @@
 //! playbook + inventory + extra variables → Plan. Pure: no I/O, no clock.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 use indexmap::IndexMap;
 use minijinja::Value;
@@ -11,7 +12,9 @@ use super::ids::{check_phases, task_ids};
 use super::{FORMAT, Plan, PlanHost, Rolling, Stage, Step, TaskInfo};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::host::Endpoint;
-use crate::inventory::{Host, Inventory};
+use crate::inventory::connection::{self, Connection};
+use crate::inventory::lazy::{Lazy, RawVar};
+use crate::inventory::{Host, Inventory, Value as InvValue};
 
 use crate::model::task::{Kinds, Run};
 use crate::model::{Duration, TaskId};
@@ -25,7 +28,9 @@ pub struct Inputs<'a> {
     pub playbook: &'a Playbook,
     pub playbook_src: &'a Source,
     pub inventory: &'a Inventory,
-    pub inventory_src: &'a Source,
+    /// ansible.cfg, the environment and the command line: how hosts are
+    /// reached when their variables do not say.
+    pub connection: &'a connection::Defaults,
     /// `-e` variables, highest precedence.
     pub extra_vars: &'a IndexMap<String, serde_json::Value>,
     pub limit: Option<&'a str>,
@@ -66,8 +71,23 @@ pub fn build(i: &Inputs) -> Result<Plan, Diagnostics> {
 
     // Layers shared by every host, built once.
     let shared = shared_builtins(i, &selected, &secrets);
-    let playbook_vars = to_values(pb.vars.iter());
-    let extra_vars = to_values(i.extra_vars.iter());
+    let raw_of = |vars: &IndexMap<String, serde_json::Value>, place: &str| -> Vec<(String, RawVar)> {
+        vars.iter()
+            .map(|(k, v)| {
+                let raw = RawVar {
+                    value: InvValue::from_json(v),
+                    place: Some(place.to_string()),
+                    secret: secrets.contains(k),
+                    ready: None,
+                };
+                (k.clone(), raw)
+            })
+            .collect()
+    };
+    let playbook_vars = raw_of(&pb.vars, &format!("{} (`vars`)", src.path));
+    let extra_vars = raw_of(i.extra_vars, "-e");
+    let lazy_env = Arc::new(crate::render::syntax_env());
+    let decrypted = Arc::new(i.inventory.decrypted.clone());
 
     let infos: Vec<TaskInfo> = pb
         .tasks
@@ -91,20 +111,51 @@ pub fn build(i: &Inputs) -> Result<Plan, Diagnostics> {
             .filter(|g| *g != "all")
             .collect();
         own.insert("group_names".into(), Value::from_serialize(&group_names));
-        let inventory_vars = to_values(host.vars.iter().map(|(k, v)| (k, &v.value)));
-        let vars = Context::new(
-            &[&own, &inventory_vars, &playbook_vars, &extra_vars],
-            &secrets,
+        // Ansible's order, lowest first: magic variables, the inventory's,
+        // the play's `vars`, `-e`. Values render when used (see `lazy`).
+        let mut raw: BTreeMap<String, RawVar> = own
+            .into_iter()
+            .map(|(k, v)| (k, RawVar::ready(v)))
+            .collect();
+        for (k, v) in &host.vars {
+            raw.insert(
+                k.clone(),
+                RawVar {
+                    value: v.value.clone(),
+                    place: Some(i.inventory.describe(&v.place)),
+                    secret: secrets.contains(k),
+                    ready: None,
+                },
+            );
+        }
+        raw.extend(playbook_vars.iter().cloned());
+        raw.extend(extra_vars.iter().cloned());
+        let names: Vec<String> = raw.keys().cloned().collect();
+        let raw = Arc::new(raw);
+        let real = Lazy::new(raw.clone(), decrypted.clone(), lazy_env.clone(), false);
+        let redacted = real
+            .has_secrets()
+            .then(|| Lazy::new(raw.clone(), decrypted.clone(), lazy_env.clone(), true));
+        let why = {
+            let real = real.clone();
+            Box::new(move || real.error().map(|e| e.to_string()))
+        };
+        let vars = Context::lazy(
+            Value::from_dyn_object(real.clone()),
+            redacted.map(Value::from_dyn_object),
+            names,
+            why,
         );
-        let service = render_service(pb, host, &renderer, &vars, src, &problems);
+        let connection = host_connection(host, &raw, &real, i.inventory, i.connection, &mut errors);
+        let service = render_service(pb, host, &connection, &renderer, &vars, src, &problems);
         let plan_host = PlanHost {
             name: host.name.clone(),
-            connection: host.connection.clone(),
+            connection: connection.clone(),
             zookeeper: service
                 .as_ref()
                 .map(|s| s.client.clone())
                 .unwrap_or(Endpoint {
-                    address: host.connection.address.clone(),
+                    address: connection.address.clone(),
                     port: pb.service.client_port,
                 }),
             four_letter_words: pb.service.four_letter_words,
@@ -204,7 +255,8 @@ pub fn build(i: &Inputs) -> Result<Plan, Diagnostics> {
             .any(|t| t.kind.effect() == crate::tasks::Effect::TakesOut),
         _ => false,
     });
-    if stops_nodes && !i.allow_quorum_loss {
+    // With hosts that cannot be reached as written, their count says nothing.
+    if stops_nodes && !i.allow_quorum_loss && errors.is_empty() {
         check_quorum_slack(pb, src, hosts.len(), serial, &mut errors);
     }
     if !errors.is_empty() {
@@ -215,9 +267,9 @@ pub fn build(i: &Inputs) -> Result<Plan, Diagnostics> {
         format: FORMAT,
         name: pb.name.clone(),
         playbook: src.path.clone(),
-        inventory: i.inventory_src.path.clone(),
+        inventory: i.inventory.shown.clone(),
         run_id: i.run_id.to_string(),
-        fingerprint: fingerprint(i, &selected),
+        fingerprint: fingerprint(i, &selected, &hosts),
         targets: targets.iter().map(|h| h.name.clone()).collect(),
         hosts,
         stages,
@@ -304,11 +356,72 @@ fn plan_step(task: &Task, id: &TaskId, cx: &Cx) -> Option<Step> {
     Some(step(None, Some(action)))
 }
 
-fn to_values<'a>(
-    vars: impl Iterator<Item = (&'a String, &'a serde_json::Value)>,
-) -> BTreeMap<String, Value> {
-    vars.map(|(k, v)| (k.clone(), Value::from_serialize(v)))
-        .collect()
+/// Every host's connection from the inventory alone: when the playbook
+/// cannot be read, the inventory's problems are still all found.
+pub fn check_connections(inventory: &Inventory, defaults: &connection::Defaults) -> Diagnostics {
+    let mut errors = Diagnostics::default();
+    let env = Arc::new(crate::render::syntax_env());
+    let decrypted = Arc::new(inventory.decrypted.clone());
+    for host in &inventory.hosts {
+        let mut raw: BTreeMap<String, RawVar> = BTreeMap::new();
+        raw.insert("inventory_hostname".into(), RawVar::ready(Value::from(host.name.as_str())));
+        for (k, v) in &host.vars {
+            raw.insert(
+                k.clone(),
+                RawVar {
+                    value: v.value.clone(),
+                    place: Some(inventory.describe(&v.place)),
+                    secret: false,
+                    ready: None,
+                },
+            );
+        }
+        let raw = Arc::new(raw);
+        let real = Lazy::new(raw.clone(), decrypted.clone(), env.clone(), false);
+        host_connection(host, &raw, &real, inventory, defaults, &mut errors);
+    }
+    errors
+}
+
+/// The host's connection from its rendered variables; a problem is
+/// reported at the variable that causes it.
+fn host_connection(
+    host: &Host,
+    raw: &BTreeMap<String, RawVar>,
+    real: &Arc<Lazy>,
+    inventory: &Inventory,
+    defaults: &connection::Defaults,
+    errors: &mut Diagnostics,
+) -> Connection {
+    let lookup = |k: &str| -> Result<Option<Value>, String> {
+        if !raw.contains_key(k) {
+            return Ok(None);
+        }
+        real.clear_errors();
+        match real.var(k) {
+            Some(v) => Ok(Some(v)),
+            None => Err(real
+                .error()
+                .map(|e| e.to_string())
+                .unwrap_or_else(|| "cannot be rendered".into())),
+        }
+    };
+    match connection::resolve(&host.name, &lookup, defaults) {
+        Ok(c) => c,
+        Err(e) => {
+            let place = match e.var.as_deref() {
+                Some(v) => host.vars.get(v).map(|v| &v.place),
+                None => Some(&host.place),
+            };
+            let mut d = Diagnostic::new(format!("host `{}`: {}", host.name, e.message))
+                .at(place.and_then(|p| inventory.snippet(p, e.var.as_deref().map_or(1, |v| v.chars().count()))));
+            if let Some(h) = e.help {
+                d = d.help(h);
+            }
+            errors.push(d);
+            Connection::default()
+        }
+    }
 }
 
 /// `groups`, `hostvars`, `play_hosts`, `run_id`: the same for every host.
@@ -324,7 +437,7 @@ fn shared_builtins(
     );
     // Secret variables are left out of `hostvars`: a value reached through
     // another host could not be redacted.
-    let hostvars: IndexMap<&str, IndexMap<&str, &serde_json::Value>> = i
+    let hostvars: IndexMap<&str, IndexMap<&str, serde_json::Value>> = i
         .inventory
         .hosts
         .iter()
@@ -333,7 +446,7 @@ fn shared_builtins(
                 .vars
                 .iter()
                 .filter(|(k, _)| !secrets.contains(*k))
-                .map(|(k, v)| (k.as_str(), &v.value))
+                .map(|(k, v)| (k.as_str(), v.value.to_json()))
                 .collect();
             (h.name.as_str(), vars)
         })
@@ -348,6 +461,7 @@ fn shared_builtins(
 fn render_service(
     pb: &Playbook,
     host: &Host,
+    connection: &Connection,
     renderer: &Renderer,
     cx: &Context,
     src: &Source,
@@ -374,7 +488,7 @@ fn render_service(
     let log = field(&s.log, "log");
     let address = match &s.client_address {
         Some(t) => field(t, "client_address").map(|t| t.real().to_string()),
-        None => Some(host.connection.address.clone()),
+        None => Some(connection.address.clone()),
     };
     Some(ServiceOnHost {
         manager: s.manager,

@@ -3,17 +3,24 @@
 use indexmap::IndexMap;
 use sha2::{Digest, Sha256};
 
-use super::FORMAT;
+use super::{FORMAT, PlanHost};
 use super::build::Inputs;
 use crate::inventory::Host;
 
-pub(super) fn fingerprint(i: &Inputs, selected: &[&Host]) -> String {
+pub(super) fn fingerprint(i: &Inputs, selected: &[&Host], planned: &[PlanHost]) -> String {
     let hosts: Vec<serde_json::Value> = selected
         .iter()
-        .map(|h| {
-            let vars: IndexMap<&str, &serde_json::Value> =
-                h.vars.iter().map(|(k, v)| (k.as_str(), &v.value)).collect();
-            serde_json::json!({"name": h.name, "vars": vars, "connection": h.connection})
+        .zip(planned)
+        .map(|(h, p)| {
+            // Where the inventory lies (`inventory_file`) is no input that
+            // changes a step; a moved checkout must still resume.
+            let vars: IndexMap<&str, serde_json::Value> = h
+                .vars
+                .iter()
+                .filter(|(k, _)| !matches!(k.as_str(), "inventory_file" | "inventory_dir"))
+                .map(|(k, v)| (k.as_str(), v.value.to_json()))
+                .collect();
+            serde_json::json!({"name": h.name, "vars": vars, "connection": p.connection})
         })
         .collect();
     let mut files: Vec<(&String, &String)> = i.files.iter().collect();

@@ -24,7 +24,7 @@ pub(super) fn select_hosts<'a>(i: &'a Inputs, errors: &mut Diagnostics) -> Optio
                     i.playbook.hosts
                 ))
                 .at(i.playbook_src.locate(&at, Part::Value))
-                .note(format!("inventory: {}", i.inventory_src.path)),
+                .note(format!("inventory: {}", i.inventory.shown)),
             );
             return None;
         }
@@ -36,7 +36,7 @@ pub(super) fn select_hosts<'a>(i: &'a Inputs, errors: &mut Diagnostics) -> Optio
                 i.playbook.hosts
             ))
             .at(i.playbook_src.locate(&at, Part::Value))
-            .note(format!("inventory: {}", i.inventory_src.path)),
+            .note(format!("inventory: {}", i.inventory.shown)),
         );
         return None;
     }

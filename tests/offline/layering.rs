@@ -37,7 +37,19 @@ const LAYERS: &[&str] = &[
 const PURE: &[&str] = &[
     "src/model",
     "src/plan",
-    "src/inventory",
+    // The inventory's readers and resolution; finding and reading its
+    // files (`mod`, `sources`, `vars_files`, `vault`, `ansible_cfg`) is I/O.
+    "src/inventory/address.rs",
+    "src/inventory/ansible_yaml.rs",
+    "src/inventory/connection.rs",
+    "src/inventory/data.rs",
+    "src/inventory/ini.rs",
+    "src/inventory/kv.rs",
+    "src/inventory/lazy.rs",
+    "src/inventory/pattern.rs",
+    "src/inventory/pyliteral.rs",
+    "src/inventory/value.rs",
+    "src/inventory/yaml_file.rs",
     "src/render.rs",
     "src/tasks",
     "src/diagnostic.rs",

@@ -40,7 +40,7 @@ fn rolling_restart_on_five_nodes_with_maintenance() {
     let p = plan(
         "playbooks/rolling-restart.yaml",
         "examples/inventory-5.yaml",
-        &["maintenance=apt-get clean"],
+        &["maintenance='apt-get clean'"],
     );
     insta::assert_snapshot!(text(&p));
 }
@@ -81,7 +81,7 @@ fn dry_run_lines_fit_80_columns() {
         (
             "playbooks/rolling-restart.yaml",
             "examples/inventory-5.yaml",
-            vec!["maintenance=apt-get clean"],
+            vec!["maintenance='apt-get clean'"],
         ),
         (
             "playbooks/config-change.yaml",

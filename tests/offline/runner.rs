@@ -8,7 +8,6 @@ use indexmap::IndexMap;
 use zkrun::event::{Event, RunStatus, Summary};
 use zkrun::host::fake::Fake;
 use zkrun::host::transport::{Output, TransportError};
-use zkrun::model::inventory::InventoryFile;
 use zkrun::plan::Plan;
 use zkrun::runner::{Resume, RunOptions, run};
 use zkrun::tasks::Playbook;
@@ -24,15 +23,13 @@ fn plan(playbook: &str, hosts: usize) -> Plan {
         ));
     }
     let pb_src = Source::new("p.yaml", playbook);
-    let inv_src = Source::new("i.yaml", inv);
     let pb: Playbook = pb_src.parse("playbook").unwrap();
-    let file: InventoryFile = inv_src.parse("inventory").unwrap();
-    let inventory = zkrun::inventory::resolve(&file, &inv_src).unwrap();
+    let inventory = zkrun::inventory::from_yaml_text("i.yaml", &inv).unwrap();
     zkrun::plan::build(&zkrun::plan::Inputs {
         playbook: &pb,
         playbook_src: &pb_src,
         inventory: &inventory,
-        inventory_src: &inv_src,
+        connection: &Default::default(),
         extra_vars: &IndexMap::new(),
         limit: None,
         run_id: "test-run",

@@ -1,0 +1,2 @@
+//! STUB
+#[derive(Debug, Default)] pub struct Settings {}
