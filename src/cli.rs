@@ -63,6 +63,11 @@ pub struct Cli {
     #[arg(long, conflicts_with_all = ["dry_run", "check", "status", "show_state", "list_hosts"])]
     pub list_inventory: bool,
 
+    /// With --list-inventory (no playbook): the directory whose `group_vars/`
+    /// and `host_vars/` apply as a playbook's would (as ansible-inventory's).
+    #[arg(long, value_name = "DIR")]
+    pub playbook_dir: Option<PathBuf>,
+
     /// Log in as this user when the inventory does not say (`ansible_user` wins, as in Ansible).
     #[arg(short = 'u', long = "user", value_name = "USER")]
     pub remote_user: Option<String>,
@@ -172,8 +177,8 @@ pub struct Cli {
     #[arg(long, value_name = "DIR", default_value = ".zkrun/runs")]
     pub log_dir: PathBuf,
 
-    /// More output: `-v` shows remote output as it comes; `-vv` also each
-    /// host's connection; `-vvv` also ssh's own debug lines.
+    /// Show remote output as it comes. Counted as in Ansible (`-vvv` is
+    /// accepted); more than one adds nothing yet.
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
 

@@ -9,7 +9,7 @@ use indexmap::IndexMap;
 
 use crate::cli::Cli;
 use crate::diagnostic::{Diagnostic, Diagnostics};
-use crate::inventory::{Inventory, Value, ansible_yaml, connection, kv, vault};
+use crate::inventory::{Inventory, Value, ansible_cfg, ansible_yaml, connection, kv, vault};
 use crate::plan::{self, Plan};
 use crate::tasks::maintain::MaintainArgs;
 use crate::tasks::{Playbook, TaskKind};
@@ -34,18 +34,49 @@ pub struct Settings {
 pub fn settings(cli: &Cli) -> Result<Settings, Diagnostics> {
     let mut errors = Diagnostics::default();
     let mut notes: Vec<String> = Vec::new();
-    let cfg = crate::inventory::ansible_cfg::Settings::default();
-    let config_file: Option<PathBuf> = None;
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let env = |k: &str| std::env::var(k).ok();
+    let ctx = ansible_cfg::Context {
+        env: &env,
+        cwd: &cwd,
+        home: home.as_deref(),
+    };
+    let cfg = ansible_cfg::load(&ctx).map_err(|e| {
+        let mut d = Diagnostic::new(e.message.clone());
+        if let Some(f) = &e.file {
+            d = d.note(match e.line {
+                Some(l) => format!("in {}:{l}", f.display()),
+                None => format!("in {}", f.display()),
+            });
+        }
+        if let Some(h) = &e.help {
+            d = d.help(h.clone());
+        }
+        Diagnostics::from(d)
+    })?;
+    notes.extend(cfg.warnings.iter().cloned());
+    let config_file = cfg.file.clone();
     let sources = if cli.inventory.is_empty() {
-        cfg_inventory(&cfg)
+        cfg.inventory
+            .as_ref()
+            .map(|s| s.value.iter().map(|p| p.display().to_string()).collect())
+            .unwrap_or_default()
     } else {
         cli.inventory.clone()
     };
-    let vault = match vault::secrets_from_args(
-        &cli.vault_id,
-        &cli.vault_password_file,
-        cli.ask_vault_pass,
-    ) {
+    // ansible.cfg's vault settings apply when the command line gives none.
+    let mut vault_ids = cli.vault_id.clone();
+    let mut vault_files = cli.vault_password_file.clone();
+    if vault_ids.is_empty() && vault_files.is_empty() && !cli.ask_vault_pass {
+        if let Some(list) = &cfg.vault_identity_list {
+            vault_ids.extend(list.value.iter().filter(|v| !v.is_empty()).cloned());
+        }
+        if let Some(f) = &cfg.vault_password_file {
+            vault_files.push(f.value.display().to_string());
+        }
+    }
+    let vault = match vault::secrets_from_args(&vault_ids, &vault_files, cli.ask_vault_pass) {
         Ok((secrets, warnings)) => {
             notes.extend(warnings);
             secrets
@@ -55,7 +86,10 @@ pub fn settings(cli: &Cli) -> Result<Settings, Diagnostics> {
             Vec::new()
         }
     };
-    let become_password = if cli.ask_become_pass {
+    let ask_become = cli.ask_become_pass
+        || (cli.become_password_file.is_none()
+            && cfg.become_ask_pass.as_ref().is_some_and(|s| s.value));
+    let become_password = if ask_become {
         match ask_secret("BECOME password: ") {
             Ok(p) => Some(connection::Secret(p)),
             Err(m) => {
@@ -77,29 +111,52 @@ pub fn settings(cli: &Cli) -> Result<Settings, Diagnostics> {
         None
     };
     errors.into_result()?;
+    // The command line over ansible.cfg (and its environment variables).
     let connection = connection::Defaults {
-        user: cli.remote_user.clone(),
-        key_file: cli.private_key.clone(),
-        r#become: cli.r#become,
-        become_user: cli.become_user.clone(),
-        become_method: cli.become_method.clone(),
+        user: cli
+            .remote_user
+            .clone()
+            .or_else(|| cfg.remote_user.as_ref().map(|s| s.value.clone())),
+        // Made absolute against the current directory, as Ansible does.
+        key_file: cli.private_key.as_ref().map(|k| {
+            let k = crate::inventory::sources::expand_user(k);
+            std::path::absolute(&k)
+                .map(|p| crate::inventory::sources::normalize(&p).display().to_string())
+                .unwrap_or(k)
+        })
+        .or_else(|| cfg.private_key_file.as_ref().map(|s| s.value.display().to_string())),
+        r#become: cli.r#become || cfg.r#become.as_ref().is_some_and(|s| s.value),
+        become_user: cli
+            .become_user
+            .clone()
+            .or_else(|| cfg.become_user.as_ref().map(|s| s.value.clone())),
+        become_method: cli
+            .become_method
+            .clone()
+            .or_else(|| cfg.become_method.as_ref().map(|s| s.value.clone())),
         become_password,
-        ssh_args: None,
-        ssh_common_args: cli.ssh_common_args.clone(),
-        ssh_extra_args: cli.ssh_extra_args.clone(),
+        ssh_args: cfg.ssh_args.as_ref().map(|s| s.value.clone()),
+        ssh_common_args: cli
+            .ssh_common_args
+            .clone()
+            .or_else(|| cfg.ssh_common_args.as_ref().map(|s| s.value.clone())),
+        ssh_extra_args: cli
+            .ssh_extra_args
+            .clone()
+            .or_else(|| cfg.ssh_extra_args.as_ref().map(|s| s.value.clone())),
     };
     Ok(Settings {
         sources,
         connection,
         vault,
-        forks: cli.forks.unwrap_or(10).max(1),
+        forks: cli
+            .forks
+            .or_else(|| cfg.forks.as_ref().map(|s| s.value as usize))
+            .unwrap_or(10)
+            .max(1),
         config_file,
         warnings: notes,
     })
-}
-
-fn cfg_inventory(_cfg: &crate::inventory::ansible_cfg::Settings) -> Vec<String> {
-    Vec::new()
 }
 
 /// A password typed on the terminal, not echoed.
@@ -118,7 +175,8 @@ pub fn inventory(cli: &Cli, settings: &Settings) -> Result<Inventory, Diagnostic
     let playbook_dir = cli
         .playbook
         .as_ref()
-        .map(|p| p.parent().unwrap_or(Path::new("")).to_path_buf());
+        .map(|p| p.parent().unwrap_or(Path::new("")).to_path_buf())
+        .or_else(|| cli.playbook_dir.clone());
     crate::inventory::load(&crate::inventory::Request {
         sources: &settings.sources,
         cwd: &cwd,

@@ -8,6 +8,7 @@
 
 pub mod exec;
 pub mod fake;
+pub mod local;
 pub mod policy;
 pub mod ssh;
 pub mod transport;

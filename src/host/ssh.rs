@@ -10,7 +10,8 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 use tokio::sync::Mutex;
 
 use super::PlanHost;
-use super::transport::{LineSink, Output, RemoteCommand, Transport, TransportError};
+use super::transport::{LineSink, Output, RemoteCommand, Sudo, Transport, TransportError};
+use crate::inventory::connection::Kind;
 
 #[derive(Debug, Clone, Default)]
 pub struct SshOptions {
@@ -25,6 +26,11 @@ pub struct SshOptions {
 pub struct Ssh {
     options: SshOptions,
     sessions: Mutex<HashMap<String, std::sync::Arc<Session>>>,
+    /// How sudo runs on each host, decided when it is connected to.
+    sudo: Mutex<HashMap<String, Sudo>>,
+    /// ssh_config files written for hosts with ssh options of their own
+    /// (`ansible_ssh_common_args`), in a directory only this user can read.
+    configs: std::sync::Mutex<Option<PathBuf>>,
 }
 
 impl Ssh {
@@ -32,7 +38,65 @@ impl Ssh {
         Ssh {
             options,
             sessions: Mutex::new(HashMap::new()),
+            sudo: Mutex::new(HashMap::new()),
+            configs: std::sync::Mutex::new(None),
         }
+    }
+
+    /// An ssh_config for a host with its own options: those first (ssh
+    /// keeps the first value it reads), then the files ssh would read
+    /// anyway. Options from the inventory thus win over the user's config,
+    /// as they do on Ansible's ssh command line.
+    fn config_for(&self, host: &PlanHost) -> Result<Option<PathBuf>, TransportError> {
+        let options = &host.connection.ssh_options;
+        if options.is_empty() {
+            return Ok(None);
+        }
+        let io = |e: std::io::Error| TransportError::Other(format!("writing an ssh_config for {}: {e}", host.name));
+        let mut dir = self.configs.lock().expect("not poisoned");
+        let d = match &*dir {
+            Some(d) => d.clone(),
+            None => {
+                use std::os::unix::fs::DirBuilderExt;
+                let d = std::env::temp_dir().join(format!("zkrun-ssh-{}", std::process::id()));
+                let _ = std::fs::remove_dir_all(&d);
+                std::fs::DirBuilder::new().mode(0o700).create(&d).map_err(io)?;
+                *dir = Some(d.clone());
+                d
+            }
+        };
+        let mut text = format!("# zkrun: ssh options of host {} from its inventory variables\n", host.name);
+        for o in options {
+            let (k, v) = o.split_once('=').unwrap_or((o, ""));
+            text.push_str(&format!("{k} {v}\n"));
+        }
+        // `-F file` in the host's ssh arguments replaces the user's config.
+        let own_config = options.iter().any(|o| o.starts_with("Include="));
+        match &self.options.config_file {
+            _ if own_config => {}
+            Some(c) => text.push_str(&format!("Include {}\n", std::path::absolute(c).unwrap_or(c.clone()).display())),
+            None => {
+                if let Some(home) = std::env::var_os("HOME") {
+                    text.push_str(&format!("Include {}/.ssh/config\n", home.to_string_lossy()));
+                }
+                text.push_str("Include /etc/ssh/ssh_config\n");
+            }
+        }
+        let n = self.sessions.try_lock().map(|s| s.len()).unwrap_or(0);
+        let path = d.join(format!("host-{n}-{}.conf", std::process::id()));
+        {
+            use std::io::Write;
+            use std::os::unix::fs::OpenOptionsExt;
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&path)
+                .map_err(io)?;
+            f.write_all(text.as_bytes()).map_err(io)?;
+        }
+        Ok(Some(path))
     }
 
     fn builder(&self, host: &PlanHost) -> SessionBuilder {
@@ -77,6 +141,77 @@ impl Ssh {
     }
 }
 
+impl Ssh {
+    /// With a become password: does sudo need it here? `sudo -n true`
+    /// answers without one; if it refuses, the password is tried once with
+    /// nothing else on the input, so a wrong one is found before any step
+    /// (and sudo's retries never read a command's input as a password).
+    async fn sudo_mode(&self, host: &PlanHost) -> Result<Sudo, TransportError> {
+        let Some(password) = &host.connection.become_password else {
+            return Ok(Sudo::NoPassword);
+        };
+        let probe = |sudo| {
+            let mut c = RemoteCommand::new(vec!["true".into()], Duration::from_secs(20));
+            c.r#become = true;
+            let _ = sudo;
+            c
+        };
+        let no_password = self.run_raw(host, &probe(Sudo::NoPassword), Sudo::NoPassword, None).await?;
+        if no_password.success() {
+            return Ok(Sudo::NoPassword);
+        }
+        let input = format!("{}\n", password.0).into_bytes();
+        let with = self.run_raw(host, &probe(Sudo::Password), Sudo::Password, Some(input)).await?;
+        if with.success() {
+            return Ok(Sudo::Password);
+        }
+        Err(TransportError::AuthRefused(format!(
+            "sudo on {} refused the become password{}: {}",
+            host.name,
+            host.connection
+                .become_user
+                .as_deref()
+                .map(|u| format!(" (to become {u})"))
+                .unwrap_or_default(),
+            String::from_utf8_lossy(&with.stderr).trim()
+        )))
+    }
+
+    /// One command with an explicit sudo mode and input (for the probe).
+    async fn run_raw(
+        &self,
+        host: &PlanHost,
+        command: &RemoteCommand,
+        sudo: Sudo,
+        stdin: Option<Vec<u8>>,
+    ) -> Result<Output, TransportError> {
+        let argv = command.wrapped(host.connection.become_user.as_deref(), sudo);
+        let backstop = command.timeout + Duration::from_secs(15);
+        if host.connection.kind == Kind::Local {
+            return super::local::run(&argv, stdin.as_deref(), backstop, None).await;
+        }
+        let session = self.session(host).await?;
+        let mut cmd = session.command(argv[0].as_str());
+        cmd.args(argv[1..].iter().map(String::as_str));
+        cmd.stdin(if stdin.is_some() { openssh::Stdio::piped() } else { openssh::Stdio::null() });
+        cmd.stdout(openssh::Stdio::piped()).stderr(openssh::Stdio::piped());
+        let mut child = cmd.spawn().await.map_err(|e| classify(&e))?;
+        if let (Some(bytes), Some(mut pipe)) = (&stdin, child.stdin().take()) {
+            pipe.write_all(bytes).await.map_err(|e| TransportError::Disconnected(e.to_string()))?;
+            drop(pipe);
+        }
+        let out = tokio::time::timeout(backstop, child.wait_with_output())
+            .await
+            .map_err(|_| TransportError::Disconnected(format!("no answer from {}", host.name)))?
+            .map_err(|e| classify(&e))?;
+        Ok(Output {
+            code: out.status.code(),
+            stdout: out.stdout,
+            stderr: out.stderr,
+        })
+    }
+}
+
 /// Sorts the client's complaint into what the operator should do.
 fn classify(e: &openssh::Error) -> TransportError {
     let mut text = e.to_string();
@@ -117,7 +252,7 @@ fn classify(e: &openssh::Error) -> TransportError {
 }
 
 /// Reads a stream to its end, handing each line to `lines` as it comes.
-async fn read_lines<R: tokio::io::AsyncRead + Unpin>(
+pub(super) async fn read_lines<R: tokio::io::AsyncRead + Unpin>(
     stream: Option<R>,
     is_stderr: bool,
     lines: Option<&LineSink<'_>>,
@@ -148,15 +283,22 @@ async fn read_lines<R: tokio::io::AsyncRead + Unpin>(
 
 impl Transport for Ssh {
     async fn connect(&self, host: &PlanHost) -> Result<(), TransportError> {
-        let session = self
-            .builder(host)
-            .connect_mux(&host.connection.address)
-            .await
-            .map_err(|e| classify(&e))?;
-        self.sessions
-            .lock()
-            .await
-            .insert(host.name.clone(), std::sync::Arc::new(session));
+        if host.connection.kind != Kind::Local {
+            let mut builder = self.builder(host);
+            if let Some(config) = self.config_for(host)? {
+                builder.config_file(config);
+            }
+            let session = builder
+                .connect_mux(&host.connection.address)
+                .await
+                .map_err(|e| classify(&e))?;
+            self.sessions
+                .lock()
+                .await
+                .insert(host.name.clone(), std::sync::Arc::new(session));
+        }
+        let sudo = self.sudo_mode(host).await?;
+        self.sudo.lock().await.insert(host.name.clone(), sudo);
         Ok(())
     }
 
@@ -166,11 +308,27 @@ impl Transport for Ssh {
         command: &RemoteCommand,
         lines: Option<&LineSink<'_>>,
     ) -> Result<Output, TransportError> {
+        let sudo = self.sudo.lock().await.get(&host.name).copied().unwrap_or(Sudo::NoPassword);
+        let argv = command.wrapped(host.connection.become_user.as_deref(), sudo);
+        // With `sudo -S`, the become password is the first line of input.
+        let stdin: Option<Vec<u8>> = match (&host.connection.become_password, sudo) {
+            (Some(p), Sudo::Password) if command.r#become => {
+                let mut bytes = format!("{}\n", p.0).into_bytes();
+                bytes.extend(command.stdin.iter().flatten());
+                Some(bytes)
+            }
+            _ => command.stdin.clone(),
+        };
+        // The host ends the command at its timeout; this local deadline only
+        // catches a connection that stopped answering altogether.
+        let backstop = command.timeout + Duration::from_secs(15);
+        if host.connection.kind == Kind::Local {
+            return super::local::run(&argv, stdin.as_deref(), backstop, lines).await;
+        }
         let session = self.session(host).await?;
-        let argv = command.wrapped();
         let mut cmd = session.command(argv[0].as_str());
         cmd.args(argv[1..].iter().map(String::as_str));
-        cmd.stdin(if command.stdin.is_some() {
+        cmd.stdin(if stdin.is_some() {
             openssh::Stdio::piped()
         } else {
             openssh::Stdio::null()
@@ -178,17 +336,14 @@ impl Transport for Ssh {
         cmd.stdout(openssh::Stdio::piped())
             .stderr(openssh::Stdio::piped());
         let mut child = cmd.spawn().await.map_err(|e| classify(&e))?;
-        if let Some(bytes) = &command.stdin
-            && let Some(mut stdin) = child.stdin().take()
+        if let Some(bytes) = &stdin
+            && let Some(mut pipe) = child.stdin().take()
         {
-            stdin.write_all(bytes).await.map_err(|e| {
+            pipe.write_all(bytes).await.map_err(|e| {
                 TransportError::Disconnected(format!("writing the command's input: {e}"))
             })?;
-            drop(stdin);
+            drop(pipe);
         }
-        // The host ends the command at its timeout; this local deadline only
-        // catches a connection that stopped answering altogether.
-        let backstop = command.timeout + Duration::from_secs(15);
         let (stdout, stderr) = (child.stdout().take(), child.stderr().take());
         let collect = async {
             let (out, err) = tokio::join!(
@@ -214,6 +369,9 @@ impl Transport for Ssh {
     }
 
     async fn close(&self) {
+        if let Some(d) = self.configs.lock().expect("not poisoned").take() {
+            let _ = std::fs::remove_dir_all(d);
+        }
         let sessions: Vec<_> = self.sessions.lock().await.drain().collect();
         for (_, s) in sessions {
             if let Ok(s) = std::sync::Arc::try_unwrap(s) {

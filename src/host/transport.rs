@@ -23,6 +23,15 @@ pub struct RemoteCommand {
     pub timeout: Duration,
 }
 
+/// How `sudo` is run on a host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sudo {
+    /// `sudo -n`: no password is needed (or none was given).
+    NoPassword,
+    /// `sudo -S`: the become password goes first on standard input.
+    Password,
+}
+
 /// Exit code coreutils `timeout` reports when it ended the command.
 pub const TIMED_OUT: i32 = 124;
 
@@ -36,11 +45,22 @@ impl RemoteCommand {
         }
     }
 
-    /// The argv as it runs on the host: `[sudo -n --] timeout -k 5s <t> argv...`.
-    pub fn wrapped(&self) -> Vec<String> {
-        let mut out = Vec::with_capacity(self.argv.len() + 8);
+    /// The argv as it runs on the host: `[sudo …] timeout -k 5s <t> argv...`.
+    /// `sudo` is `sudo -n` (no password) or, when the host needs the become
+    /// password, `sudo -k -S -p ''`: `-k` makes sudo read exactly one
+    /// password line from standard input every time (no cached
+    /// credentials), so what follows that line is the command's own input.
+    pub fn wrapped(&self, become_user: Option<&str>, sudo: Sudo) -> Vec<String> {
+        let mut out = Vec::with_capacity(self.argv.len() + 10);
         if self.r#become {
-            out.extend(["sudo", "-n", "--"].map(String::from));
+            match sudo {
+                Sudo::NoPassword => out.extend(["sudo", "-n"].map(String::from)),
+                Sudo::Password => out.extend(["sudo", "-k", "-S", "-p", ""].map(String::from)),
+            }
+            if let Some(u) = become_user {
+                out.extend(["-u".to_string(), u.to_string()]);
+            }
+            out.push("--".into());
         }
         let secs = self.timeout.as_secs_f64().max(1.0);
         out.extend([

@@ -310,7 +310,7 @@ impl Builder {
                     if let Some((first, _)) = entries.iter().find(|(e, _)| e.text == k.text) {
                         return Err(SourceError {
                             message: format!(
-                                "`{}` is written twice in this mapping (first at line {})",
+                                "duplicate key `{}`: it is written twice in this mapping (first at line {})",
                                 k.text, first.at.line
                             ),
                             at: k.at,

@@ -216,7 +216,8 @@ pub fn resolve(
         None => defaults.user.clone(),
     };
     let key_file = match last(&["ansible_private_key_file", "ansible_ssh_private_key_file"])? {
-        Some((_, k)) => Some(crate::inventory::sources::expand_user(&k)),
+        // As written: ssh expands `~` in an identity file itself.
+        Some((_, k)) => Some(k),
         None => defaults.key_file.clone(),
     };
     let r#become = match get("ansible_become")? {
@@ -330,6 +331,8 @@ pub fn ssh_options_of(args: &str) -> Result<Vec<String>, String> {
             "-i" => (format!("IdentityFile={}", value(i, "-i")?), 2),
             "-p" => (format!("Port={}", value(i, "-p")?), 2),
             "-l" => (format!("User={}", value(i, "-l")?), 2),
+            // Another config file: read in place of the user's own.
+            "-F" => (format!("Include={}", value(i, "-F")?), 2),
             "-A" => ("ForwardAgent=yes".into(), 1),
             "-a" => ("ForwardAgent=no".into(), 1),
             "-C" => ("Compression=yes".into(), 1),
@@ -339,7 +342,7 @@ pub fn ssh_options_of(args: &str) -> Result<Vec<String>, String> {
             "-T" | "-x" => (String::new(), 1),
             other => {
                 return Err(format!(
-                    "the ssh flag `{other}` is not supported; zkrun passes `-o Key=Value` options and -J, -i, -p, -l, -A, -C, -4, -6, -q"
+                    "the ssh flag `{other}` is not supported; zkrun passes `-o Key=Value` options and -F, -J, -i, -p, -l, -A, -C, -4, -6, -q"
                 ));
             }
         };

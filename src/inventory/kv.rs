@@ -29,13 +29,16 @@ const EXTRA_VARS_FORMS: &str =
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ExtraVars {
     /// `name=value` text, already parsed by [`parse_kv`]. Values are always
-    /// strings: `-e n=1` gives the string `"1"`. An empty argument (`-e ''`),
-    /// which Ansible skips, is an empty map here.
+    /// strings: `-e n=1` gives the string `"1"`. Ansible trusts them as
+    /// templates, as it does document values: `-e 'a={{ 1 + 1 }}'` makes `a`
+    /// render as the integer 2. An empty argument (`-e ''`), which Ansible
+    /// skips, is an empty map here.
     Pairs(IndexMap<String, String>),
     /// The argument starts with `{` or `[`: YAML (JSON is YAML) for the
     /// caller's YAML loader, unchanged. Ansible then requires a mapping: a
-    /// list (`-e '[1]'`) fails with "Invalid extra vars data supplied. '[1]'
-    /// could not be made into a dictionary"; the caller must refuse it too.
+    /// list (`-e '[1]'`) fails with "Invalid extra vars data supplied.
+    /// `'[1]'` could not be made into a dictionary"; the caller must refuse
+    /// it too.
     Document(String),
     /// `@path`: a YAML/JSON file, the path exactly as written after `@`.
     /// Ansible's option parser (`maybe_unfrack_path` in
@@ -443,8 +446,7 @@ fn decode_escapes(word: &str) -> Result<String, String> {
 fn unquote(s: &str) -> &str {
     let chars: Vec<char> = s.chars().collect();
     let n = chars.len();
-    if n > 1 && chars[0] == chars[n - 1] && matches!(chars[0], '"' | '\'') && chars[n - 2] != '\\'
-    {
+    if n > 1 && chars[0] == chars[n - 1] && matches!(chars[0], '"' | '\'') && chars[n - 2] != '\\' {
         &s[1..s.len() - 1]
     } else {
         s
@@ -530,7 +532,9 @@ mod tests {
 
     #[test]
     fn escapes_are_decoded_before_splitting_name_and_value() {
-        assert_eq!(kv(r"a=\x41\n"), pairs(&[("a", "A\n")]));
+        // Decoded, then stripped: the trailing newline goes.
+        assert_eq!(kv(r"a=\x41\n"), pairs(&[("a", "A")]));
+        assert_eq!(kv(r"a=\x41\nb"), pairs(&[("a", "A\nb")]));
         assert_eq!(kv(r"a=\u00e9\U0001F600"), pairs(&[("a", "é😀")]));
         assert_eq!(kv(r"a=\101"), pairs(&[("a", r"\101")]));
         assert_eq!(kv(r"\x3d=1"), pairs(&[("=", "1")]));
@@ -583,7 +587,11 @@ mod tests {
             assert!(err.contains(word), "{s}: {err}");
             assert!(err.contains(EXTRA_VARS_FORMS), "{err}");
         }
-        assert!(parse_kv("\t=1").unwrap_err().contains("empty variable name"));
+        assert!(
+            parse_kv("\t=1")
+                .unwrap_err()
+                .contains("empty variable name")
+        );
     }
 
     #[test]
@@ -609,7 +617,10 @@ mod tests {
         );
         assert!(classify("@").unwrap_err().contains("names no file"));
         for s in ["./vars.yml", "/etc/vars.yml", ".a=1"] {
-            assert!(classify(s).unwrap_err().contains(&format!("-e @{s}")), "{s}");
+            assert!(
+                classify(s).unwrap_err().contains(&format!("-e @{s}")),
+                "{s}"
+            );
         }
         assert_eq!(
             classify(r#"{"a": 1}"#).unwrap(),
@@ -624,8 +635,16 @@ mod tests {
             panic!()
         };
         assert_eq!(p["b"], "x");
-        assert!(classify(" {\"a\":1}").unwrap_err().contains("leading whitespace"));
-        assert!(classify(" @v.yml").unwrap_err().contains("leading whitespace"));
+        assert!(
+            classify(" {\"a\":1}")
+                .unwrap_err()
+                .contains("leading whitespace")
+        );
+        assert!(
+            classify(" @v.yml")
+                .unwrap_err()
+                .contains("leading whitespace")
+        );
         // Valid `key=value` text to Ansible (the name is `.a`): no refusal.
         let ExtraVars::Pairs(p) = classify(" .a=1").unwrap() else {
             panic!()

@@ -149,7 +149,7 @@ impl Inventory {
                 .vars
                 .iter()
                 .filter(|(k, _)| !matches!(k.as_str(), "inventory_file" | "inventory_dir"))
-                .map(|(k, v)| (k.clone(), v.value.to_json()))
+                .map(|(k, v)| (k.clone(), v.value.to_list_json()))
                 .collect();
             if !vars.is_empty() {
                 hostvars.insert(h.name.clone(), J::Object(vars));

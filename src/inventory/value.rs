@@ -102,6 +102,20 @@ impl Value {
     }
 }
 
+impl Value {
+    /// As `ansible-inventory --list` shows it: unsafe text tagged too.
+    pub fn to_list_json(&self) -> serde_json::Value {
+        match self {
+            Value::Unsafe(s) => serde_json::json!({ "__ansible_unsafe": s }),
+            Value::List(l) => serde_json::Value::Array(l.iter().map(Value::to_list_json).collect()),
+            Value::Map(m) => serde_json::Value::Object(
+                m.iter().map(|(k, v)| (k.clone(), v.to_list_json())).collect(),
+            ),
+            other => other.to_json(),
+        }
+    }
+}
+
 impl std::ops::Index<&str> for Value {
     type Output = Value;
     fn index(&self, key: &str) -> &Value {
