@@ -50,7 +50,7 @@ pub struct Cli {
 
     /// An Ansible inventory: a YAML or INI file, a directory of them, or a
     /// host list (`zk1,zk2,`). Repeatable; default: `inventory` in ansible.cfg.
-    #[arg(short, long, value_name = "SOURCE")]
+    #[arg(short, long, alias = "inventory-file", value_name = "SOURCE")]
     pub inventory: Vec<String>,
 
     /// Print the play's hosts (after --limit) with the address, port, user
@@ -149,7 +149,12 @@ pub struct Cli {
 
     /// Set variables (highest precedence), as Ansible: `a=1 b="two words"`,
     /// JSON or YAML (`'{"a": 1}'`), or `@file.yaml`. Repeatable.
-    #[arg(short = 'e', long = "extra-vars", value_name = "VARS|@FILE", allow_hyphen_values = true)]
+    #[arg(
+        short = 'e',
+        long = "extra-vars",
+        value_name = "VARS|@FILE",
+        allow_hyphen_values = true
+    )]
     pub extra_vars: Vec<String>,
 
     /// Output format.
@@ -209,6 +214,73 @@ pub struct Cli {
     /// Use this run id instead of a new one (reproducible previews).
     #[arg(long, value_name = "ID", hide = true)]
     pub run_id: Option<String>,
+}
+
+/// ansible-playbook options zkrun does not have, with what to do instead.
+/// Checked before clap parses, so the answer is this, not "unexpected
+/// argument" with a suggestion for some other flag.
+const ANSIBLE_ONLY: &[(&[&str], &str)] = &[
+    (
+        &["-t", "--tags", "--skip-tags"],
+        "zkrun has no tags: each task has an `id`, and `when:` skips a task; --limit picks hosts",
+    ),
+    (
+        &["--start-at-task", "--step"],
+        "zkrun checkpoints every step: interrupt with Ctrl-C and continue with --resume",
+    ),
+    (
+        &["-C"],
+        "zkrun's preview is --dry-run (zkrun's --check only validates the inputs)",
+    ),
+    (
+        &["-D", "--diff"],
+        "--dry-run shows each template's diff against the file on the host",
+    ),
+    (
+        &["--syntax-check"],
+        "use --check: it validates the playbook and inventory and touches no host",
+    ),
+    (
+        &["-k", "--ask-pass", "--connection-password-file"],
+        "zkrun logs in with keys or an agent, not passwords",
+    ),
+    (
+        &["-c", "--connection"],
+        "set `ansible_connection` (ssh or local) in the inventory",
+    ),
+    (
+        &["--list-tasks", "--list-tags"],
+        "--dry-run --offline prints every task on every host",
+    ),
+    (
+        &[
+            "--flush-cache",
+            "--force-handlers",
+            "-M",
+            "--module-path",
+            "--scp-extra-args",
+            "--sftp-extra-args",
+        ],
+        "zkrun runs no Ansible modules, handlers or fact cache; the option has no meaning here",
+    ),
+];
+
+/// The message for an ansible-playbook option zkrun lacks, if one is given.
+pub fn ansible_only(args: &[String]) -> Option<String> {
+    for a in args.iter().skip(1) {
+        if a == "--" {
+            return None;
+        }
+        let flag = a.split_once('=').map_or(a.as_str(), |(f, _)| f);
+        for (flags, instead) in ANSIBLE_ONLY {
+            if flags.contains(&flag) {
+                return Some(format!(
+                    "error: `{flag}` is an ansible-playbook option that zkrun does not have\n  = help: {instead}\n  = note: zkrun takes Ansible's -i, -l, -e, -u, -b, -K, -f, -T, -v, --private-key, --become-user, --ssh-common-args, --ssh-extra-args, --vault-id, --vault-password-file and -J; see zkrun --help"
+                ));
+            }
+        }
+    }
+    None
 }
 
 fn parse_duration(s: &str) -> Result<crate::model::Duration, String> {

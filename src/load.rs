@@ -118,13 +118,24 @@ pub fn settings(cli: &Cli) -> Result<Settings, Diagnostics> {
             .clone()
             .or_else(|| cfg.remote_user.as_ref().map(|s| s.value.clone())),
         // Made absolute against the current directory, as Ansible does.
-        key_file: cli.private_key.as_ref().map(|k| {
-            let k = crate::inventory::sources::expand_user(k);
-            std::path::absolute(&k)
-                .map(|p| crate::inventory::sources::normalize(&p).display().to_string())
-                .unwrap_or(k)
-        })
-        .or_else(|| cfg.private_key_file.as_ref().map(|s| s.value.display().to_string())),
+        key_file: cli
+            .private_key
+            .as_ref()
+            .map(|k| {
+                let k = crate::inventory::sources::expand_user(k);
+                std::path::absolute(&k)
+                    .map(|p| {
+                        crate::inventory::sources::normalize(&p)
+                            .display()
+                            .to_string()
+                    })
+                    .unwrap_or(k)
+            })
+            .or_else(|| {
+                cfg.private_key_file
+                    .as_ref()
+                    .map(|s| s.value.display().to_string())
+            }),
         r#become: cli.r#become || cfg.r#become.as_ref().is_some_and(|s| s.value),
         become_user: cli
             .become_user
@@ -263,8 +274,10 @@ fn limit_pattern(l: &str) -> Result<String, Diagnostic> {
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .collect();
     if hosts.is_empty() {
-        return Err(Diagnostic::new(format!("--limit file `{path}` names no host"))
-            .help("write one host name per line"));
+        return Err(
+            Diagnostic::new(format!("--limit file `{path}` names no host"))
+                .help("write one host name per line"),
+        );
     }
     Ok(hosts.join(","))
 }
@@ -295,8 +308,10 @@ pub fn inventory_warnings(inv: &Inventory, plan: &Plan) -> Vec<Diagnostic> {
             hosts.join(", ")
         };
         out.push(
-            Diagnostic::new(format!("`{k}` is set (for {shown}) but zkrun does not use it"))
-                .help("zkrun runs no Python and no Ansible modules; this setting changes nothing here"),
+            Diagnostic::new(format!(
+                "`{k}` is set (for {shown}) but zkrun does not use it"
+            ))
+            .help("zkrun runs no Python and no Ansible modules; this setting changes nothing here"),
         );
     }
     out
@@ -362,8 +377,8 @@ fn yaml_mapping(
     src: &Source,
     what: &str,
 ) -> Result<IndexMap<String, serde_json::Value>, Diagnostic> {
-    let doc = ansible_yaml::parse(&src.text)
-        .map_err(|e| crate::inventory::source_error(e, src, what))?;
+    let doc =
+        ansible_yaml::parse(&src.text).map_err(|e| crate::inventory::source_error(e, src, what))?;
     match doc.to_value() {
         Value::Map(m) => Ok(m.into_iter().map(|(k, v)| (k, v.to_json())).collect()),
         Value::Null => Ok(IndexMap::new()),
@@ -427,7 +442,8 @@ mod tests {
 
     #[test]
     fn extra_vars_take_ansible_forms() {
-        let v = parse_extra_vars(&["a=1 b='two words'".into(), r#"{"c": 1, "d": yes}"#.into()]).unwrap();
+        let v = parse_extra_vars(&["a=1 b='two words'".into(), r#"{"c": 1, "d": yes}"#.into()])
+            .unwrap();
         assert_eq!(v["a"], "1");
         assert_eq!(v["b"], "two words");
         assert_eq!(v["c"], 1);

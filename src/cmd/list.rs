@@ -64,7 +64,11 @@ pub fn hosts(cli: Cli) -> ExitCode {
                 config.as_deref().unwrap_or("none read")
             );
             outln!("  hosts ({}):", targets.len());
-            let width = targets.iter().map(|h| h.name.chars().count()).max().unwrap_or(0);
+            let width = targets
+                .iter()
+                .map(|h| h.name.chars().count())
+                .max()
+                .unwrap_or(0);
             for h in targets {
                 let c = &h.connection;
                 let mut line = format!("    {:width$}  ", h.name);
@@ -75,7 +79,11 @@ pub fn hosts(cli: Cli) -> ExitCode {
                         line.push_str(&format!("{u}@"));
                     }
                     line.push_str(&c.address);
-                    line.push_str(&format!(":{}", c.port.map_or("22 (ssh default)".to_string(), |p| p.to_string())));
+                    line.push_str(&format!(
+                        ":{}",
+                        c.port
+                            .map_or("22 (ssh default)".to_string(), |p| p.to_string())
+                    ));
                     if let Some(k) = &c.key_file {
                         line.push_str(&format!("  key {k}"));
                     }
@@ -84,7 +92,11 @@ pub fn hosts(cli: Cli) -> ExitCode {
                     line.push_str(&format!(
                         "  become {}{}",
                         c.become_user.as_deref().unwrap_or("root"),
-                        if c.become_password.is_some() { " (with password)" } else { "" }
+                        if c.become_password.is_some() {
+                            " (with password)"
+                        } else {
+                            ""
+                        }
                     ));
                 }
                 for o in &c.ssh_options {
@@ -99,11 +111,11 @@ pub fn hosts(cli: Cli) -> ExitCode {
 
 /// The inventory in `ansible-inventory --list`'s JSON shape.
 pub fn inventory(cli: Cli) -> ExitCode {
-    let loaded = crate::load::settings(&cli)
-        .and_then(|s| crate::load::inventory(&cli, &s));
+    let loaded = crate::load::settings(&cli).and_then(|s| crate::load::inventory(&cli, &s));
     match loaded {
         Ok(inv) => {
-            let text = serde_json::to_string_pretty(&inv.ansible_list()).expect("JSON values serialize");
+            let text =
+                serde_json::to_string_pretty(&inv.ansible_list()).expect("JSON values serialize");
             outln!("{text}");
             ExitCode::from(exit::OK)
         }

@@ -310,7 +310,11 @@ fn resume_command(cli: &Cli) -> String {
             words.push(crate::render::shell_quote(v));
         }
     }
-    for (flag, on) in [("-b", cli.r#become), ("-K", cli.ask_become_pass), ("-J", cli.ask_vault_pass)] {
+    for (flag, on) in [
+        ("-b", cli.r#become),
+        ("-K", cli.ask_become_pass),
+        ("-J", cli.ask_vault_pass),
+    ] {
         if on {
             words.push(flag.into());
         }

@@ -52,7 +52,9 @@ impl Ssh {
         if options.is_empty() {
             return Ok(None);
         }
-        let io = |e: std::io::Error| TransportError::Other(format!("writing an ssh_config for {}: {e}", host.name));
+        let io = |e: std::io::Error| {
+            TransportError::Other(format!("writing an ssh_config for {}: {e}", host.name))
+        };
         let mut dir = self.configs.lock().expect("not poisoned");
         let d = match &*dir {
             Some(d) => d.clone(),
@@ -60,12 +62,18 @@ impl Ssh {
                 use std::os::unix::fs::DirBuilderExt;
                 let d = std::env::temp_dir().join(format!("zkrun-ssh-{}", std::process::id()));
                 let _ = std::fs::remove_dir_all(&d);
-                std::fs::DirBuilder::new().mode(0o700).create(&d).map_err(io)?;
+                std::fs::DirBuilder::new()
+                    .mode(0o700)
+                    .create(&d)
+                    .map_err(io)?;
                 *dir = Some(d.clone());
                 d
             }
         };
-        let mut text = format!("# zkrun: ssh options of host {} from its inventory variables\n", host.name);
+        let mut text = format!(
+            "# zkrun: ssh options of host {} from its inventory variables\n",
+            host.name
+        );
         for o in options {
             let (k, v) = o.split_once('=').unwrap_or((o, ""));
             text.push_str(&format!("{k} {v}\n"));
@@ -74,7 +82,10 @@ impl Ssh {
         let own_config = options.iter().any(|o| o.starts_with("Include="));
         match &self.options.config_file {
             _ if own_config => {}
-            Some(c) => text.push_str(&format!("Include {}\n", std::path::absolute(c).unwrap_or(c.clone()).display())),
+            Some(c) => text.push_str(&format!(
+                "Include {}\n",
+                std::path::absolute(c).unwrap_or(c.clone()).display()
+            )),
             None => {
                 if let Some(home) = std::env::var_os("HOME") {
                     text.push_str(&format!("Include {}/.ssh/config\n", home.to_string_lossy()));
@@ -156,12 +167,16 @@ impl Ssh {
             let _ = sudo;
             c
         };
-        let no_password = self.run_raw(host, &probe(Sudo::NoPassword), Sudo::NoPassword, None).await?;
+        let no_password = self
+            .run_raw(host, &probe(Sudo::NoPassword), Sudo::NoPassword, None)
+            .await?;
         if no_password.success() {
             return Ok(Sudo::NoPassword);
         }
         let input = format!("{}\n", password.0).into_bytes();
-        let with = self.run_raw(host, &probe(Sudo::Password), Sudo::Password, Some(input)).await?;
+        let with = self
+            .run_raw(host, &probe(Sudo::Password), Sudo::Password, Some(input))
+            .await?;
         if with.success() {
             return Ok(Sudo::Password);
         }
@@ -193,11 +208,18 @@ impl Ssh {
         let session = self.session(host).await?;
         let mut cmd = session.command(argv[0].as_str());
         cmd.args(argv[1..].iter().map(String::as_str));
-        cmd.stdin(if stdin.is_some() { openssh::Stdio::piped() } else { openssh::Stdio::null() });
-        cmd.stdout(openssh::Stdio::piped()).stderr(openssh::Stdio::piped());
+        cmd.stdin(if stdin.is_some() {
+            openssh::Stdio::piped()
+        } else {
+            openssh::Stdio::null()
+        });
+        cmd.stdout(openssh::Stdio::piped())
+            .stderr(openssh::Stdio::piped());
         let mut child = cmd.spawn().await.map_err(|e| classify(&e))?;
         if let (Some(bytes), Some(mut pipe)) = (&stdin, child.stdin().take()) {
-            pipe.write_all(bytes).await.map_err(|e| TransportError::Disconnected(e.to_string()))?;
+            pipe.write_all(bytes)
+                .await
+                .map_err(|e| TransportError::Disconnected(e.to_string()))?;
             drop(pipe);
         }
         let out = tokio::time::timeout(backstop, child.wait_with_output())
@@ -308,7 +330,13 @@ impl Transport for Ssh {
         command: &RemoteCommand,
         lines: Option<&LineSink<'_>>,
     ) -> Result<Output, TransportError> {
-        let sudo = self.sudo.lock().await.get(&host.name).copied().unwrap_or(Sudo::NoPassword);
+        let sudo = self
+            .sudo
+            .lock()
+            .await
+            .get(&host.name)
+            .copied()
+            .unwrap_or(Sudo::NoPassword);
         let argv = command.wrapped(host.connection.become_user.as_deref(), sudo);
         // With `sudo -S`, the become password is the first line of input.
         let stdin: Option<Vec<u8>> = match (&host.connection.become_password, sudo) {

@@ -179,28 +179,24 @@ impl MarkedEventReceiver for Builder {
                 }
                 None => Err(err(at, "this alias names no anchor")),
             },
-            Event::SequenceStart(anchor, tag) => {
-                container_tag(tag.as_ref(), at).map(|unsafe_| {
-                    self.stack.push(Open::List {
-                        at,
-                        anchor,
-                        unsafe_,
-                        items: Vec::new(),
-                    })
+            Event::SequenceStart(anchor, tag) => container_tag(tag.as_ref(), at).map(|unsafe_| {
+                self.stack.push(Open::List {
+                    at,
+                    anchor,
+                    unsafe_,
+                    items: Vec::new(),
                 })
-            }
-            Event::MappingStart(anchor, tag) => {
-                container_tag(tag.as_ref(), at).map(|unsafe_| {
-                    self.stack.push(Open::Map {
-                        at,
-                        anchor,
-                        unsafe_,
-                        entries: Vec::new(),
-                        merges: Vec::new(),
-                        key: None,
-                    })
+            }),
+            Event::MappingStart(anchor, tag) => container_tag(tag.as_ref(), at).map(|unsafe_| {
+                self.stack.push(Open::Map {
+                    at,
+                    anchor,
+                    unsafe_,
+                    entries: Vec::new(),
+                    merges: Vec::new(),
+                    key: None,
                 })
-            }
+            }),
             Event::SequenceEnd => match self.stack.pop() {
                 Some(Open::List {
                     at,
@@ -375,10 +371,7 @@ fn python_float(f: f64) -> String {
 
 /// Applies `<<` merges: entries from earlier merges win over later ones,
 /// the mapping's own entries over every merge (PyYAML's `flatten_mapping`).
-fn merged(
-    own: Vec<(Key, Node)>,
-    merges: Vec<(At, Node)>,
-) -> Result<Vec<(Key, Node)>, SourceError> {
+fn merged(own: Vec<(Key, Node)>, merges: Vec<(At, Node)>) -> Result<Vec<(Key, Node)>, SourceError> {
     if merges.is_empty() {
         return Ok(own);
     }
@@ -421,9 +414,12 @@ fn mark_unsafe(node: Node) -> Node {
     let kind = match node.kind {
         NodeKind::Scalar(Value::Str(s)) => NodeKind::Scalar(Value::Unsafe(s)),
         NodeKind::List(items) => NodeKind::List(items.into_iter().map(mark_unsafe).collect()),
-        NodeKind::Map(entries) => {
-            NodeKind::Map(entries.into_iter().map(|(k, v)| (k, mark_unsafe(v))).collect())
-        }
+        NodeKind::Map(entries) => NodeKind::Map(
+            entries
+                .into_iter()
+                .map(|(k, v)| (k, mark_unsafe(v)))
+                .collect(),
+        ),
         other => other,
     };
     Node { at: node.at, kind }
@@ -453,12 +449,7 @@ fn unsupported_tag(t: &Tag, at: At) -> SourceError {
     }
 }
 
-fn scalar(
-    text: &str,
-    style: TScalarStyle,
-    tag: Option<&Tag>,
-    at: At,
-) -> Result<Node, SourceError> {
+fn scalar(text: &str, style: TScalarStyle, tag: Option<&Tag>, at: At) -> Result<Node, SourceError> {
     let value = match tag {
         Some(t) if t.handle == "!" && t.suffix == "unsafe" => Value::Unsafe(text.to_string()),
         Some(t) if t.handle == "!" && t.suffix == "vault" => Value::Vault(text.to_string()),
@@ -689,22 +680,32 @@ mod tests {
     fn quoted_and_tagged_scalars_keep_their_text() {
         assert_eq!(v("a: 'on'")["a"], Value::Str("on".into()));
         assert_eq!(v("a: !!str yes")["a"], Value::Str("yes".into()));
-        assert_eq!(v("a: !unsafe '{{ x }}'")["a"], Value::Unsafe("{{ x }}".into()));
+        assert_eq!(
+            v("a: !unsafe '{{ x }}'")["a"],
+            Value::Unsafe("{{ x }}".into())
+        );
         assert_eq!(
             v("a: !unsafe\n  b: '{{ x }}'\n  c: [1, '{{y}}']")["a"]["c"],
             Value::List(vec![Value::Int(1), Value::Unsafe("{{y}}".into())])
         );
-        assert!(matches!(v("a: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  3132\n")["a"], Value::Vault(ref s) if s.starts_with("$ANSIBLE_VAULT")));
+        assert!(
+            matches!(v("a: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  3132\n")["a"], Value::Vault(ref s) if s.starts_with("$ANSIBLE_VAULT"))
+        );
     }
 
     #[test]
     fn merge_keys_follow_yaml_1_1() {
-        let doc = "d: &d {user: a, port: 1}\ne: &e {user: b, key: k}\nh:\n  <<: [*d, *e]\n  port: 2\n";
+        let doc =
+            "d: &d {user: a, port: 1}\ne: &e {user: b, key: k}\nh:\n  <<: [*d, *e]\n  port: 2\n";
         let h = &v(doc)["h"];
         assert_eq!(h["user"], Value::Str("a".into()), "the earlier merge wins");
         assert_eq!(h["port"], Value::Int(2), "own keys win");
         assert_eq!(h["key"], Value::Str("k".into()));
-        assert_eq!(v("a: {'<<': 1}")["a"]["<<"], Value::Int(1), "a quoted << is a key");
+        assert_eq!(
+            v("a: {'<<': 1}")["a"]["<<"],
+            Value::Int(1),
+            "a quoted << is a key"
+        );
     }
 
     #[test]
@@ -713,7 +714,11 @@ mod tests {
         assert_eq!((e.at.line, e.at.column), (3, 3));
         assert!(e.message.contains("written twice"), "{}", e.message);
         let e = parse("a: !!python/object:os.system ls\n").unwrap_err();
-        assert!(e.message.contains("!!python/object:os.system"), "{}", e.message);
+        assert!(
+            e.message.contains("!!python/object:os.system"),
+            "{}",
+            e.message
+        );
         let e = parse("a: !custom x\n").unwrap_err();
         assert!(e.message.contains("`!custom`"), "{}", e.message);
         assert!(parse("a: 1\n---\nb: 2\n").is_err());

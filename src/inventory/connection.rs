@@ -117,21 +117,66 @@ pub const HONOURED: &[&str] = &[
 /// Variables that change how Ansible connects in a way zkrun cannot follow:
 /// set, they are an error rather than a silent difference.
 pub const REFUSED: &[(&str, &str)] = &[
-    ("ansible_password", "zkrun logs in with keys or an agent, not passwords; remove it and use a key"),
-    ("ansible_ssh_pass", "zkrun logs in with keys or an agent, not passwords; remove it and use a key"),
-    ("ansible_ssh_password", "zkrun logs in with keys or an agent, not passwords; remove it and use a key"),
-    ("ansible_ssh_executable", "zkrun runs the system `ssh`; put client settings in ~/.ssh/config"),
-    ("ansible_private_key", "give the key as a file with `ansible_ssh_private_key_file`"),
-    ("ansible_ssh_private_key", "give the key as a file with `ansible_ssh_private_key_file`"),
-    ("ansible_private_key_passphrase", "load the key into ssh-agent instead"),
-    ("ansible_ssh_private_key_passphrase", "load the key into ssh-agent instead"),
-    ("ansible_become_exe", "zkrun becomes with `sudo` from the PATH"),
-    ("ansible_sudo_exe", "zkrun becomes with `sudo` from the PATH"),
-    ("ansible_become_flags", "zkrun runs `sudo -n` (or `sudo -S` with a become password); remove the flags"),
-    ("ansible_sudo_flags", "zkrun runs `sudo -n` (or `sudo -S` with a become password); remove the flags"),
-    ("ansible_host_key_checking", "zkrun always checks host keys; use --accept-new-host-keys to trust new ones"),
-    ("ansible_ssh_host_key_checking", "zkrun always checks host keys; use --accept-new-host-keys to trust new ones"),
-    ("ansible_ssh_pkcs11_provider", "set PKCS11Provider in ~/.ssh/config"),
+    (
+        "ansible_password",
+        "zkrun logs in with keys or an agent, not passwords; remove it and use a key",
+    ),
+    (
+        "ansible_ssh_pass",
+        "zkrun logs in with keys or an agent, not passwords; remove it and use a key",
+    ),
+    (
+        "ansible_ssh_password",
+        "zkrun logs in with keys or an agent, not passwords; remove it and use a key",
+    ),
+    (
+        "ansible_ssh_executable",
+        "zkrun runs the system `ssh`; put client settings in ~/.ssh/config",
+    ),
+    (
+        "ansible_private_key",
+        "give the key as a file with `ansible_ssh_private_key_file`",
+    ),
+    (
+        "ansible_ssh_private_key",
+        "give the key as a file with `ansible_ssh_private_key_file`",
+    ),
+    (
+        "ansible_private_key_passphrase",
+        "load the key into ssh-agent instead",
+    ),
+    (
+        "ansible_ssh_private_key_passphrase",
+        "load the key into ssh-agent instead",
+    ),
+    (
+        "ansible_become_exe",
+        "zkrun becomes with `sudo` from the PATH",
+    ),
+    (
+        "ansible_sudo_exe",
+        "zkrun becomes with `sudo` from the PATH",
+    ),
+    (
+        "ansible_become_flags",
+        "zkrun runs `sudo -n` (or `sudo -S` with a become password); remove the flags",
+    ),
+    (
+        "ansible_sudo_flags",
+        "zkrun runs `sudo -n` (or `sudo -S` with a become password); remove the flags",
+    ),
+    (
+        "ansible_host_key_checking",
+        "zkrun always checks host keys; use --accept-new-host-keys to trust new ones",
+    ),
+    (
+        "ansible_ssh_host_key_checking",
+        "zkrun always checks host keys; use --accept-new-host-keys to trust new ones",
+    ),
+    (
+        "ansible_ssh_pkcs11_provider",
+        "set PKCS11Provider in ~/.ssh/config",
+    ),
 ];
 
 /// Builds a host's connection. `var` returns a rendered variable (None when
@@ -171,7 +216,11 @@ pub fn resolve(
     };
     for (k, help) in REFUSED {
         if get(k)?.is_some() {
-            return Err(err(k, format!("`{k}` is set, and zkrun cannot honour it"), Some(help)));
+            return Err(err(
+                k,
+                format!("`{k}` is set, and zkrun cannot honour it"),
+                Some(help),
+            ));
         }
     }
     let kind = match text("ansible_connection")?.as_deref() {
@@ -180,8 +229,12 @@ pub fn resolve(
         Some(other) => {
             return Err(err(
                 "ansible_connection",
-                format!("`ansible_connection: {other}` is not supported; zkrun connects with `ssh` or runs `local`ly"),
-                Some("reach the host over ssh, or run zkrun on the host with `ansible_connection: local`"),
+                format!(
+                    "`ansible_connection: {other}` is not supported; zkrun connects with `ssh` or runs `local`ly"
+                ),
+                Some(
+                    "reach the host over ssh, or run zkrun on the host with `ansible_connection: local`",
+                ),
             ));
         }
     };
@@ -202,12 +255,19 @@ pub fn resolve(
             name.to_string()
         }
     };
-    let port = match last(&["ansible_port", "ansible_ssh_port"])? {
-        None => None,
-        Some((k, p)) => Some(p.trim().parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| {
-            err(&k, format!("`{k}` is `{p}`, not a port from 1 to 65535"), None)
-        })?),
-    };
+    let port =
+        match last(&["ansible_port", "ansible_ssh_port"])? {
+            None => None,
+            Some((k, p)) => Some(p.trim().parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(
+                || {
+                    err(
+                        &k,
+                        format!("`{k}` is `{p}`, not a port from 1 to 65535"),
+                        None,
+                    )
+                },
+            )?),
+        };
     let user = match last(&["ansible_user", "ansible_ssh_user"])? {
         Some((k, u)) => {
             check_word(&u, &k)?;
@@ -223,7 +283,11 @@ pub fn resolve(
     let r#become = match get("ansible_become")? {
         None => defaults.r#become,
         Some(v) => boolean(&v).ok_or_else(|| {
-            err("ansible_become", format!("`ansible_become` must be true or false, not `{v}`"), None)
+            err(
+                "ansible_become",
+                format!("`ansible_become` must be true or false, not `{v}`"),
+                None,
+            )
         })?,
     };
     let method = text("ansible_become_method")?.or_else(|| defaults.become_method.clone());
@@ -231,7 +295,9 @@ pub fn resolve(
         return Err(err(
             "ansible_become_method",
             format!("become method `{m}` is not supported; zkrun becomes with `sudo`"),
-            Some("use `ansible_become_method: sudo`, or log in as the user the commands must run as"),
+            Some(
+                "use `ansible_become_method: sudo`, or log in as the user the commands must run as",
+            ),
         ));
     }
     let become_user = match last(&["ansible_become_user", "ansible_sudo_user"])? {
@@ -258,7 +324,8 @@ pub fn resolve(
     ] {
         let args = text(k)?.or_else(|| default.clone());
         if let Some(args) = args {
-            ssh_options.extend(ssh_options_of(&args).map_err(|m| err(k, format!("`{k}`: {m}"), None))?);
+            ssh_options
+                .extend(ssh_options_of(&args).map_err(|m| err(k, format!("`{k}`: {m}"), None))?);
         }
     }
     Ok(Connection {
@@ -301,7 +368,15 @@ fn check_word(s: &str, k: &str) -> Result<(), ConnError> {
     if bad {
         return Err(err(
             k,
-            format!("`{k}` is `{}`, which cannot be {}", s.escape_debug(), if k.contains("user") { "a user name" } else { "a host name or address" }),
+            format!(
+                "`{k}` is `{}`, which cannot be {}",
+                s.escape_debug(),
+                if k.contains("user") {
+                    "a user name"
+                } else {
+                    "a host name or address"
+                }
+            ),
             Some("it must be one word that does not start with `-`"),
         ));
     }
@@ -377,7 +452,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn conn(pairs: &[(&str, &str)], d: &Defaults) -> Result<Connection, ConnError> {
-        let m: HashMap<String, J> = pairs.iter().map(|(k, v)| (k.to_string(), J::from(*v))).collect();
+        let m: HashMap<String, J> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), J::from(*v)))
+            .collect();
         resolve("zk1", &|k| Ok(m.get(k).cloned()), d)
     }
 
@@ -387,8 +465,20 @@ mod tests {
             user: Some("cli".into()),
             ..Defaults::default()
         };
-        let c = conn(&[("ansible_host", "a"), ("ansible_ssh_host", "b"), ("ansible_port", "22"), ("ansible_ssh_port", "2222")], &d).unwrap();
-        assert_eq!((c.address.as_str(), c.port, c.user.as_deref()), ("b", Some(2222), Some("cli")));
+        let c = conn(
+            &[
+                ("ansible_host", "a"),
+                ("ansible_ssh_host", "b"),
+                ("ansible_port", "22"),
+                ("ansible_ssh_port", "2222"),
+            ],
+            &d,
+        )
+        .unwrap();
+        assert_eq!(
+            (c.address.as_str(), c.port, c.user.as_deref()),
+            ("b", Some(2222), Some("cli"))
+        );
         let c = conn(&[("ansible_user", "zk")], &d).unwrap();
         assert_eq!(c.user.as_deref(), Some("zk"));
         assert_eq!(conn(&[], &d).unwrap().address, "zk1");
@@ -396,11 +486,22 @@ mod tests {
 
     #[test]
     fn become_reads_ansible_booleans_and_users() {
-        let c = conn(&[("ansible_become", "on"), ("ansible_become_user", "zookeeper"), ("ansible_become_pass", "pw")], &Defaults::default()).unwrap();
+        let c = conn(
+            &[
+                ("ansible_become", "on"),
+                ("ansible_become_user", "zookeeper"),
+                ("ansible_become_pass", "pw"),
+            ],
+            &Defaults::default(),
+        )
+        .unwrap();
         assert!(c.r#become);
         assert_eq!(c.become_user.as_deref(), Some("zookeeper"));
         assert_eq!(c.become_password, Some(Secret("pw".into())));
-        assert!(!format!("{c:?}").contains("pw\""), "the password never shows in Debug");
+        assert!(
+            !format!("{c:?}").contains("pw\""),
+            "the password never shows in Debug"
+        );
         assert!(!serde_json::to_string(&c).unwrap().contains("pw"));
         let e = conn(&[("ansible_become_method", "su")], &Defaults::default()).unwrap_err();
         assert!(e.message.contains("not supported"));
@@ -410,10 +511,21 @@ mod tests {
     fn unsupported_connections_and_passwords_are_refused() {
         let e = conn(&[("ansible_connection", "docker")], &Defaults::default()).unwrap_err();
         assert!(e.message.contains("not supported"), "{}", e.message);
-        assert_eq!(conn(&[("ansible_connection", "local")], &Defaults::default()).unwrap().kind, Kind::Local);
+        assert_eq!(
+            conn(&[("ansible_connection", "local")], &Defaults::default())
+                .unwrap()
+                .kind,
+            Kind::Local
+        );
         let e = conn(&[("ansible_ssh_pass", "x")], &Defaults::default()).unwrap_err();
         assert_eq!(e.var.as_deref(), Some("ansible_ssh_pass"));
-        assert!(conn(&[("ansible_host", "-oProxyCommand=x")], &Defaults::default()).is_err());
+        assert!(
+            conn(
+                &[("ansible_host", "-oProxyCommand=x")],
+                &Defaults::default()
+            )
+            .is_err()
+        );
     }
 
     #[test]
@@ -422,7 +534,11 @@ mod tests {
             ssh_options_of(r#"-o ProxyCommand="ssh -W %h:%p -q bastion" -J jump -oStrictHostKeyChecking=yes -C -o ControlPersist=60s"#).unwrap(),
             ["ProxyCommand=ssh -W %h:%p -q bastion", "ProxyJump=jump", "StrictHostKeyChecking=yes", "Compression=yes"]
         );
-        assert!(ssh_options_of("-L 80:localhost:80").unwrap_err().contains("`-L`"));
+        assert!(
+            ssh_options_of("-L 80:localhost:80")
+                .unwrap_err()
+                .contains("`-L`")
+        );
         assert!(ssh_options_of("-o").is_err());
     }
 }

@@ -69,6 +69,12 @@ pub struct Data {
 pub const ALL: usize = 0;
 pub const UNGROUPED: usize = 1;
 
+impl Default for Data {
+    fn default() -> Data {
+        Data::new()
+    }
+}
+
 impl Data {
     pub fn new() -> Data {
         let nowhere = Place {
@@ -128,7 +134,12 @@ impl Data {
 
     /// Applies one source's ops; `file` is the source's path as shown,
     /// `absolute` the same path made absolute (Ansible's `inventory_file`).
-    pub fn apply(&mut self, ops: Vec<Op>, file: &Arc<str>, absolute: &str) -> Result<(), DataError> {
+    pub fn apply(
+        &mut self,
+        ops: Vec<Op>,
+        file: &Arc<str>,
+        absolute: &str,
+    ) -> Result<(), DataError> {
         let place = |at: At| Place {
             file: file.clone(),
             at,
@@ -168,7 +179,10 @@ impl Data {
                             .parent()
                             .map(|p| p.display().to_string())
                             .unwrap_or_default();
-                        for (k, v) in [("inventory_file", absolute.to_string()), ("inventory_dir", dir)] {
+                        for (k, v) in [
+                            ("inventory_file", absolute.to_string()),
+                            ("inventory_dir", dir),
+                        ] {
                             host.vars.insert(
                                 k.into(),
                                 Var {

@@ -197,9 +197,11 @@ impl Lazy {
                 if self.redact {
                     J::from(REDACTED)
                 } else {
-                    J::from(self.decrypted.get(e).cloned().ok_or_else(|| {
-                        "it is vault-encrypted and was not decrypted".to_string()
-                    })?)
+                    J::from(
+                        self.decrypted.get(e).cloned().ok_or_else(|| {
+                            "it is vault-encrypted and was not decrypted".to_string()
+                        })?,
+                    )
                 }
             }
             Value::Str(s) if is_template(s) => {
@@ -306,7 +308,10 @@ mod tests {
         );
         assert_eq!(l.var("data").unwrap().as_str(), Some("/srv/zk/data"));
         assert_eq!(l.var("raw").unwrap().as_str(), Some("{{ base_dir }}"));
-        assert!(l.error().is_none(), "an unused broken variable does no harm");
+        assert!(
+            l.error().is_none(),
+            "an unused broken variable does no harm"
+        );
         assert!(l.var("broken").is_none());
         assert!(matches!(l.error(), Some(LazyError::Failed { ref var, .. }) if var == "broken"));
     }
@@ -317,7 +322,10 @@ mod tests {
         assert!(l.var("a").is_none());
         let e = l.error().unwrap().to_string();
         assert!(e.contains("a → b → a"), "{e}");
-        assert!(e.contains("`a` is set at inv.yml:1") && e.contains("`b` is set at inv.yml:1"), "{e}");
+        assert!(
+            e.contains("`a` is set at inv.yml:1") && e.contains("`b` is set at inv.yml:1"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -326,7 +334,10 @@ mod tests {
             ("pw", Value::Vault("$ANSIBLE_VAULT;x".into())),
             ("url", s("zk:{{ pw }}@h")),
         ];
-        assert_eq!(lazy(&pairs, false).var("url").unwrap().as_str(), Some("zk:s3cret@h"));
+        assert_eq!(
+            lazy(&pairs, false).var("url").unwrap().as_str(),
+            Some("zk:s3cret@h")
+        );
         let r = lazy(&pairs, true);
         assert_eq!(r.var("url").unwrap().as_str(), Some("zk:********@h"));
         assert!(r.has_secrets());

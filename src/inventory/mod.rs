@@ -46,8 +46,8 @@ use std::sync::Arc;
 use indexmap::IndexMap;
 
 pub use connection::Connection;
-pub use data::{Place, Var};
 use data::{ALL, Data};
+pub use data::{Place, Var};
 use sources::{Format, Source as InventorySource};
 pub use value::Value;
 
@@ -192,10 +192,11 @@ pub fn load(req: &Request) -> Result<Inventory, Diagnostics> {
     for arg in req.sources {
         match sources::classify(arg, req.cwd) {
             Ok(s) => srcs.push(s),
-            Err(m) => errors.push(
-                Diagnostic::new(m)
-                    .help("check the path given to -i; it is read relative to the current directory"),
-            ),
+            Err(m) => {
+                errors.push(Diagnostic::new(m).help(
+                    "check the path given to -i; it is read relative to the current directory",
+                ))
+            }
         }
     }
     if !errors.is_empty() {
@@ -240,7 +241,8 @@ pub fn load(req: &Request) -> Result<Inventory, Diagnostics> {
                     let res = data.apply(ops, &shown, &abs);
                     files.insert(shown.clone(), Arc::new(src));
                     if let Err(e) = res {
-                        let snippet = files[&shown].snippet_at(e.place.at.line, e.place.at.column, 1);
+                        let snippet =
+                            files[&shown].snippet_at(e.place.at.line, e.place.at.column, 1);
                         let mut d = Diagnostic::new(e.message).at(Some(snippet));
                         if let Some(h) = e.help {
                             d = d.help(h);
@@ -256,8 +258,17 @@ pub fn load(req: &Request) -> Result<Inventory, Diagnostics> {
         return Err(errors);
     }
     let vars_dirs: Vec<PathBuf> = srcs.iter().filter_map(InventorySource::vars_dir).collect();
-    let play_dir = req.playbook_dir.map(|p| sources::normalize(&req.cwd.join(p)));
-    resolve(data, &vars_dirs, play_dir.as_deref(), req.vault, files, req.sources.join(", "))
+    let play_dir = req
+        .playbook_dir
+        .map(|p| sources::normalize(&req.cwd.join(p)));
+    resolve(
+        data,
+        &vars_dirs,
+        play_dir.as_deref(),
+        req.vault,
+        files,
+        req.sources.join(", "),
+    )
 }
 
 /// A YAML inventory given as text (no `group_vars`, no vault): for tests
@@ -294,10 +305,7 @@ fn resolve(
     data.reconcile();
     let mut cache = vars_files::Cache::default();
     let merged = merge(&data, vars_dirs, play_dir, &mut cache, &decrypt);
-    let (hosts, warnings) = match merged {
-        Ok(h) => h,
-        Err(d) => return Err(d),
-    };
+    let (hosts, warnings) = merged?;
     files.extend(cache.sources.drain());
 
     // Vault values: opened now, so a missing or wrong password is found
@@ -318,9 +326,9 @@ fn resolve(
                             "variable `{k}` (for host `{}`) is vault-encrypted: {e}",
                             h.name
                         ))
-                        .at(files
-                            .get(&v.place.file)
-                            .map(|s| s.snippet_at(v.place.at.line, v.place.at.column, k.chars().count())))
+                        .at(files.get(&v.place.file).map(|s| {
+                            s.snippet_at(v.place.at.line, v.place.at.column, k.chars().count())
+                        }))
                         .note(format!("written at {where_}"));
                         if !errors.0.iter().any(|x| x.message == d.message) {
                             errors.push(d);
@@ -341,8 +349,16 @@ fn resolve(
             (
                 g.name.clone(),
                 Group {
-                    hosts: g.hosts.iter().map(|h| data.hosts[*h].name.clone()).collect(),
-                    children: g.children.iter().map(|c| data.groups[*c].name.clone()).collect(),
+                    hosts: g
+                        .hosts
+                        .iter()
+                        .map(|h| data.hosts[*h].name.clone())
+                        .collect(),
+                    children: g
+                        .children
+                        .iter()
+                        .map(|c| data.groups[*c].name.clone())
+                        .collect(),
                     vars: g.vars.clone(),
                 },
             )
@@ -396,7 +412,10 @@ fn read_source(
 ) -> Result<(Source, Vec<value::Op>), Diagnostic> {
     let mut src = Source::read(path, "inventory")?;
     if vault::is_vault(&src.text) {
-        let text = decrypt(&src.text, &format!("the encrypted inventory `{}`", src.path))?;
+        let text = decrypt(
+            &src.text,
+            &format!("the encrypted inventory `{}`", src.path),
+        )?;
         src = Source::new(src.path.clone(), text);
     }
     let text = src.text.replace("\r\n", "\n");
@@ -427,10 +446,17 @@ pub(crate) fn source_error(e: value::SourceError, src: &Source, what: &str) -> D
         .lines()
         .nth(e.at.line.saturating_sub(1))
         .and_then(|l| l.get(e.at.column.saturating_sub(1)..))
-        .map(|rest| rest.split_whitespace().next().map_or(1, |w| w.chars().count()))
+        .map(|rest| {
+            rest.split_whitespace()
+                .next()
+                .map_or(1, |w| w.chars().count())
+        })
         .unwrap_or(1);
-    let mut d = Diagnostic::new(format!("{what}: {}", e.message))
-        .at(Some(src.snippet_at(e.at.line.max(1), e.at.column, width)));
+    let mut d = Diagnostic::new(format!("{what}: {}", e.message)).at(Some(src.snippet_at(
+        e.at.line.max(1),
+        e.at.column,
+        width,
+    )));
     if let Some(h) = e.help {
         d = d.help(h);
     }
@@ -440,6 +466,9 @@ pub(crate) fn source_error(e: value::SourceError, src: &Source, what: &str) -> D
 pub(crate) fn did_you_mean_section(word: &str) -> Option<&'static str> {
     did_you_mean(word, ["hosts", "children", "vars"])
 }
+
+/// Variables files for one entity, in the order they apply.
+type Layers = Vec<Arc<IndexMap<String, Var>>>;
 
 type Decrypt<'a> = dyn Fn(&str, &str) -> Result<String, Diagnostic> + 'a;
 
@@ -480,8 +509,7 @@ fn merge(
         }
         (inv, play)
     };
-    let mut group_files: HashMap<usize, (Vec<Arc<IndexMap<String, Var>>>, Vec<Arc<IndexMap<String, Var>>>)> =
-        HashMap::new();
+    let mut group_files: HashMap<usize, (Layers, Layers)> = HashMap::new();
     let mut hosts = Vec::with_capacity(data.hosts.len());
     for (h, hd) in data.hosts.values().enumerate() {
         let in_groups = data.host_groups(h);
@@ -491,22 +519,34 @@ fn merge(
             (depths[*a], ga.priority, &ga.name).cmp(&(depths[*b], gb.priority, &gb.name))
         });
         for g in std::iter::once(ALL).chain(sorted.iter().copied()) {
-            if !group_files.contains_key(&g) {
-                let f = files_for("group_vars", &data.groups[g].name, cache);
-                group_files.insert(g, f);
+            if let std::collections::hash_map::Entry::Vacant(e) = group_files.entry(g) {
+                e.insert(files_for("group_vars", &data.groups[g].name, cache));
             }
         }
         let mut vars: IndexMap<String, Var> = IndexMap::new();
-        let mut decided_by_name = |vars: &IndexMap<String, Var>, g: usize, layer: &IndexMap<String, Var>| {
-            // Which keys a same-depth, same-priority group set before this one.
-            for (k, v) in layer {
-                if let Some(old) = vars.get(k) {
-                    let prev = sorted.iter().position(|x| *x == g).and_then(|i| i.checked_sub(1)).map(|i| sorted[i]);
-                    if let Some(p) = prev {
-                        let same = depths[p] == depths[g] && data.groups[p].priority == data.groups[g].priority;
-                        let from_p = data.groups[p].vars.get(k).is_some_and(|pv| pv.place == old.place);
-                        if same && from_p && old.value != v.value && warned.insert((k.clone(), data.groups[g].name.clone())) {
-                            warnings.push(
+        let mut decided_by_name =
+            |vars: &IndexMap<String, Var>, g: usize, layer: &IndexMap<String, Var>| {
+                // Which keys a same-depth, same-priority group set before this one.
+                for (k, v) in layer {
+                    if let Some(old) = vars.get(k) {
+                        let prev = sorted
+                            .iter()
+                            .position(|x| *x == g)
+                            .and_then(|i| i.checked_sub(1))
+                            .map(|i| sorted[i]);
+                        if let Some(p) = prev {
+                            let same = depths[p] == depths[g]
+                                && data.groups[p].priority == data.groups[g].priority;
+                            let from_p = data.groups[p]
+                                .vars
+                                .get(k)
+                                .is_some_and(|pv| pv.place == old.place);
+                            if same
+                                && from_p
+                                && old.value != v.value
+                                && warned.insert((k.clone(), data.groups[g].name.clone()))
+                            {
+                                warnings.push(
                                 Diagnostic::new(format!(
                                     "`{k}` is set by groups `{}` and `{}`, which are equally deep and equally prior; Ansible's rule gives it `{}`'s value because its name sorts later",
                                     data.groups[p].name, data.groups[g].name, data.groups[g].name
@@ -515,11 +555,11 @@ fn merge(
                                     "set `{k}` in only one of the groups, on the hosts, or give one group `ansible_group_priority`"
                                 )),
                             );
+                            }
                         }
                     }
                 }
-            }
-        };
+            };
         apply(&mut vars, &data.groups[ALL].vars);
         for &g in &sorted {
             decided_by_name(&vars, g, &data.groups[g].vars);
@@ -594,7 +634,10 @@ mod tests {
         let zk1 = inv.host("zk1").unwrap();
         assert_eq!(zk1.vars["port"].value, Value::Int(2));
         assert_eq!(zk1.vars["x"].value, Value::Str("b".into()));
-        assert_eq!(inv.host("zk2").unwrap().vars["x"].value, Value::Str("a".into()));
+        assert_eq!(
+            inv.host("zk2").unwrap().vars["x"].value,
+            Value::Str("a".into())
+        );
         assert_eq!(inv.members()["zk"], vec!["zk1", "zk2"]);
         assert!(zk1.groups.contains(&"all".to_string()));
     }
@@ -616,7 +659,9 @@ mod tests {
 
     #[test]
     fn ungrouped_and_all_hosts() {
-        let inv = from_yaml("all:\n  hosts: {solo: }\n  children:\n    zk:\n      hosts: {zk1: }\n").unwrap();
+        let inv =
+            from_yaml("all:\n  hosts: {solo: }\n  children:\n    zk:\n      hosts: {zk1: }\n")
+                .unwrap();
         assert_eq!(inv.groups["ungrouped"].hosts, ["solo"]);
         assert!(inv.groups["zk"].hosts == ["zk1"]);
         assert_eq!(inv.host("solo").unwrap().groups, ["all", "ungrouped"]);

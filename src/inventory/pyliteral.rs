@@ -1,2 +1,4 @@
 //! STUB
-pub fn literal_eval(_s: &str) -> Option<super::value::Value> { None }
+pub fn literal_eval(_s: &str) -> Option<super::value::Value> {
+    None
+}

@@ -108,10 +108,10 @@ pub fn files_in(dir: &Path) -> Result<Vec<PathBuf>, String> {
 
 /// `~` and `~/…` as the shell and Python's `expanduser` read them.
 pub fn expand_user(s: &str) -> String {
-    if s == "~" || s.starts_with("~/") {
-        if let Some(home) = std::env::var_os("HOME") {
-            return format!("{}{}", home.to_string_lossy(), &s[1..]);
-        }
+    if (s == "~" || s.starts_with("~/"))
+        && let Some(home) = std::env::var_os("HOME")
+    {
+        return format!("{}{}", home.to_string_lossy(), &s[1..]);
     }
     s.to_string()
 }
@@ -151,7 +151,16 @@ mod tests {
     #[test]
     fn directories_are_read_sorted_without_ignored_files() {
         let d = tempfile::tempdir().unwrap();
-        for f in ["b.yml", "a.ini", "x.bak", "y.retry", "README.md", "z~", ".hidden", "c"] {
+        for f in [
+            "b.yml",
+            "a.ini",
+            "x.bak",
+            "y.retry",
+            "README.md",
+            "z~",
+            ".hidden",
+            "c",
+        ] {
             std::fs::write(d.path().join(f), "").unwrap();
         }
         std::fs::create_dir(d.path().join("group_vars")).unwrap();
@@ -172,7 +181,11 @@ mod tests {
             classify("zk1,zk2,", cwd),
             Ok(Source::HostList("zk1,zk2,".into()))
         );
-        assert!(classify("missing.ini", cwd).unwrap_err().contains("does not exist"));
+        assert!(
+            classify("missing.ini", cwd)
+                .unwrap_err()
+                .contains("does not exist")
+        );
         assert_eq!(normalize(Path::new("/a/./b/../c")), PathBuf::from("/a/c"));
     }
 }

@@ -57,7 +57,11 @@ pub enum Op {
         at: At,
     },
     /// `child` is a child group of `parent` (both created if new).
-    Child { parent: String, child: String, at: At },
+    Child {
+        parent: String,
+        child: String,
+        at: At,
+    },
     /// Sets one variable; a later `Var` for the same target and key wins.
     Var {
         target: Target,
@@ -109,7 +113,9 @@ impl Value {
             Value::Unsafe(s) => serde_json::json!({ "__ansible_unsafe": s }),
             Value::List(l) => serde_json::Value::Array(l.iter().map(Value::to_list_json).collect()),
             Value::Map(m) => serde_json::Value::Object(
-                m.iter().map(|(k, v)| (k.clone(), v.to_list_json())).collect(),
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v.to_list_json()))
+                    .collect(),
             ),
             other => other.to_json(),
         }
@@ -136,7 +142,11 @@ impl Value {
             },
             J::String(s) => Value::Str(s.clone()),
             J::Array(a) => Value::List(a.iter().map(Value::from_json).collect()),
-            J::Object(o) => Value::Map(o.iter().map(|(k, v)| (k.clone(), Value::from_json(v))).collect()),
+            J::Object(o) => Value::Map(
+                o.iter()
+                    .map(|(k, v)| (k.clone(), Value::from_json(v)))
+                    .collect(),
+            ),
         }
     }
 }

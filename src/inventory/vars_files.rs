@@ -46,7 +46,10 @@ fn in_dir(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
-    let mut names: Vec<_> = entries.filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
+    let mut names: Vec<_> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name())
+        .collect();
     names.sort_by(|a, b| a.as_encoded_bytes().cmp(b.as_encoded_bytes()));
     for n in names {
         let Some(n) = n.to_str() else { continue };
@@ -94,8 +97,7 @@ impl Cache {
         } else {
             src.text.clone()
         };
-        let doc = ansible_yaml::parse(&text)
-            .map_err(|e| super::source_error(e, &src, what))?;
+        let doc = ansible_yaml::parse(&text).map_err(|e| super::source_error(e, &src, what))?;
         let vars: IndexMap<String, Var> = match doc.kind {
             NodeKind::Scalar(Value::Null) => IndexMap::new(),
             NodeKind::Map(entries) => entries
@@ -144,7 +146,11 @@ mod tests {
         std::fs::write(gv.join("zk.json"), "{}").unwrap();
         assert_eq!(find(gv, "zk"), vec![gv.join("zk.yml")]);
         std::fs::write(gv.join("zk"), "a: 2").unwrap();
-        assert_eq!(find(gv, "zk"), vec![gv.join("zk")], "no extension comes first");
+        assert_eq!(
+            find(gv, "zk"),
+            vec![gv.join("zk")],
+            "no extension comes first"
+        );
         std::fs::create_dir(gv.join("all")).unwrap();
         for f in ["b.yaml", "a.yml", "c.txt", "d", ".e.yml", "f.yml~"] {
             std::fs::write(gv.join("all").join(f), "").unwrap();

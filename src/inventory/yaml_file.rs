@@ -41,7 +41,9 @@ pub fn ops(doc: &Node) -> Result<Vec<Op>, SourceError> {
         return Err(SourceError {
             message: "this is an inventory plugin's configuration, not an inventory".into(),
             at: doc.at,
-            help: Some("zkrun reads YAML and INI inventories; inventory plugins are not run".into()),
+            help: Some(
+                "zkrun reads YAML and INI inventories; inventory plugins are not run".into(),
+            ),
         });
     }
     let mut out = Vec::new();
@@ -128,7 +130,11 @@ fn group(name: &Key, data: &Node, out: &mut Vec<Op>) -> Result<(), SourceError> 
 }
 
 /// A section's entries: a mapping, nothing, or one string naming one entry.
-fn section_entries(group: &str, key: &Key, section: &Node) -> Result<Vec<(Key, Node)>, SourceError> {
+fn section_entries(
+    group: &str,
+    key: &Key,
+    section: &Node,
+) -> Result<Vec<(Key, Node)>, SourceError> {
     match &section.kind {
         NodeKind::Scalar(Value::Null) => Ok(Vec::new()),
         NodeKind::Map(entries) => Ok(entries.clone()),

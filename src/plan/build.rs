@@ -71,19 +71,20 @@ pub fn build(i: &Inputs) -> Result<Plan, Diagnostics> {
 
     // Layers shared by every host, built once.
     let shared = shared_builtins(i, &selected, &secrets);
-    let raw_of = |vars: &IndexMap<String, serde_json::Value>, place: &str| -> Vec<(String, RawVar)> {
-        vars.iter()
-            .map(|(k, v)| {
-                let raw = RawVar {
-                    value: InvValue::from_json(v),
-                    place: Some(place.to_string()),
-                    secret: secrets.contains(k),
-                    ready: None,
-                };
-                (k.clone(), raw)
-            })
-            .collect()
-    };
+    let raw_of =
+        |vars: &IndexMap<String, serde_json::Value>, place: &str| -> Vec<(String, RawVar)> {
+            vars.iter()
+                .map(|(k, v)| {
+                    let raw = RawVar {
+                        value: InvValue::from_json(v),
+                        place: Some(place.to_string()),
+                        secret: secrets.contains(k),
+                        ready: None,
+                    };
+                    (k.clone(), raw)
+                })
+                .collect()
+        };
     let playbook_vars = raw_of(&pb.vars, &format!("{} (`vars`)", src.path));
     let extra_vars = raw_of(i.extra_vars, "-e");
     let lazy_env = Arc::new(crate::render::syntax_env());
@@ -364,7 +365,10 @@ pub fn check_connections(inventory: &Inventory, defaults: &connection::Defaults)
     let decrypted = Arc::new(inventory.decrypted.clone());
     for host in &inventory.hosts {
         let mut raw: BTreeMap<String, RawVar> = BTreeMap::new();
-        raw.insert("inventory_hostname".into(), RawVar::ready(Value::from(host.name.as_str())));
+        raw.insert(
+            "inventory_hostname".into(),
+            RawVar::ready(Value::from(host.name.as_str())),
+        );
         for (k, v) in &host.vars {
             raw.insert(
                 k.clone(),
@@ -414,7 +418,9 @@ fn host_connection(
                 None => Some(&host.place),
             };
             let mut d = Diagnostic::new(format!("host `{}`: {}", host.name, e.message))
-                .at(place.and_then(|p| inventory.snippet(p, e.var.as_deref().map_or(1, |v| v.chars().count()))));
+                .at(place.and_then(|p| {
+                    inventory.snippet(p, e.var.as_deref().map_or(1, |v| v.chars().count()))
+                }));
             if let Some(h) = e.help {
                 d = d.help(h);
             }

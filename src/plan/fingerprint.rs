@@ -3,8 +3,8 @@
 use indexmap::IndexMap;
 use sha2::{Digest, Sha256};
 
-use super::{FORMAT, PlanHost};
 use super::build::Inputs;
+use super::{FORMAT, PlanHost};
 use crate::inventory::Host;
 
 pub(super) fn fingerprint(i: &Inputs, selected: &[&Host], planned: &[PlanHost]) -> String {

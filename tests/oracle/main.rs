@@ -20,7 +20,10 @@ fn repo() -> PathBuf {
 
 /// A fresh copy of a case, so nothing is written into the fixtures.
 fn scratch(case: &Path) -> tempfile::TempDir {
-    let dir = tempfile::Builder::new().prefix("zkrun-oracle-").tempdir().unwrap();
+    let dir = tempfile::Builder::new()
+        .prefix("zkrun-oracle-")
+        .tempdir()
+        .unwrap();
     let status = Command::new("cp")
         .arg("-a")
         .arg(format!("{}/.", case.display()))
@@ -83,7 +86,11 @@ impl Case {
         let shown = |b: &[u8]| {
             String::from_utf8_lossy(b).replace(&self.dir.path().display().to_string(), "<case>")
         };
-        (out.status.code().unwrap_or(-1), shown(&out.stdout), shown(&out.stderr))
+        (
+            out.status.code().unwrap_or(-1),
+            shown(&out.stdout),
+            shown(&out.stderr),
+        )
     }
 
     fn inventory_args(&self) -> Vec<String> {
@@ -118,7 +125,10 @@ fn ansible_connection(c: &Value) -> Value {
     let mut options: Vec<String> = Vec::new();
     for k in ["ssh_common_args", "ssh_extra_args"] {
         if let Some(a) = c[k].as_str() {
-            options.extend(zkrun::inventory::connection::ssh_options_of(a).expect("zkrun reads Ansible's ssh args"));
+            options.extend(
+                zkrun::inventory::connection::ssh_options_of(a)
+                    .expect("zkrun reads Ansible's ssh args"),
+            );
         }
     }
     let local = c["connection"] == "local";
@@ -164,13 +174,18 @@ fn write_playbook(case: &Case) -> String {
         ),
     )
     .unwrap();
-    path.strip_prefix(case.dir.path()).unwrap().display().to_string()
+    path.strip_prefix(case.dir.path())
+        .unwrap()
+        .display()
+        .to_string()
 }
 
 fn check(name: &str) -> Result<(), String> {
     let fixture = repo().join("tests/fixtures/inventories").join(name);
     let dir = scratch(&fixture);
-    let spec: Value = serde_yaml::from_str(&std::fs::read_to_string(dir.path().join("case.yaml")).unwrap()).unwrap();
+    let spec: Value =
+        serde_yaml::from_str(&std::fs::read_to_string(dir.path().join("case.yaml")).unwrap())
+            .unwrap();
     let case = Case { dir, spec };
     let theirs = ansible(case.dir.path());
     let zk_error = case.spec["zkrun_error"].as_str().map(str::to_string);
@@ -178,39 +193,65 @@ fn check(name: &str) -> Result<(), String> {
 
     // The play's hosts and connections.
     let pb = write_playbook(&case);
-    let mut list = vec![pb, "--list-hosts".to_string(), "--output".into(), "json".into()];
+    let mut list = vec![
+        pb,
+        "--list-hosts".to_string(),
+        "--output".into(),
+        "json".into(),
+    ];
     list.extend(case.inventory_args());
     list.extend(args.iter().cloned());
     let (code, out, err) = case.zkrun(&list);
 
     if let Some(phrase) = &zk_error {
         if code != 2 {
-            return Err(format!("zkrun should refuse with exit 2 (\"{phrase}\"), got {code}:\n{out}\n{err}"));
+            return Err(format!(
+                "zkrun should refuse with exit 2 (\"{phrase}\"), got {code}:\n{out}\n{err}"
+            ));
         }
         let text = format!("{out}\n{err}").to_lowercase();
         if !text.contains(&phrase.to_lowercase()) {
-            return Err(format!("zkrun refused, but its message does not say \"{phrase}\":\n{err}"));
+            return Err(format!(
+                "zkrun refused, but its message does not say \"{phrase}\":\n{err}"
+            ));
         }
         return Ok(());
     }
     if case.spec["ansible_error"].as_bool().unwrap_or(false) {
-        return Err("Ansible refuses this input, so zkrun must too: give the case a `zkrun_error`".into());
+        return Err(
+            "Ansible refuses this input, so zkrun must too: give the case a `zkrun_error`".into(),
+        );
     }
     if code != 0 {
         return Err(format!("zkrun --list-hosts failed ({code}):\n{err}"));
     }
-    let ours: Value = serde_json::from_str(out.lines().next().unwrap_or("")).map_err(|e| format!("{e}: {out}"))?;
+    let ours: Value = serde_json::from_str(out.lines().next().unwrap_or(""))
+        .map_err(|e| format!("{e}: {out}"))?;
     let hosts = &ours["data"]["hosts"];
-    let our_names: Vec<&str> = hosts.as_array().unwrap().iter().map(|h| h["name"].as_str().unwrap()).collect();
-    let their_names: Vec<&str> = theirs["hosts"].as_array().unwrap().iter().map(|h| h.as_str().unwrap()).collect();
+    let our_names: Vec<&str> = hosts
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["name"].as_str().unwrap())
+        .collect();
+    let their_names: Vec<&str> = theirs["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h.as_str().unwrap())
+        .collect();
     if our_names != their_names {
-        return Err(format!("play hosts differ: zkrun {our_names:?}, Ansible {their_names:?}"));
+        return Err(format!(
+            "play hosts differ: zkrun {our_names:?}, Ansible {their_names:?}"
+        ));
     }
     for h in hosts.as_array().unwrap() {
         let name = h["name"].as_str().unwrap();
         let t = &theirs["connections"][name];
         if let Some(e) = t["error"].as_str() {
-            return Err(format!("Ansible could not build {name}'s connection ({e}), zkrun could"));
+            return Err(format!(
+                "Ansible could not build {name}'s connection ({e}), zkrun could"
+            ));
         }
         let (a, z) = (ansible_connection(t), zkrun_connection(h));
         if a != z {
@@ -249,7 +290,10 @@ fn check(name: &str) -> Result<(), String> {
 
 #[test]
 fn every_inventory_case_resolves_as_ansible_resolves_it() {
-    let setup = Command::new(repo().join("scripts/ansible-oracle")).arg("setup").status().unwrap();
+    let setup = Command::new(repo().join("scripts/ansible-oracle"))
+        .arg("setup")
+        .status()
+        .unwrap();
     assert!(setup.success(), "scripts/ansible-oracle setup failed");
     let mut names: Vec<String> = std::fs::read_dir(repo().join("tests/fixtures/inventories"))
         .unwrap()
