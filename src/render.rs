@@ -79,6 +79,21 @@ fn configure(env: &mut Environment<'_>) {
     env.set_keep_trailing_newline(true);
     env.add_filter("quote", |v: String| shell_quote(&v));
     env.add_filter("bool", ansible_bool);
+    // Ansible's path filters, common in inventories (`{{ zk_base | basename }}`).
+    env.add_filter("basename", |p: String| {
+        p.rsplit('/').next().unwrap_or("").to_string()
+    });
+    env.add_filter("dirname", |p: String| match p.rfind('/') {
+        Some(0) => "/".to_string(),
+        Some(i) => p[..i].to_string(),
+        None => String::new(),
+    });
+    env.add_filter(
+        "ternary",
+        |v: Value, yes: Value, no: Value| {
+            if v.is_true() { yes } else { no }
+        },
+    );
 }
 
 /// Ansible's `bool` filter: `yes/on/true/1/y/t` (any case) are true, other

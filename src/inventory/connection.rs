@@ -224,8 +224,8 @@ pub fn resolve(
         }
     }
     let kind = match text("ansible_connection")?.as_deref() {
-        None | Some("ssh" | "smart") => Kind::Ssh,
-        Some("local") => Kind::Local,
+        None | Some("ssh" | "smart" | "ansible.builtin.ssh" | "ansible.legacy.ssh") => Kind::Ssh,
+        Some("local" | "ansible.builtin.local" | "ansible.legacy.local") => Kind::Local,
         Some(other) => {
             return Err(err(
                 "ansible_connection",

@@ -1,10 +1,19 @@
 //! Host patterns, as in Ansible: `all`, a group, a host, globs (`zk*`), and
 //! `:`- or `,`-separated terms where `&g` intersects and `!g` excludes.
+//!
+//! The hosts come in Ansible's order (ansible-core `InventoryManager.
+//! _evaluate_patterns`): the plain terms first, in the order written, each
+//! adding its hosts not seen yet; then `&` terms, then `!` terms. A term that
+//! names a host is that host; a group gives its own hosts, then its child
+//! groups' hosts, level by level (`Group.get_hosts`); a glob gives the hosts
+//! of the groups it matches, then the hosts it matches.
+
+use std::collections::{HashMap, HashSet};
 
 use super::{Inventory, known_names};
 use crate::diagnostic::did_you_mean;
 
-/// The indices of the hosts a pattern selects, in inventory order.
+/// The indices of the hosts a pattern selects, in Ansible's order.
 pub fn select(inv: &Inventory, pattern: &str) -> Result<Vec<usize>, String> {
     let terms: Vec<&str> = pattern
         .split([':', ','])
@@ -14,34 +23,83 @@ pub fn select(inv: &Inventory, pattern: &str) -> Result<Vec<usize>, String> {
     if terms.is_empty() {
         return Err("the host pattern is empty".into());
     }
-    let mut union: Option<Vec<bool>> = None;
-    let mut keep = vec![true; inv.hosts.len()];
-    for term in terms {
-        let (op, name) = match term.as_bytes()[0] {
-            b'!' => ('!', &term[1..]),
-            b'&' => ('&', &term[1..]),
-            _ => ('+', term),
+    let index: HashMap<&str, usize> = inv
+        .hosts
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (h.name.as_str(), i))
+        .collect();
+    let mut plain: Vec<&str> = terms
+        .iter()
+        .copied()
+        .filter(|t| !t.starts_with(['&', '!']))
+        .collect();
+    // Only `&`/`!` terms start from all hosts, as in Ansible.
+    if plain.is_empty() {
+        plain.push("all");
+    }
+    let mut hosts: Vec<usize> = Vec::new();
+    for term in plain {
+        let hits = match index.get(term) {
+            Some(i) => vec![*i],
+            None => matches(inv, &index, term)?,
         };
-        let hits = matches(inv, name)?;
-        match op {
-            '!' => keep.iter_mut().zip(&hits).for_each(|(k, h)| *k &= !h),
-            '&' => keep.iter_mut().zip(&hits).for_each(|(k, h)| *k &= h),
-            _ => {
-                let u = union.get_or_insert_with(|| vec![false; inv.hosts.len()]);
-                u.iter_mut().zip(&hits).for_each(|(u, h)| *u |= h);
+        let seen: HashSet<usize> = hosts.iter().copied().collect();
+        let mut added = HashSet::new();
+        for h in hits {
+            if !seen.contains(&h) && added.insert(h) {
+                hosts.push(h);
             }
         }
     }
-    // A pattern of only `&`/`!` terms starts from all hosts, as in Ansible.
-    let base = union.unwrap_or_else(|| vec![true; inv.hosts.len()]);
-    Ok((0..inv.hosts.len())
-        .filter(|i| base[*i] && keep[*i])
-        .collect())
+    for term in terms.iter().filter(|t| t.starts_with('&')) {
+        let keep: HashSet<usize> = matches(inv, &index, &term[1..])?.into_iter().collect();
+        hosts.retain(|h| keep.contains(h));
+    }
+    for term in terms.iter().filter(|t| t.starts_with('!')) {
+        let drop: HashSet<usize> = matches(inv, &index, &term[1..])?.into_iter().collect();
+        hosts.retain(|h| !drop.contains(h));
+    }
+    Ok(hosts)
 }
 
-fn matches(inv: &Inventory, name: &str) -> Result<Vec<bool>, String> {
-    if name == "all" || name == "*" {
-        return Ok(vec![true; inv.hosts.len()]);
+/// A group's hosts: its own, then each level of its descendants.
+fn group_hosts(inv: &Inventory, index: &HashMap<&str, usize>, group: &str) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut seen_hosts = HashSet::new();
+    let mut seen_groups: HashSet<&str> = HashSet::from([group]);
+    let mut level: Vec<&str> = vec![group];
+    while !level.is_empty() {
+        let mut next = Vec::new();
+        for g in &level {
+            let Some(data) = inv.groups.get(*g) else {
+                continue;
+            };
+            for h in &data.hosts {
+                if let Some(i) = index.get(h.as_str())
+                    && seen_hosts.insert(*i)
+                {
+                    out.push(*i);
+                }
+            }
+            for c in &data.children {
+                if seen_groups.insert(c.as_str()) {
+                    next.push(c.as_str());
+                }
+            }
+        }
+        level = next;
+    }
+    out
+}
+
+fn matches(
+    inv: &Inventory,
+    index: &HashMap<&str, usize>,
+    name: &str,
+) -> Result<Vec<usize>, String> {
+    if name == "all" {
+        return Ok(group_hosts(inv, index, "all"));
     }
     if name.starts_with('~') {
         return Err(format!(
@@ -49,22 +107,24 @@ fn matches(inv: &Inventory, name: &str) -> Result<Vec<bool>, String> {
         ));
     }
     if name.contains(['*', '?']) {
-        let hits: Vec<bool> = inv
-            .hosts
-            .iter()
-            .map(|h| glob(name, &h.name) || h.groups.iter().any(|g| glob(name, g)))
-            .collect();
-        return Ok(hits);
+        let mut out = Vec::new();
+        for g in inv.groups.keys().filter(|g| glob(name, g)) {
+            out.extend(group_hosts(inv, index, g));
+        }
+        out.extend(
+            inv.hosts
+                .iter()
+                .enumerate()
+                .filter(|(_, h)| glob(name, &h.name))
+                .map(|(i, _)| i),
+        );
+        return Ok(out);
     }
     if inv.groups.contains_key(name) {
-        return Ok(inv
-            .hosts
-            .iter()
-            .map(|h| h.groups.iter().any(|g| g == name))
-            .collect());
+        return Ok(group_hosts(inv, index, name));
     }
-    if inv.hosts.iter().any(|h| h.name == name) {
-        return Ok(inv.hosts.iter().map(|h| h.name == name).collect());
+    if let Some(i) = index.get(name) {
+        return Ok(vec![*i]);
     }
     let mut msg = format!("`{name}` is neither a group nor a host of the inventory");
     if let Some(best) = did_you_mean(name, known_names(inv)) {
@@ -124,7 +184,11 @@ mod tests {
         assert_eq!(names(&i, "zk*"), ["zk1", "zk2", "zk3"]);
         assert_eq!(names(&i, "zookeeper:!canary"), ["zk1", "zk3"]);
         assert_eq!(names(&i, "all:&canary"), ["zk2"]);
-        assert_eq!(names(&i, "web1,zk3"), ["zk3", "web1"]);
+        assert_eq!(
+            names(&i, "web1,zk3"),
+            ["web1", "zk3"],
+            "in the order written"
+        );
         assert_eq!(names(&i, "all").len(), 4);
     }
 

@@ -105,6 +105,8 @@ pub fn build(i: &Inputs) -> Result<Plan, Diagnostics> {
     for host in &selected {
         let mut own = shared.clone();
         own.insert("inventory_hostname".into(), Value::from(host.name.as_str()));
+        let short = host.name.split('.').next().unwrap_or(&host.name);
+        own.insert("inventory_hostname_short".into(), Value::from(short));
         let group_names: Vec<&str> = host
             .groups
             .iter()

@@ -266,11 +266,8 @@ fn a_changed_host_key_is_refused() {
     let config2 = dir.path().join("ssh_config");
     std::fs::write(&config2, config).unwrap();
     let tb2 = Testbed {
-        inventory: tb.inventory.clone(),
         ssh_config: config2,
-        size: tb.size,
-        observers: tb.observers,
-        shape: tb.shape.clone(),
+        ..tb.clone()
     };
     let run = zkrun(&tb2, &write_playbook(dir.path(), MARK_TASK), &[]);
     assert_eq!(run.status.status.code(), Some(1));
@@ -315,9 +312,7 @@ fn refused_authentication_is_named() {
     let tb2 = Testbed {
         inventory: inv2,
         ssh_config: cfg2,
-        size: tb.size,
-        observers: tb.observers,
-        shape: tb.shape.clone(),
+        ..tb.clone()
     };
     let run = zkrun(&tb2, &write_playbook(dir.path(), MARK_TASK), &[]);
     assert_eq!(run.status.status.code(), Some(1));
@@ -428,6 +423,58 @@ fn status_prints_the_ensemble_and_a_verdict() {
     assert_eq!(data["synced_followers"], tb.size - 1);
 }
 
+#[test]
+fn a_become_password_reaches_sudo_on_its_input_and_a_wrong_one_is_refused_before_any_step() {
+    let (tb, _turn) = testbed();
+    let dir = tempfile::tempdir().unwrap();
+    let tasks = "  - id: whoami\n    become: true\n    maintain: {shell: \"id -u > /tmp/zkrun-become-e2e; ps -eo args >> /tmp/zkrun-become-e2e\"}\n";
+    let pb = write_playbook(dir.path(), tasks);
+    let pw = as_user(tb, dir.path(), "zkop");
+    let good = dir.path().join("good");
+    std::fs::write(&good, "zkrun-testbed-sudo\n").unwrap();
+    let run = zkrun(
+        &pw,
+        &pb,
+        &[
+            "--limit",
+            "zk1",
+            "--become-password-file",
+            good.to_str().unwrap(),
+        ],
+    );
+    assert!(run.status.status.success(), "{:?}", run.events);
+    let out = tb.ssh(
+        1,
+        "cat /tmp/zkrun-become-e2e && rm -f /tmp/zkrun-become-e2e",
+    );
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(text.lines().next(), Some("0"), "{text}");
+    assert!(
+        !text.contains("zkrun-testbed-sudo"),
+        "the password showed on a command line:\n{text}"
+    );
+
+    // A wrong password: refused when connecting, no step runs anywhere.
+    let bad = dir.path().join("bad");
+    std::fs::write(&bad, "not-the-password\n").unwrap();
+    let run = zkrun(&pw, &pb, &["--become-password-file", bad.to_str().unwrap()]);
+    assert_ne!(run.status.status.code(), Some(0));
+    let text = format!("{:?}", run.events);
+    assert!(text.contains("refused the become password"), "{text}");
+    assert!(
+        !text.contains("not-the-password"),
+        "the password was printed: {text}"
+    );
+    for n in 1..=3 {
+        let out = tb.ssh(n, "test -e /tmp/zkrun-become-e2e && echo yes || echo no");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "no",
+            "zk{n} ran the step"
+        );
+    }
+}
+
 /// The fleet's inventory, connecting as another user.
 fn as_user(tb: &Testbed, dir: &Path, user: &str) -> Testbed {
     let inv = std::fs::read_to_string(&tb.inventory)
@@ -437,10 +484,7 @@ fn as_user(tb: &Testbed, dir: &Path, user: &str) -> Testbed {
     std::fs::write(&path, inv).unwrap();
     Testbed {
         inventory: path,
-        ssh_config: tb.ssh_config.clone(),
-        size: tb.size,
-        observers: tb.observers,
-        shape: tb.shape.clone(),
+        ..tb.clone()
     }
 }
 

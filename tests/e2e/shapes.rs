@@ -13,7 +13,19 @@ use crate::support::{ConfigStyle, Names, Shape, Testbed, testbed_with, watched};
 /// Rolls the shipped playbook on `shape` and checks what every roll must
 /// hold; prints the figures the closing note reports.
 fn roll_on(shape: Shape) {
+    roll_with(shape, false)
+}
+
+/// The same, with the fleet's inventory in Ansible's INI form (connection
+/// settings in `group_vars/`, old `ansible_ssh_*` spellings, ssh arguments)
+/// when `ini`.
+fn roll_with(shape: Shape, ini: bool) {
     let (tb, _turn) = testbed_with(&shape);
+    let ini_tb = Testbed {
+        inventory: tb.ini_inventory.clone(),
+        ..tb.clone()
+    };
+    let tb: &Testbed = if ini { &ini_tb } else { tb };
     let before = tb.zk_pids();
     let starts: Vec<usize> = (1..=tb.size).map(|n| tb.starts(n)).collect();
     let t0 = Instant::now();
@@ -66,7 +78,8 @@ fn roll_on(shape: Shape) {
         .filter(|e| e["type"] == "step_finished" && e["data"]["task"] == "verify")
         .count() as f64;
     eprintln!(
-        "figure: shipped roll on {shape:?}: wall {:.1} s, {restarts} nodes restarted, {}",
+        "figure: shipped roll on {shape:?}{}: wall {:.1} s, {restarts} nodes restarted, {}",
+        if ini { " (INI inventory)" } else { "" },
         wall.as_secs_f64(),
         elections[0]
     );
@@ -74,11 +87,14 @@ fn roll_on(shape: Shape) {
 }
 
 #[test]
-fn hosts_known_by_ssh_aliases_with_fqdn_server_lines() {
-    roll_on(Shape {
-        names: Names::Alias,
-        ..Shape::default()
-    });
+fn hosts_known_by_ssh_aliases_with_fqdn_server_lines_from_an_ini_inventory() {
+    roll_with(
+        Shape {
+            names: Names::Alias,
+            ..Shape::default()
+        },
+        true,
+    );
 }
 
 #[test]
@@ -90,11 +106,14 @@ fn every_jvm_visible_to_every_host() {
 }
 
 #[test]
-fn crlf_padded_config_with_a_separate_data_log_dir() {
-    roll_on(Shape {
-        config: ConfigStyle::Crlf,
-        ..Shape::default()
-    });
+fn crlf_padded_config_with_a_separate_data_log_dir_from_an_ini_inventory() {
+    roll_with(
+        Shape {
+            config: ConfigStyle::Crlf,
+            ..Shape::default()
+        },
+        true,
+    );
 }
 
 #[test]

@@ -23,6 +23,9 @@ use std::time::{Duration, Instant};
 #[derive(Clone, Debug)]
 pub struct Testbed {
     pub inventory: PathBuf,
+    /// The same fleet in Ansible's INI form, with `group_vars/` (old
+    /// `ansible_ssh_*` spellings, ssh arguments) beside it.
+    pub ini_inventory: PathBuf,
     pub ssh_config: PathBuf,
     /// Hosts zk1..zk{size}.
     pub size: usize,
@@ -264,6 +267,7 @@ fn up(shape: &Shape) -> Testbed {
     };
     let tb = Testbed {
         inventory: get("TESTBED_INVENTORY").into(),
+        ini_inventory: get("TESTBED_INI_INVENTORY").into(),
         ssh_config: get("TESTBED_SSH_CONFIG").into(),
         size: get("TESTBED_SIZE").parse().expect("size"),
         observers: get("TESTBED_OBSERVERS").parse().expect("observers"),
