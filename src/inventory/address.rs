@@ -60,10 +60,11 @@ pub fn expand_host(pattern: &str) -> Result<(Vec<String>, Option<u16>), String> 
         let mut out = Vec::new();
         expand_ranges(&host, &mut out)?;
         if out.is_empty() {
-            return Err(format!(
-                "the range in `{host}` yields no host (Ansible silently adds none): \
-                 check that the range counts up from begin to end"
-            ));
+            return Err(
+                "this range yields no host (Ansible would silently add none): a range counts \
+                 up from begin to end, e.g. `[1:3]`"
+                    .to_string(),
+            );
         }
         out
     } else {

@@ -192,7 +192,9 @@ impl Data {
                             );
                         }
                     }
-                    if let Some(port) = port {
+                    // Like Ansible's `Host(name, port)`: a port counts
+                    // where the host is first met.
+                    if let (true, Some(port)) = (new, port) {
                         host.vars.insert(
                             "ansible_port".into(),
                             Var {
@@ -238,6 +240,13 @@ impl Data {
                             } else {
                                 self.groups[g].vars.insert(key, var);
                             }
+                        }
+                        // Ansible's `set_variable` looks for a group of that
+                        // name first: a host line named like a group sets
+                        // the group's variable.
+                        Target::Host(h) if self.groups.contains_key(&h) => {
+                            let g = self.groups.get_index_of(&h).expect("checked");
+                            self.groups[g].vars.insert(key, var);
                         }
                         Target::Host(h) => match self.hosts.get_mut(&h) {
                             Some(host) => {

@@ -458,6 +458,14 @@ impl Reader {
         let (names, port) = expand_host(pattern).map_err(|message| {
             let help = if message.starts_with("port ") {
                 "write the port as `host:PORT`, with PORT from 1 to 65535"
+            } else if pattern.starts_with('\u{feff}') {
+                "the file starts with a byte-order mark, which Ansible reads as part of the first \
+                 line: save the file without one"
+            } else if pattern.starts_with('[')
+                && words.get(1).is_some_and(|(w, _)| w.starts_with(';'))
+            {
+                "a comment after a section header starts with `#`; with `;` the line is read as \
+                 a host"
             } else {
                 "a host range is `[begin:end]` or `[begin:end:step]`, e.g. `zk[1:3]`, \
                  `zk[01:10]`, `zk[a:c]`"
@@ -681,5 +689,688 @@ fn value(key: &str, raw: &str, at: At) -> Result<Value, SourceError> {
              quotes survive, e.g. `key=\"'…'\"` on a host line"
                 .to_string(),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Every expectation here is what ansible-core 2.19.14's own ini plugin
+    // did with the same file (its add_group/add_host/add_child/set_variable
+    // calls, recorded), unless a comment says zkrun departs on purpose.
+
+    /// The ops as short lines: `G g`, `H host group [:port]`, `C parent
+    /// child`, `V group|host name key=json`.
+    fn ops(text: &str) -> Vec<String> {
+        parse(text)
+            .unwrap_or_else(|e| panic!("{e:?}"))
+            .into_iter()
+            .map(|op| match op {
+                Op::Group { name, .. } => format!("G {name}"),
+                Op::Host {
+                    name, group, port, ..
+                } => match port {
+                    Some(p) => format!("H {name} {group} :{p}"),
+                    None => format!("H {name} {group}"),
+                },
+                Op::Child { parent, child, .. } => format!("C {parent} {child}"),
+                Op::Var {
+                    target, key, value, ..
+                } => {
+                    let (kind, name) = match target {
+                        Target::Group(g) => ("group", g),
+                        Target::Host(h) => ("host", h),
+                    };
+                    format!("V {kind} {name} {key}={}", value.to_json())
+                }
+            })
+            .collect()
+    }
+
+    fn err(text: &str) -> SourceError {
+        parse(text).expect_err("Ansible fails on this file")
+    }
+
+    fn at(line: usize, column: usize) -> At {
+        At { line, column }
+    }
+
+    #[test]
+    fn empty_and_comment_only_files() {
+        assert!(ops("").is_empty());
+        assert!(ops("\n  \n# c\n; c\n   # indented comment\n\t; tab comment\n").is_empty());
+    }
+
+    #[test]
+    fn hosts_before_any_section_are_ungrouped() {
+        assert_eq!(ops("h0\n[g]\nh1\n"), ["H h0 ungrouped", "G g", "H h1 g"]);
+        assert_eq!(ops("h1\n[g]\nh1\n"), ["H h1 ungrouped", "G g", "H h1 g"]);
+    }
+
+    #[test]
+    fn section_kinds() {
+        assert_eq!(
+            ops("[g:hosts]\nh1\n[g:vars]\na=1\n[g:children]\nc\n[c]\n"),
+            ["G g", "H h1 g", "V group g a=1", "G c", "C g c"]
+        );
+        // A header met again adds no group.
+        assert_eq!(
+            ops("[g]\nh1\n[other]\n[g]\nh2\n"),
+            ["G g", "H h1 g", "G other", "H h2 g"]
+        );
+        assert_eq!(
+            ops("[all]\nh1\n[ungrouped]\nh2\n[all:vars]\nx=1\n[ungrouped:vars]\ny=2\n"),
+            [
+                "H h1 all",
+                "H h2 ungrouped",
+                "V group all x=1",
+                "V group ungrouped y=2"
+            ]
+        );
+    }
+
+    #[test]
+    fn unknown_section_type_fails() {
+        let e = err("[g]\nh1\n[g:foo]\n");
+        assert_eq!(e.message, "unknown section type `foo` in `[g:foo]`");
+        assert_eq!(e.at, at(3, 4));
+        // The type is case-sensitive.
+        assert!(err("[g:Vars]\n").message.contains("`Vars`"));
+    }
+
+    #[test]
+    fn invalid_section_headers_fail() {
+        for (text, shown) in [
+            ("[g h]\n", "[g h]"),
+            ("[g:]\n", "[g:]"),
+            ("[g:vars:x]\n", "[g:vars:x]"),
+            ("[]\n", "[]"),
+        ] {
+            let e = err(text);
+            assert_eq!(
+                e.message,
+                format!("`{shown}` is not a valid section header")
+            );
+            assert_eq!(e.at, at(1, 1));
+        }
+    }
+
+    #[test]
+    fn header_comments() {
+        assert_eq!(ops("[g] # c\nh1\n"), ["G g", "H h1 g"]);
+        assert_eq!(ops("[g]#c\nh1\n"), ["G g", "H h1 g"]);
+        assert_eq!(ops("   [g]\nh1\n"), ["G g", "H h1 g"]);
+        // `;` after a header: not a header, so a host line, whose `[g2]` is
+        // a bad range (Ansible: "host range must be begin:end…").
+        let e = err("[g]\nh1\n[g2]   ;c\n");
+        assert_eq!(e.at, at(3, 1));
+        assert!(e.help.unwrap().contains("starts with `#`"));
+        // A name may contain `[`: `[[g]` is group `[g`.
+        assert_eq!(ops("[[g]\nh1\n"), ["G [g", "H h1 [g"]);
+    }
+
+    #[test]
+    fn group_names_are_kept_as_written() {
+        // Ansible warns ("Invalid characters were found in group names but
+        // not replaced") and keeps them.
+        assert_eq!(
+            ops("[web-servers]\nh1\n[1abc]\nh2\n[grüppe]\nh3\n"),
+            [
+                "G web-servers",
+                "H h1 web-servers",
+                "G 1abc",
+                "H h2 1abc",
+                "G grüppe",
+                "H h3 grüppe"
+            ]
+        );
+    }
+
+    #[test]
+    fn host_lines_take_shell_comments() {
+        assert_eq!(
+            ops("h1 a=1 # c\nh2 b=x#y\nh3#c\nh4 c=\"x#y\" d='p#q'\n"),
+            [
+                "H h1 ungrouped",
+                "V host h1 a=1",
+                "H h2 ungrouped",
+                "V host h2 b=\"x\"",
+                "H h3 ungrouped",
+                "H h4 ungrouped",
+                "V host h4 c=\"x#y\"",
+                "V host h4 d=\"p#q\"",
+            ]
+        );
+    }
+
+    #[test]
+    fn host_line_shell_quoting() {
+        assert_eq!(
+            ops("h1 a=\"x\\\"y\" b='x\\y' c=x\\ y d=\"a\\\\b\" e=\"\\$\" f=a\"b c\"d g=\n"),
+            [
+                "H h1 ungrouped",
+                "V host h1 a=\"x\\\"y\"",
+                "V host h1 b=\"x\\\\y\"",
+                "V host h1 c=\"x y\"",
+                "V host h1 d=\"a\\\\b\"",
+                "V host h1 e=\"\\\\$\"",
+                "V host h1 f=\"ab cd\"",
+                "V host h1 g=\"\"",
+            ]
+        );
+        assert_eq!(
+            ops("h1 a= b='' c=\"\"\n"),
+            [
+                "H h1 ungrouped",
+                "V host h1 a=\"\"",
+                "V host h1 b=\"\"",
+                "V host h1 c=\"\""
+            ]
+        );
+        // Tabs separate words; a no-break space does not.
+        assert_eq!(
+            ops("[g]\nh1\ta=1\t\tb=2\n"),
+            ["G g", "H h1 g", "V host h1 a=1", "V host h1 b=2"]
+        );
+        assert_eq!(ops("h1\u{a0}a=1\n"), ["H h1\u{a0}a=1 ungrouped"]);
+        assert_eq!(
+            ops("\"h 1\" a=1\n'h2'\n"),
+            ["H h 1 ungrouped", "V host h 1 a=1", "H h2 ungrouped"]
+        );
+        // The first word is the host, even with `=` in it.
+        assert_eq!(ops("a=b c=d\n"), ["H a=b ungrouped", "V host a=b c=\"d\""]);
+    }
+
+    #[test]
+    fn shell_quoting_errors() {
+        let e = err("h1 a='unterminated\n");
+        assert_eq!(
+            (e.message.as_str(), e.at),
+            ("this quote is never closed", at(1, 6))
+        );
+        let e = err("h1 a=b\\\n");
+        assert!(e.message.contains("escapes nothing"), "{}", e.message);
+    }
+
+    #[test]
+    fn host_words_must_be_key_value() {
+        let e = err("[g]\nh1 port\n");
+        assert_eq!(
+            e.message,
+            "expected `key=value` after the host name, found `port`"
+        );
+        assert_eq!(e.at, at(2, 4));
+        assert_eq!(
+            e.help.as_deref(),
+            Some("write `port=VALUE`; host variables on an INI host line are key=value pairs")
+        );
+        let e = err("[g]\nh1 a=1 port 2222\n");
+        assert_eq!(e.at, at(2, 8));
+        assert_eq!(
+            e.help.as_deref(),
+            Some("write `port=2222`; host variables on an INI host line are key=value pairs")
+        );
+        // `;` is a comment only at the start of a line.
+        let e = err("h1 ; comment\n");
+        assert_eq!(
+            e.message,
+            "expected `key=value` after the host name, found `;`"
+        );
+        assert!(e.help.unwrap().contains("`#`"));
+    }
+
+    #[test]
+    fn host_values_go_through_literal_eval() {
+        let text = "h1 a=2222 b=True c='1' d=yes e=0755 f=0x1F g=1_000 h=-1 i=1.5 j=1e3 k=None \
+                    l=\"[1, 'a']\" m=\"(1,2)\" n=\"{'a': 1}\" o=\"'x\\\\ty'\" p=\"b'x'\" q=false \
+                    r=1,2 s=\"'1'\" t=\"\\\"1\\\"\" u=1j v=... w=\"{1,2}\" x=\"set()\" y=\"u'z'\" \
+                    z=\"r'a\\\\nb'\"\n";
+        assert_eq!(
+            ops(text),
+            [
+                "H h1 ungrouped",
+                "V host h1 a=2222",
+                "V host h1 b=true",
+                "V host h1 c=1",
+                "V host h1 d=\"yes\"",
+                "V host h1 e=\"0755\"",
+                "V host h1 f=31",
+                "V host h1 g=1000",
+                "V host h1 h=-1",
+                "V host h1 i=1.5",
+                "V host h1 j=1000.0",
+                "V host h1 k=null",
+                "V host h1 l=[1,\"a\"]",
+                "V host h1 m=[1,2]",
+                "V host h1 n={\"a\":1}",
+                "V host h1 o=\"x\\ty\"",
+                "V host h1 p=\"x\"",
+                "V host h1 q=\"false\"",
+                "V host h1 r=[1,2]",
+                "V host h1 s=\"1\"",
+                "V host h1 t=\"1\"",
+                "V host h1 u=\"1j\"",
+                "V host h1 v=\"...\"",
+                "V host h1 w=[1,2]",
+                "V host h1 x=[]",
+                "V host h1 y=\"z\"",
+                "V host h1 z=\"a\\\\nb\"",
+            ]
+        );
+    }
+
+    #[test]
+    fn vars_values_go_through_literal_eval_too() {
+        let text = "[all:vars]\na=2222\nb=True\nc='1'\nd=yes\ne=0755\nf=0x1F\nk=None\n\
+                    l=[1, 'a']\nq=false\nr=1,2\ns=\"1\"\nt= 1 2\nu=-0.0\nx=0o17\nz=00\n";
+        assert_eq!(
+            ops(text),
+            [
+                "V group all a=2222",
+                "V group all b=true",
+                // No shlex here: the quotes reach literal_eval.
+                "V group all c=\"1\"",
+                "V group all d=\"yes\"",
+                "V group all e=\"0755\"",
+                "V group all f=31",
+                "V group all k=null",
+                "V group all l=[1,\"a\"]",
+                "V group all q=\"false\"",
+                "V group all r=[1,2]",
+                "V group all s=\"1\"",
+                "V group all t=\"1 2\"",
+                "V group all u=-0.0",
+                "V group all x=15",
+                "V group all z=0",
+            ]
+        );
+    }
+
+    #[test]
+    fn vars_lines_keep_everything_after_the_equals() {
+        assert_eq!(
+            ops("[all:vars]\nk = v # c\nn = 5 # c\ns = 'a' # c\nt = \"a b\"\n"),
+            [
+                "V group all k=\"v # c\"",
+                // literal_eval reads `5 # c` as 5 (a Python comment).
+                "V group all n=5",
+                "V group all s=\"a\"",
+                "V group all t=\"a b\"",
+            ]
+        );
+        assert_eq!(ops("[all:vars]\nk = a=b\n"), ["V group all k=\"a=b\""]);
+        assert_eq!(ops("[all:vars]\nk = # c\n"), ["V group all k=\"# c\""]);
+        assert_eq!(
+            ops("[g]\nh1 a=1   \n[g:vars]\t\nk = v \t\n"),
+            ["G g", "H h1 g", "V host h1 a=1", "V group g k=\"v\""]
+        );
+    }
+
+    #[test]
+    fn vars_keys() {
+        // Ansible accepts these keys with a deprecation warning.
+        assert_eq!(ops("[all:vars]\nk: v=1\n"), ["V group all k: v=1"]);
+        assert_eq!(
+            ops("[all:vars]\n my key = v \n"),
+            ["V group all my key=\"v\""]
+        );
+        assert_eq!(
+            ops("[all:vars]\n= v\nk =\n"),
+            ["V group all =\"v\"", "V group all k=\"\""]
+        );
+        assert_eq!(ops("h1 =1\n"), ["H h1 ungrouped", "V host h1 =1"]);
+    }
+
+    #[test]
+    fn vars_need_an_equals() {
+        let e = err("[all:vars]\nk=v\nk2 = v2\nk3: v3\n");
+        assert_eq!(
+            e.message,
+            "expected `key=value` in `[all:vars]`, found `k3: v3`"
+        );
+        assert_eq!(e.at, at(4, 1));
+        assert!(e.help.unwrap().contains("`key: value`"));
+        assert_eq!(err("[g]\n[g:vars]\nnovalue\n").at, at(3, 1));
+        assert_eq!(err("[all:vars]\n[not a section\n").at, at(2, 1));
+    }
+
+    #[test]
+    fn vars_for_a_group_defined_later() {
+        assert_eq!(
+            ops("[g:vars]\na=1\n[g]\nh\n"),
+            ["G g", "V group g a=1", "H h g"]
+        );
+        assert_eq!(
+            ops("[g:vars]\na=1\n[g:children]\n"),
+            ["G g", "V group g a=1"]
+        );
+        assert_eq!(ops("[g:vars]\na=1\n[g:hosts]\n"), ["G g", "V group g a=1"]);
+    }
+
+    #[test]
+    fn vars_for_a_group_never_defined_fail() {
+        let e = err("[g:vars]\na=1\n");
+        assert_eq!(
+            e.message,
+            "`[g:vars]` sets variables of group `g`, which this file never defines"
+        );
+        assert_eq!(e.at, at(1, 2));
+        // Being named as a child does not define it either.
+        let e = err("[c:vars]\na=1\n[p:children]\nc\n");
+        assert_eq!(e.at, at(1, 2));
+    }
+
+    #[test]
+    fn children_defined_later() {
+        assert_eq!(
+            ops("[p:children]\nc\n[c]\nh\n"),
+            ["G p", "G c", "C p c", "H h c"]
+        );
+        assert_eq!(
+            ops("[p:children]\nc\n[c:vars]\na=1\n[c:children]\n"),
+            ["G p", "G c", "V group c a=1", "C p c"]
+        );
+        assert_eq!(
+            ops("[a:children]\nb\n[b:vars]\nx=1\n[b:children]\nc\n[c]\n"),
+            ["G a", "G b", "V group b x=1", "C a b", "G c", "C b c"]
+        );
+    }
+
+    #[test]
+    fn children_never_defined_fail() {
+        let e = err("[p:children]\nc\n");
+        assert_eq!(
+            e.message,
+            "`[p:children]` names `c`, a group this file never defines"
+        );
+        assert_eq!(e.at, at(2, 1));
+        // Ansible names the last parent.
+        let e = err("[p:children]\nc\n[q:children]\nc\n");
+        assert_eq!(
+            e.message,
+            "`[q:children]` names `c`, a group this file never defines"
+        );
+        assert_eq!(e.at, at(4, 1));
+        // A `[c:vars]` section does not define `c`.
+        assert!(
+            err("[p:children]\nc\n[c:vars]\na=1\n")
+                .message
+                .contains("`c`")
+        );
+        // A host is not a group.
+        let e = err("[g]\nh\n[p:children]\nh\n");
+        assert!(e.help.unwrap().contains("`h` is a host"));
+    }
+
+    #[test]
+    fn children_lines() {
+        assert_eq!(
+            ops("[p:children]\nc # comment\nd#x\n[c]\n[d#x]\n"),
+            ["G p", "G c", "C p c", "G d#x", "C p d#x"]
+        );
+        let e = err("[p:children]\na:b\n");
+        assert_eq!(
+            e.message,
+            "expected a group name in `[p:children]`, found `a:b`"
+        );
+        assert_eq!(e.at, at(2, 1));
+        assert_eq!(err("[p:children]\nc ;x\n").at, at(2, 1));
+        // The name regex backtracks to a `#` when the rest does not fit.
+        assert_eq!(ops("[p:children]\nc#x y\n[c]\n"), ["G p", "G c", "C p c"]);
+    }
+
+    #[test]
+    fn cycles_are_left_to_the_caller() {
+        // Ansible fails at line 4 ("creates a recursive dependency loop")
+        // and at line 2 ("can't add group to itself"); zkrun's inventory
+        // builder checks the whole graph instead.
+        assert_eq!(
+            ops("[a:children]\nb\n[b:children]\na\n"),
+            ["G a", "G b", "C a b", "C b a"]
+        );
+        assert_eq!(ops("[g:children]\ng\n"), ["G g", "C g g"]);
+    }
+
+    #[test]
+    fn a_host_named_like_a_group_sets_group_variables() {
+        assert_eq!(
+            ops("[g]\nh1\n[h1]\nh2\n[g]\nh1 x=1\n"),
+            [
+                "G g",
+                "H h1 g",
+                "G h1",
+                "H h2 h1",
+                "H h1 g",
+                "V group h1 x=1"
+            ]
+        );
+        assert_eq!(
+            ops("[g]\nall x=1\nungrouped y=2\n"),
+            [
+                "G g",
+                "H all g",
+                "V group all x=1",
+                "H ungrouped g",
+                "V group ungrouped y=2"
+            ]
+        );
+    }
+
+    #[test]
+    fn hosts_listed_twice() {
+        assert_eq!(
+            ops("[g]\nh1 a=1 b=1\nh1 a=2\n[g2]\nh1 c=3\n"),
+            [
+                "G g",
+                "H h1 g",
+                "V host h1 a=1",
+                "V host h1 b=1",
+                "H h1 g",
+                "V host h1 a=2",
+                "G g2",
+                "H h1 g2",
+                "V host h1 c=3",
+            ]
+        );
+        // One line, one key twice: its first place, its last value.
+        assert_eq!(
+            ops("h1 a=1 b=2 a=3\n"),
+            ["H h1 ungrouped", "V host h1 a=3", "V host h1 b=2"]
+        );
+        // A dict given twice is replaced, not merged.
+        assert_eq!(
+            ops("h1 d=\"{'a':1}\"\nh1 d=\"{'b':2}\"\n"),
+            [
+                "H h1 ungrouped",
+                "V host h1 d={\"a\":1}",
+                "H h1 ungrouped",
+                "V host h1 d={\"b\":2}"
+            ]
+        );
+        // Ansible warns of a second localhost-like name, and keeps both.
+        assert_eq!(
+            ops("localhost\n127.0.0.1\n"),
+            ["H localhost ungrouped", "H 127.0.0.1 ungrouped"]
+        );
+    }
+
+    #[test]
+    fn line_endings() {
+        assert_eq!(
+            ops("[g]\r\nh1 a=1\r\n[g:vars]\r\nk = v\r\n"),
+            ["G g", "H h1 g", "V host h1 a=1", "V group g k=\"v\""]
+        );
+        assert_eq!(ops("[g]\rh1 a=1\r"), ["G g", "H h1 g", "V host h1 a=1"]);
+        // Python's splitlines also breaks at \v, \f and \x1c.
+        assert_eq!(
+            ops("[g]\x0bh1\x0ch2\x1ch3\n"),
+            ["G g", "H h1 g", "H h2 g", "H h3 g"]
+        );
+        // …but zkrun counts lines at \n, as editors do.
+        let Op::Host { at: place, .. } = &parse("[g]\x0bh1\nh2\n").unwrap()[1] else {
+            panic!()
+        };
+        assert_eq!(*place, at(1, 5));
+    }
+
+    #[test]
+    fn byte_order_mark_is_part_of_the_first_line() {
+        // Ansible does not strip it (zkrun's file reader does, before this).
+        let e = err("\u{feff}[g]\nh1\n");
+        assert_eq!(e.at, at(1, 1));
+        assert!(e.help.unwrap().contains("byte-order mark"));
+        assert_eq!(ops("\u{feff}h1\n"), ["H \u{feff}h1 ungrouped"]);
+    }
+
+    #[test]
+    fn ports_and_ranges() {
+        let text = "[g]\nh[1:3]:2222\nzk[01:03].x\nx[a:c]\nh[1:9:4]\n[::1]:22\n::1\n\
+                    127.0.0.1:22\nr[1:2]:22 a=1\nfe80::1\n[fe80::[1:2]]:22\n10.0.[1:2].1\n";
+        assert_eq!(
+            ops(text),
+            [
+                "G g",
+                "H h1 g :2222",
+                "H h2 g :2222",
+                "H h3 g :2222",
+                "H zk01.x g",
+                "H zk02.x g",
+                "H zk03.x g",
+                "H xa g",
+                "H xb g",
+                "H xc g",
+                "H h1 g",
+                "H h5 g",
+                "H h9 g",
+                "H ::1 g :22",
+                "H ::1 g",
+                "H 127.0.0.1 g :22",
+                "H r1 g :22",
+                "V host r1 a=1",
+                "H r2 g :22",
+                "V host r2 a=1",
+                "H fe80::1 g",
+                "H fe80::1 g :22",
+                "H fe80::2 g :22",
+                "H 10.0.1.1 g",
+                "H 10.0.2.1 g",
+            ]
+        );
+        assert_eq!(
+            ops("h[1:2]-[a:b]\n"),
+            [
+                "H h1-a ungrouped",
+                "H h1-b ungrouped",
+                "H h2-a ungrouped",
+                "H h2-b ungrouped"
+            ]
+        );
+        assert_eq!(
+            ops("h[:2]\n"),
+            ["H h0 ungrouped", "H h1 ungrouped", "H h2 ungrouped"]
+        );
+        assert_eq!(
+            ops("h[-1:1]\n"),
+            ["H h-1 ungrouped", "H h0 ungrouped", "H h1 ungrouped"]
+        );
+    }
+
+    #[test]
+    fn unusual_host_names_are_kept() {
+        // Not addresses Ansible recognises: the whole text is the name.
+        assert_eq!(
+            ops("h_\n-h\nh:abc\n_x\nh.\n.h\nh..x\n"),
+            [
+                "H h_ ungrouped",
+                "H -h ungrouped",
+                "H h:abc ungrouped",
+                "H _x ungrouped",
+                "H h. ungrouped",
+                "H .h ungrouped",
+                "H h..x ungrouped",
+            ]
+        );
+    }
+
+    #[test]
+    fn ports_zkrun_treats_differently() {
+        // Ansible: port 0 (its Host() then sets no ansible_port), 99999
+        // (kept, fails to connect), 22.
+        assert_eq!(
+            ops("h1:0\nh3:0022\n"),
+            ["H h1 ungrouped", "H h3 ungrouped :22"]
+        );
+        let e = err("h1:0\nh2:99999\n");
+        assert_eq!(e.at, at(2, 1));
+        assert!(e.message.contains("out of range"), "{}", e.message);
+    }
+
+    #[test]
+    fn range_errors() {
+        // Ansible's: "not enough values to unpack (expected 3, got 2)",
+        // "host range must have begin <= end", "… equal-length begin and
+        // end formats", "range() arg 3 must not be zero", "host range must
+        // be begin:end or begin:end:step", "… must specify end value".
+        for text in [
+            "h[1:2\n",
+            "h[c:a]\n",
+            "h[01:100]\n",
+            "h[1:3:0]\n",
+            "h[x]\n",
+            "h[1:]\n",
+        ] {
+            let e = err(text);
+            assert!(e.message.starts_with("host `h["), "{}", e.message);
+            assert_eq!(e.at, at(1, 1));
+        }
+        // Ansible adds no host for these, without a word; zkrun refuses.
+        assert!(err("h[3:1]\nk\n").message.contains("yields no host"));
+        assert!(err("h[1:3:-1]\nk\n").message.contains("yields no host"));
+    }
+
+    #[test]
+    fn host_patterns_the_ini_plugin_refuses() {
+        let e = err("h1:\n");
+        assert_eq!(e.message, "host `h1:` ends with `:` but no port follows");
+        assert_eq!(err("all:\n  hosts:\n").at, at(1, 1));
+        assert_eq!(err("---\n").message, "`---` is not a host name");
+        assert_eq!(err("\"\" a=1\n").message, "empty host name");
+    }
+
+    #[test]
+    fn values_python_cannot_take() {
+        // TypeError: unhashable type: 'list' fails the inventory…
+        let e = err("h1 d=\"{[1]: 2}\"\n");
+        assert!(
+            e.message.contains("unhashable type: 'list'"),
+            "{}",
+            e.message
+        );
+        assert_eq!(e.at, at(1, 4));
+        // …unless a malformed part comes first: then it is text.
+        assert_eq!(
+            ops("h1 d=\"{3: x, [1]: 2}\"\n"),
+            ["H h1 ungrouped", "V host h1 d=\"{3: x, [1]: 2}\""]
+        );
+    }
+
+    #[test]
+    fn places_of_names_and_keys() {
+        let got =
+            parse("[web]\n  zk1:2222  a=1\n[web:vars]\n k = v\n[top:children]\n web\n").unwrap();
+        let places: Vec<At> = got
+            .iter()
+            .map(|op| match op {
+                Op::Group { at, .. }
+                | Op::Host { at, .. }
+                | Op::Child { at, .. }
+                | Op::Var { at, .. } => *at,
+            })
+            .collect();
+        assert_eq!(
+            places,
+            [at(1, 2), at(2, 3), at(2, 13), at(4, 2), at(5, 2), at(6, 2)]
+        );
     }
 }

@@ -445,7 +445,12 @@ pub(crate) fn source_error(e: value::SourceError, src: &Source, what: &str) -> D
         .text
         .lines()
         .nth(e.at.line.saturating_sub(1))
-        .and_then(|l| l.get(e.at.column.saturating_sub(1)..))
+        // Columns count characters, not bytes.
+        .map(|l| {
+            l.chars()
+                .skip(e.at.column.saturating_sub(1))
+                .collect::<String>()
+        })
         .map(|rest| {
             rest.split_whitespace()
                 .next()

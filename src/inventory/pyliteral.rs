@@ -1370,11 +1370,9 @@ fn cpython_set_order(hashes: &[u64]) -> Vec<usize> {
             } else {
                 0
             };
-            for j in i..=i + probes {
-                if table[j].is_none() {
-                    table[j] = Some(index);
-                    return;
-                }
+            if let Some(slot) = table[i..=i + probes].iter_mut().find(|s| s.is_none()) {
+                *slot = Some(index);
+                return;
             }
             perturb >>= 5;
             i = (i.wrapping_mul(5).wrapping_add(1).wrapping_add(perturb)) & mask;
@@ -1461,13 +1459,13 @@ fn key_text(k: Py) -> Result<String, String> {
         Py::Float(f) => float_repr(f, true),
         // Ansible itself fails on these keys ("<class 'complex'> is not
         // taggable").
-        Py::Complex(..) | Py::Bytes(_) | Py::Ellipsis => {
+        Py::Complex(..) | Py::Ellipsis => {
             return Err(format!(
-                "TypeError: a dict key of type {} (Ansible fails on it too: it is not taggable)",
+                "NotTaggableError: a dict key of type `{}` (Ansible fails on it too)",
                 k.type_name()
             ));
         }
-        // Ansible keeps a tuple key in memory (and cannot print it).
+        // Ansible keeps a tuple or bytes key in memory (and cannot print it).
         other => {
             return Err(format!(
                 "a dict key is a {}; zkrun holds only text, number, boolean and None keys",
@@ -1587,7 +1585,7 @@ mod tests {
         );
         assert_eq!(
             eval("0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF"),
-            Some(s("5444517870735015415413993718908291383295"))
+            Some(s("87112285931760246646623899502532662132735"))
         );
         assert_eq!(eval("-9223372036854775808"), Some(Value::Int(i64::MIN)));
     }
