@@ -23,7 +23,8 @@ impl Rng {
 
 const SPICE: &[&str] = &[
     "{", "}", "[", "]", ":", "- ", "\t", "\"", "'", "&a ", "*a", "!!", "{{", "}}", "{%", "\n", "#",
-    "?", ",", "|", ">", "\u{0}", "\u{feff}", "é", "---\n", "...",
+    "?", ",", "|", ">", "\u{0}", "\u{feff}", "é", "---\n", "...", "<<: ", "!unsafe ",
+    "!vault ", "[", ":children]", ":vars]", "=", "[1:3]", "\r\n",
 ];
 
 fn mutate(rng: &mut Rng, base: &[u8]) -> Vec<u8> {
@@ -52,6 +53,8 @@ fn mutated_inputs_never_panic_the_loader() {
         include_str!("../../playbooks/rolling-restart.yaml"),
         include_str!("../../playbooks/config-change.yaml"),
         include_str!("../../examples/inventory-5.yaml"),
+        include_str!("../fixtures/inventories/01-ini-sections-comments/hosts.ini"),
+        include_str!("../fixtures/inventories/07-yaml-anchors-merge/hosts.yml"),
     ];
     let mut rng = Rng(0x5eed_1234_abcd_ef01);
     for i in 0..3000 {
@@ -61,6 +64,9 @@ fn mutated_inputs_never_panic_the_loader() {
         let src = Source::new("fuzz.yaml", text);
         let _ = src.parse::<Playbook>("playbook");
         let _ = src.parse::<InventoryFile>("inventory");
+        // The Ansible readers: YAML 1.1 with its tags and merges, and INI.
+        let _ = zkrun::inventory::from_yaml_text("fuzz.yaml", &src.text);
+        let _ = zkrun::inventory::ini::parse(&src.text);
         // The position index must cope too.
         let _ = src.locate(
             &YamlPath::root().key("tasks").index(2).key("id"),

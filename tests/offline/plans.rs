@@ -235,3 +235,35 @@ fn a_closed_stderr_does_not_panic_zkrun() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{out:?}");
 }
+
+/// `ansible_connection: local`: the host's commands run on this machine,
+/// without ssh, through the same wrapper as on a remote host.
+#[test]
+fn a_local_connection_runs_its_commands_here() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("touched");
+    std::fs::write(
+        dir.path().join("inv.ini"),
+        "here ansible_connection=local\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("pb.yaml"),
+        format!(
+            "name: local\nhosts: here\ntasks:\n  - id: touch\n    run: parallel\n    maintain: {{command: [touch, {}]}}\n",
+            marker.display()
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_zkrun"))
+        .current_dir(dir.path())
+        .args(["pb.yaml", "-i", "inv.ini", "--fresh", "--output", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(marker.exists(), "the command did not run here");
+}
