@@ -111,6 +111,42 @@ pub enum Event {
     RunFinished(Summary),
 }
 
+impl Event {
+    /// Masks every secret in the free text an event carries (remote output,
+    /// messages, failure tails, fact values): see `crate::scrub`.
+    pub fn scrub(&mut self) {
+        use crate::scrub::in_place;
+        let all = |v: &mut Vec<String>| v.iter_mut().for_each(in_place);
+        match self {
+            Event::ConnectFailed { error, help, .. } => {
+                in_place(error);
+                in_place(help);
+            }
+            Event::Refused { message, help, .. } => {
+                in_place(message);
+                help.iter_mut().for_each(in_place);
+            }
+            Event::Output { line, .. } => in_place(line),
+            Event::StepFinished {
+                message,
+                help,
+                tail,
+                ..
+            } => {
+                message.iter_mut().for_each(in_place);
+                help.iter_mut().for_each(in_place);
+                all(tail);
+            }
+            Event::RecoveryFinished { message, tail, .. } => {
+                in_place(message);
+                all(tail);
+            }
+            Event::Fact { value, .. } => in_place(value),
+            _ => {}
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Stream {

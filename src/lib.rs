@@ -21,6 +21,7 @@ pub mod render;
 pub mod report;
 pub mod runner;
 pub mod schema;
+pub mod scrub;
 pub mod tasks;
 pub mod yaml;
 pub mod zk;

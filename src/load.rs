@@ -257,6 +257,13 @@ pub fn load_all(cli: &Cli) -> Result<(Plan, Inventory, Settings), Diagnostics> {
         // `--status` restarts nothing: a playbook's restart rules do not apply.
         allow_quorum_loss: cli.allow_quorum_loss || cli.status,
     })?;
+    // Every secret value, known before anything is printed or stored.
+    for s in inventory.decrypted.values().chain(&plan.secrets) {
+        crate::scrub::add(s);
+    }
+    if let Some(p) = &settings.connection.become_password {
+        crate::scrub::add(&p.0);
+    }
     Ok((plan, inventory, settings))
 }
 

@@ -24,6 +24,7 @@ impl Lock {
             .create(true)
             .truncate(false)
             .mode(0o600)
+            .custom_flags(crate::checkpoint::store::O_NOFOLLOW)
             .open(&path)
             .map_err(|e| format!("cannot open the lock {}: {e}", path.display()))?;
         let holder = fs::read_to_string(&path).unwrap_or_default();

@@ -90,22 +90,32 @@ pub fn load(path: &Path) -> Result<Option<State>, String> {
 }
 
 /// Writes the state atomically: temp file, fsync, rename, fsync the directory.
+/// `O_NOFOLLOW` (Linux): open fails on a symlink.
+pub(crate) const O_NOFOLLOW: i32 = 0o400000;
+
 pub fn save(path: &Path, state: &State) -> Result<(), String> {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
+    // A name no one can guess or plant beforehand, created new (O_EXCL)
+    // and never through a symlink (O_NOFOLLOW).
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
     let tmp = dir.join(format!(
-        ".{}.tmp",
-        path.file_name().unwrap_or_default().to_string_lossy()
+        ".{}.{}.{nanos:x}.tmp",
+        path.file_name().unwrap_or_default().to_string_lossy(),
+        std::process::id()
     ));
     let bytes = serde_json::to_vec_pretty(state).expect("state serializes");
+    let bytes = crate::scrub::bytes(&bytes).into_owned();
     let write = || -> std::io::Result<()> {
         let mut f = OpenOptions::new()
             .write(true)
-            .create(true)
-            .truncate(true)
+            .create_new(true)
             .mode(0o600)
+            .custom_flags(O_NOFOLLOW)
             .open(&tmp)?;
         f.write_all(&bytes)?;
         f.sync_all()?;

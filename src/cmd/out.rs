@@ -3,8 +3,12 @@
 
 pub fn write_out(args: std::fmt::Arguments) {
     use std::io::Write;
+    let text = args.to_string();
+    let text = crate::scrub::text(&text);
     let mut stdout = std::io::stdout().lock();
-    if let Err(e) = stdout.write_fmt(args).and_then(|()| stdout.flush())
+    if let Err(e) = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
         && e.kind() == std::io::ErrorKind::BrokenPipe
     {
         // What a shell reports for a tool ended by SIGPIPE.
@@ -31,8 +35,12 @@ pub fn print_json<T: serde::Serialize>(kind: &str, data: &T) {
 /// `2>&1 | head -1`) loses the text instead of panicking, as `eprint!` would.
 pub fn write_err(args: std::fmt::Arguments) {
     use std::io::Write;
+    let text = args.to_string();
+    let text = crate::scrub::text(&text);
     let mut stderr = std::io::stderr().lock();
-    let _ = stderr.write_fmt(args).and_then(|()| stderr.flush());
+    let _ = stderr
+        .write_all(text.as_bytes())
+        .and_then(|()| stderr.flush());
 }
 
 /// `eprintln!` that survives a closed stderr.

@@ -139,8 +139,15 @@ fn execute(
     resume: Option<checkpoint::State>,
     archive_old: bool,
 ) -> ExitCode {
-    if let Some(dir) = state_path.parent()
-        && let Err(e) = std::fs::create_dir_all(dir)
+    // The state names hosts, facts and failures: only its owner reads it.
+    if let Some(dir) = state_path.parent().filter(|d| !d.as_os_str().is_empty())
+        && let Err(e) = {
+            use std::os::unix::fs::DirBuilderExt;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+        }
     {
         return fail(
             Diagnostic::new(format!(
@@ -226,7 +233,8 @@ fn execute(
     };
     // Every event reaches the front end and the checkpoint; a checkpoint
     // that cannot be written stops the run before its next step.
-    let emit = |e: crate::event::Event| {
+    let emit = |mut e: crate::event::Event| {
+        e.scrub();
         reporter.event(&e);
         let mut st = state.borrow_mut();
         if st.record(&e)

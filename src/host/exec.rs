@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use crate::event::{Event, Stream};
 use crate::host::PlanHost;
 use crate::host::transport::{Output, RemoteCommand, TIMED_OUT, Transport};
-use crate::render::Text;
+use crate::render::{Text, shell_quote};
 
 /// Why a step failed, in the operator's terms.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,6 +166,35 @@ impl<'a, T: Transport> Exec<'a, T> {
             stdin,
             r#become: self.r#become,
             timeout,
+        };
+        // A secret never goes on a command line, where `ps` and sudo's log
+        // would show it: such a command is a one-line script on `sh`'s
+        // standard input instead (sh reads its script a line at a time, so
+        // the command still gets the input that follows).
+        let command = if argv.iter().any(Text::has_secret) {
+            // A `shell:` line is the script itself (when no input follows
+            // it: sh would read that input as more script); other commands
+            // are exec'd from it (the program then holds its own arguments).
+            let script = match command.argv.as_slice() {
+                [sh, c, line] if sh == "sh" && c == "-c" && command.stdin.is_none() => line.clone(),
+                words => format!(
+                    "exec {}",
+                    words
+                        .iter()
+                        .map(|w| shell_quote(w))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                ),
+            };
+            let mut input = format!("{script}\n").into_bytes();
+            input.extend(command.stdin.iter().flatten());
+            RemoteCommand {
+                argv: vec!["sh".into(), "-s".into()],
+                stdin: Some(input),
+                ..command
+            }
+        } else {
+            command
         };
         {
             let mut log = self.log.borrow_mut();

@@ -88,6 +88,7 @@ pub fn build(i: &Inputs) -> Result<Plan, Diagnostics> {
     let playbook_vars = raw_of(&pb.vars, &format!("{} (`vars`)", src.path));
     let extra_vars = raw_of(i.extra_vars, "-e");
     let lazy_env = Arc::new(crate::render::syntax_env());
+    let mut secret_values: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
     let decrypted = Arc::new(i.inventory.decrypted.clone());
 
     let infos: Vec<TaskInfo> = pb
@@ -150,6 +151,15 @@ pub fn build(i: &Inputs) -> Result<Plan, Diagnostics> {
             why,
         );
         let connection = host_connection(host, &raw, &real, i.inventory, i.connection, &mut errors);
+        for name in &pb.secrets {
+            if let Some(v) = real.var(name).filter(|v| !v.is_undefined() && !v.is_none()) {
+                let text = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+                secret_values.insert(text);
+            }
+        }
+        if let Some(p) = &connection.become_password {
+            secret_values.insert(p.0.clone());
+        }
         let service = render_service(pb, host, &connection, &renderer, &vars, src, &problems);
         let plan_host = PlanHost {
             name: host.name.clone(),
@@ -276,6 +286,7 @@ pub fn build(i: &Inputs) -> Result<Plan, Diagnostics> {
         targets: targets.iter().map(|h| h.name.clone()).collect(),
         hosts,
         stages,
+        secrets: secret_values.into_iter().collect(),
     })
 }
 

@@ -42,6 +42,10 @@ pub struct Plan {
     /// The hosts steps run on: all of `hosts`, or those --limit kept.
     pub targets: Vec<String>,
     pub stages: Vec<Stage>,
+    /// The real values of secret variables (`secrets:`) and become
+    /// passwords, for `crate::scrub`; never serialized.
+    #[serde(skip)]
+    pub secrets: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

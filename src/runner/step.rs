@@ -164,10 +164,25 @@ impl<T: Transport, P: Policy> Runner<'_, T, P> {
     }
 
     fn write_log(&self, host: &str, task: &str, bytes: &[u8]) -> Option<String> {
+        use std::io::Write;
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+        // Logs hold remote output: only the user running zkrun reads them.
         let dir = self.o.log_dir.join(host);
         let path = dir.join(format!("{task}.log"));
-        std::fs::create_dir_all(&dir).ok()?;
-        std::fs::write(&path, bytes).ok()?;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&dir)
+            .ok()?;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .custom_flags(libc_nofollow())
+            .open(&path)
+            .ok()?;
+        f.write_all(&crate::scrub::bytes(bytes)).ok()?;
         Some(path.display().to_string())
     }
 }
@@ -180,4 +195,9 @@ pub(super) enum Outcome {
     Failed,
     /// Not started: the run was asked to stop.
     Halted,
+}
+
+/// `O_NOFOLLOW`: a log path that is a symlink is not written through.
+fn libc_nofollow() -> i32 {
+    0o400000
 }

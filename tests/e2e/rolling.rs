@@ -595,7 +595,8 @@ fn roll_with_whitelist(tb: &Testbed, words: &str) -> (std::process::Output, Vec<
     let sed = format!(
         "sed -i 's/^4lw.commands.whitelist=.*/4lw.commands.whitelist={words}/' /etc/zookeeper/conf/zoo.cfg"
     );
-    tb.zkrun(&pb, &["-e", &format!("maintenance={sed}")])
+    let vars = serde_json::json!({ "maintenance": sed }).to_string();
+    tb.zkrun(&pb, &["-e", &vars])
 }
 
 const FULL_WHITELIST: &str = "srvr,mntr,ruok,stat,conf,isro,dirs,cons";

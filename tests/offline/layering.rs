@@ -6,6 +6,7 @@
 /// Bottom to top. A module may use the ones above it in this list.
 const LAYERS: &[&str] = &[
     // Foundations: no knowledge of playbooks or hosts.
+    "scrub",      // the one secret scrubber every printed or stored string passes
     "diagnostic", // the one user-facing error type
     "clock",
     "event", // what the runner tells the front ends
