@@ -69,6 +69,7 @@ fn main() {
                 run_id: "20261125T120000Z-0001",
                 files: &HashMap::new(),
                 allow_quorum_loss: false,
+                fingerprint_key: None,
             })
             .unwrap();
             let t2 = Instant::now();

@@ -211,6 +211,11 @@ pub struct Cli {
     #[arg(long, conflicts_with_all = ["dry_run", "check", "status", "resume", "fresh"])]
     pub show_state: bool,
 
+    /// The fingerprint key of the run being resumed or previewed, or a new
+    /// random one (set by the run command, never on the command line).
+    #[arg(skip)]
+    pub fingerprint_key: Option<String>,
+
     /// Use this run id instead of a new one (reproducible previews).
     #[arg(long, value_name = "ID", hide = true)]
     pub run_id: Option<String>,

@@ -254,6 +254,7 @@ pub fn load_all(cli: &Cli) -> Result<(Plan, Inventory, Settings), Diagnostics> {
         limit: limit.as_deref(),
         run_id: &run_id,
         files: &files,
+        fingerprint_key: cli.fingerprint_key.as_deref(),
         // `--status` restarts nothing: a playbook's restart rules do not apply.
         allow_quorum_loss: cli.allow_quorum_loss || cli.status,
     })?;

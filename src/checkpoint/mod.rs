@@ -25,6 +25,10 @@ pub struct State {
     pub zkrun: String,
     pub run_id: String,
     pub fingerprint: String,
+    /// The key of the fingerprint's HMAC: this run's own, random. Empty in
+    /// states written before it existed (their fingerprint is a sha256).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub fingerprint_key: String,
     pub playbook: String,
     pub inventory: String,
     /// Unix seconds.
@@ -81,6 +85,7 @@ impl State {
             zkrun: env!("CARGO_PKG_VERSION").to_string(),
             run_id: plan.run_id.clone(),
             fingerprint: plan.fingerprint.clone(),
+            fingerprint_key: plan.fingerprint_key.clone(),
             playbook: plan.playbook.clone(),
             inventory: plan.inventory.clone(),
             started: now(),
@@ -196,6 +201,7 @@ mod tests {
             zkrun: "0".into(),
             run_id: "r".into(),
             fingerprint: "sha256:x".into(),
+            fingerprint_key: String::new(),
             playbook: "p".into(),
             inventory: "i".into(),
             started: 1,

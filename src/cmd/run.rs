@@ -54,6 +54,13 @@ pub fn prepare(cli: Cli) -> Result<Prepared, ExitCode> {
     // "f" at the prompt is --fresh: the unfinished run's state is archived
     // beside it, as the README promises, not overwritten.
     cli.fresh |= answered_fresh;
+    // The fingerprint's key: the run's own when there is one to compare
+    // with (resumed, or previewed against), else a new random one.
+    cli.fingerprint_key = Some(match resume.as_ref().or(unfinished.as_ref()) {
+        Some(s) => s.fingerprint_key.clone(),
+        None => random_key(),
+    })
+    .filter(|k| !k.is_empty());
     if let Some(s) = &resume {
         cli.run_id = Some(s.run_id.clone());
     } else if cli.resume {
@@ -73,6 +80,22 @@ pub fn prepare(cli: Cli) -> Result<Prepared, ExitCode> {
         unfinished,
         resume,
     })
+}
+
+/// 32 random bytes from the kernel, as hex.
+fn random_key() -> String {
+    use std::io::Read;
+    let mut b = [0u8; 32];
+    let ok = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut b));
+    if ok.is_err() {
+        // No /dev/urandom: the time and pid still make a key no printed plan reveals.
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        b[..16].copy_from_slice(&t.to_le_bytes());
+        b[16..20].copy_from_slice(&std::process::id().to_le_bytes());
+    }
+    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 /// `zkrun PLAYBOOK -i INVENTORY`: plans, then runs.

@@ -37,6 +37,8 @@ pub struct Inputs<'a> {
     pub run_id: &'a str,
     /// Template files named by `maintain: {template: {src}}`, already read.
     pub files: &'a HashMap<String, String>,
+    /// The run's fingerprint key (see `fingerprint`); None: a plain sha256.
+    pub fingerprint_key: Option<&'a str>,
     /// `--allow-quorum-loss`: roll an ensemble too small to keep a quorum
     /// without one node.
     pub allow_quorum_loss: bool,
@@ -287,6 +289,7 @@ pub fn build(i: &Inputs) -> Result<Plan, Diagnostics> {
         hosts,
         stages,
         secrets: secret_values.into_iter().collect(),
+        fingerprint_key: i.fingerprint_key.unwrap_or_default().to_string(),
     })
 }
 

@@ -1,4 +1,11 @@
 //! The plan's fingerprint: "did the inputs change since the run began?"
+//!
+//! The inputs hold secrets (a `secrets:` variable's value, a vault value's
+//! envelope), so a plain hash of them would be a guessing oracle for anyone
+//! holding a printed plan. With a key (each run's own random key, kept in
+//! its 0600 state file) the fingerprint is an HMAC-SHA256: still "did the
+//! inputs change?" for that run, and nothing to test guesses against
+//! without the state file. Without one (tests, benches) it is a sha256.
 
 use indexmap::IndexMap;
 use sha2::{Digest, Sha256};
@@ -34,7 +41,15 @@ pub(super) fn fingerprint(i: &Inputs, selected: &[&Host], planned: &[PlanHost]) 
         "files": files,
     });
     let bytes = serde_json::to_vec(&input).expect("plain data serializes");
-    let digest = Sha256::digest(&bytes);
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("sha256:{hex}")
+    let hex = |d: &[u8]| d.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    match i.fingerprint_key {
+        Some(key) => {
+            use hmac::{KeyInit, Mac};
+            let mut mac = hmac::Hmac::<Sha256>::new_from_slice(key.as_bytes())
+                .expect("HMAC takes a key of any length");
+            mac.update(&bytes);
+            format!("hmac-sha256:{}", hex(&mac.finalize().into_bytes()))
+        }
+        None => format!("sha256:{}", hex(&Sha256::digest(&bytes))),
+    }
 }

@@ -46,6 +46,9 @@ pub struct Plan {
     /// passwords, for `crate::scrub`; never serialized.
     #[serde(skip)]
     pub secrets: Vec<String>,
+    /// The key the fingerprint was made with (kept in the state file only).
+    #[serde(skip)]
+    pub fingerprint_key: String,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -180,12 +180,20 @@ pub fn plan(args: &MaintainArgs, cx: &Cx) -> Option<MaintainStep> {
         },
         MaintainArgs::Template(t) => {
             let content = cx.file(&t.src, &["maintain", "template", "src"])?;
-            let hash = Sha256::digest(content.real().as_bytes());
+            // With a secret in it, the size and hash shown are the
+            // redacted text's: those of the real file would let anyone
+            // holding the plan test guesses of the secret.
+            let shown = if content.has_secret() {
+                content.shown.as_str()
+            } else {
+                content.real()
+            };
+            let hash = Sha256::digest(shown.as_bytes());
             MaintainStep::Template {
                 src: t.src.clone(),
                 dest: cx.text(&t.dest, &["maintain", "template", "dest"])?,
                 mode: t.mode.as_ref().map(|m| m.0.clone()),
-                bytes: content.real().len(),
+                bytes: shown.len(),
                 sha256: hash.iter().map(|b| format!("{b:02x}")).collect(),
                 content,
                 config: cx.service.config.clone(),

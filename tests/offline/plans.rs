@@ -267,3 +267,40 @@ fn a_local_connection_runs_its_commands_here() {
     );
     assert!(marker.exists(), "the command did not run here");
 }
+
+/// A printed plan's fingerprint is keyed with the run's own random key: no
+/// plain hash of inputs that hold secrets leaves zkrun.
+#[test]
+fn a_printed_fingerprint_is_a_keyed_hash() {
+    let run = || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_zkrun"))
+            .args([
+                "playbooks/rolling-restart.yaml",
+                "-i",
+                "examples/inventory-3.yaml",
+                "--dry-run",
+                "--offline",
+                "--output",
+                "json",
+                "--state",
+            ])
+            .arg(std::env::temp_dir().join(format!("zkrun-fp-{}.json", std::process::id())))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let line = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .next()
+            .unwrap()
+            .to_string();
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        v["data"]["fingerprint"].as_str().unwrap().to_string()
+    };
+    let (a, b) = (run(), run());
+    assert!(a.starts_with("hmac-sha256:"), "{a}");
+    assert_ne!(a, b, "each run has its own key");
+}

@@ -35,6 +35,7 @@ fn plan(playbook: &str, hosts: usize) -> Plan {
         run_id: "test-run",
         files: &HashMap::new(),
         allow_quorum_loss: false,
+        fingerprint_key: None,
     })
     .unwrap_or_else(|d| panic!("{}", d.render(10)))
 }
