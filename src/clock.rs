@@ -65,3 +65,23 @@ mod tests {
         assert_eq!(id.len(), "20261125T161700Z-3f9c".len(), "{id}");
     }
 }
+
+/// A run id is a name in paths (`<log-dir>/<run id>/…`, backup
+/// destinations): letters, digits, `-`, `_`, `.`, at most 64, not starting
+/// with `.` or `-`. Checked on `--run-id` and on every state file read.
+pub fn check_run_id(id: &str) -> Result<(), String> {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && !id.starts_with(['.', '-'])
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "the run id `{}` is not one zkrun makes: letters, digits, `-`, `_` and `.`, at most 64, not starting with `.` or `-`",
+            id.escape_debug()
+        ))
+    }
+}

@@ -245,6 +245,7 @@ pub fn load_all(cli: &Cli) -> Result<(Plan, Inventory, Settings), Diagnostics> {
     };
     errors.into_result()?;
     let run_id = cli.run_id.clone().unwrap_or_else(crate::clock::run_id);
+    crate::clock::check_run_id(&run_id).map_err(|m| Diagnostics::from(Diagnostic::new(m)))?;
     let plan = plan::build(&plan::Inputs {
         playbook: &playbook,
         playbook_src: &pb_src,

@@ -81,12 +81,25 @@ pub fn load(path: &Path) -> Result<Option<State>, String> {
             path.display()
         ));
     }
-    serde_json::from_value(value).map(Some).map_err(|e| {
+    let state: State = serde_json::from_value(value).map_err(|e| {
         format!(
             "the state file {} is not a zkrun state ({e})",
             path.display()
         )
-    })
+    })?;
+    // The run id becomes part of backup and log paths; the order is the
+    // hosts the run restarts one by one: neither may be forged into
+    // something else.
+    crate::clock::check_run_id(&state.run_id)
+        .map_err(|m| format!("the state file {}: {m}", path.display()))?;
+    let mut seen = std::collections::HashSet::new();
+    if let Some(dup) = state.order.iter().find(|h| !seen.insert(h.as_str())) {
+        return Err(format!(
+            "the state file {} names host `{dup}` twice in its rolling order; it was not written by zkrun",
+            path.display()
+        ));
+    }
+    Ok(Some(state))
 }
 
 /// Writes the state atomically: temp file, fsync, rename, fsync the directory.

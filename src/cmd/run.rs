@@ -36,6 +36,37 @@ pub struct Prepared {
 pub fn prepare(cli: Cli) -> Result<Prepared, ExitCode> {
     let state_path = super::state_path(&cli);
     let previous = super::load_state(&cli, &state_path)?;
+    // A state of another playbook or inventory (a stray --state) is
+    // never adopted: say whose it is.
+    if let (Some(s), Some(pb)) = (&previous, &cli.playbook)
+        && !cli.fresh
+    {
+        let same = |a: &str, b: &str| {
+            let canon = |p: &str| std::fs::canonicalize(p).unwrap_or_else(|_| p.into());
+            canon(a) == canon(b)
+        };
+        let inventory = cli.inventory.join(", ");
+        let pb_ok = same(&s.playbook, &pb.display().to_string());
+        let inv_ok = cli.inventory.is_empty()
+            || s.inventory == inventory
+            || (cli.inventory.len() == 1 && same(&s.inventory, &cli.inventory[0]));
+        if !(pb_ok && inv_ok) {
+            return Err(fail(
+                Diagnostic::new(format!(
+                    "the state file {} belongs to run {} of {} on {}, not to {} on {}",
+                    state_path.display(),
+                    s.run_id,
+                    s.playbook,
+                    s.inventory,
+                    pb.display(),
+                    if inventory.is_empty() { "ansible.cfg's inventory" } else { &inventory }
+                ))
+                .help("give this run its own --state, or --fresh to archive that state and start over"),
+                cli.output,
+                exit::INVALID_INPUT,
+            ));
+        }
+    }
     let unfinished = previous.filter(|s| !s.finished);
     let mut answered_fresh = false;
     let resume = match &unfinished {

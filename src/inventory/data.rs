@@ -155,6 +155,16 @@ impl Data {
                     port,
                     at,
                 } => {
+                    if let Err(message) = check_host_name(&name) {
+                        return Err(DataError {
+                            message,
+                            place: place(at),
+                            help: Some(
+                                "a host name is what ssh or DNS knows: ASCII letters, digits, `.`, `-`, `_`, `:` and `%` (IPv6), not starting with `-` or `.`; write an internationalised name as punycode (xn--…)"
+                                    .into(),
+                            ),
+                        });
+                    }
                     let g = self.group(&group, &place(at));
                     let (h, new) = match self.hosts.get_index_of(&name) {
                         Some(h) => (h, false),
@@ -333,5 +343,61 @@ fn priority(var: &Var) -> Result<i64, DataError> {
             place: var.place.clone(),
             help: None,
         }),
+    }
+}
+
+/// The characters a host name or ssh alias may hold here. The name becomes
+/// an ssh argument and a directory of the step logs, so a name that could be
+/// an option (`-o…`), a path (`../x`, `/etc`), shell syntax (`zk3;$(id)`) or
+/// text that displays as something else (bidirectional or invisible
+/// characters) is refused. Internationalised names: as punycode.
+pub fn check_host_name(name: &str) -> Result<(), String> {
+    let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':' | '%');
+    if name.is_empty() {
+        return Err("a host name is empty".into());
+    }
+    if let Some(c) = name.chars().find(|c| !ok(*c)) {
+        return Err(format!(
+            "host `{}` has the character {:?}, which a host name cannot hold",
+            name.escape_debug(),
+            c
+        ));
+    }
+    if name.starts_with(['-', '.']) {
+        return Err(format!("host `{name}` starts with `{}`", &name[..1]));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_host_name;
+
+    #[test]
+    fn host_names_that_are_paths_options_shell_or_invisible_text_are_refused() {
+        for bad in [
+            "../../tmp/x",
+            "/etc/cron.d",
+            "zk3;$(id)",
+            "zk\u{202e}1",
+            "zk\u{200b}1",
+            "-oProxyCommand=x",
+            ".hidden",
+            "zk 1",
+            "zkü.example",
+            "",
+        ] {
+            assert!(check_host_name(bad).is_err(), "{bad:?} accepted");
+        }
+        for good in [
+            "zk1",
+            "zk1.dc1.example.com",
+            "127.0.0.11",
+            "::1",
+            "fe80::1%eth0",
+            "zk_1-a",
+        ] {
+            assert!(check_host_name(good).is_ok(), "{good:?} refused");
+        }
     }
 }

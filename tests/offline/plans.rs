@@ -304,3 +304,71 @@ fn a_printed_fingerprint_is_a_keyed_hash() {
     assert!(a.starts_with("hmac-sha256:"), "{a}");
     assert_ne!(a, b, "each run has its own key");
 }
+
+/// A state file is read as untrusted: a forged run id (it becomes part of
+/// paths) or a host twice in the rolling order is refused, and the state of
+/// another playbook is never adopted.
+#[test]
+fn a_forged_or_foreign_state_file_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("inv.ini"),
+        "here ansible_connection=local\n",
+    )
+    .unwrap();
+    let pb = "name: local\nhosts: here\ntasks:\n  - id: noop\n    run: parallel\n    maintain: {command: [\"true\"]}\n";
+    std::fs::write(dir.path().join("pb.yaml"), pb).unwrap();
+    std::fs::write(dir.path().join("other.yaml"), pb).unwrap();
+    let zkrun = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_zkrun"))
+            .current_dir(dir.path())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = zkrun(&["pb.yaml", "-i", "inv.ini", "--state", "s.json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("s.json")).unwrap()).unwrap();
+
+    let out = zkrun(&[
+        "other.yaml",
+        "-i",
+        "inv.ini",
+        "--state",
+        "s.json",
+        "--dry-run",
+        "--offline",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("belongs to run"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    for (field, value, says) in [
+        ("run_id", serde_json::json!("../../etc/x"), "run id"),
+        ("order", serde_json::json!(["here", "here"]), "twice"),
+    ] {
+        let mut forged = state.clone();
+        forged[field] = value;
+        std::fs::write(dir.path().join("f.json"), forged.to_string()).unwrap();
+        let out = zkrun(&[
+            "pb.yaml",
+            "-i",
+            "inv.ini",
+            "--state",
+            "f.json",
+            "--dry-run",
+            "--offline",
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{field}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{field}: {err}");
+    }
+}

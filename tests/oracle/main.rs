@@ -253,7 +253,14 @@ fn check(name: &str) -> Result<(), String> {
                 "Ansible could not build {name}'s connection ({e}), zkrun could"
             ));
         }
-        let (a, z) = (ansible_connection(t), zkrun_connection(h));
+        let (mut a, z) = (ansible_connection(t), zkrun_connection(h));
+        // A vault value is a secret: zkrun shows it masked where Ansible
+        // prints it (case 29's vaulted ansible_user).
+        for k in ["address", "user", "key_file", "become_user"] {
+            if z[k] == "********" && a[k].is_string() {
+                a[k] = json!("********");
+            }
+        }
         if a != z {
             return Err(format!(
                 "{name}: connections differ\n  Ansible {}\n  zkrun   {}",
