@@ -52,20 +52,6 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dates_and_run_ids() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(20_417), (2025, 11, 25));
-        assert_eq!(utc(86_400 + 3_661), "1970-01-02 01:01:01 UTC");
-        let id = run_id();
-        assert_eq!(id.len(), "20261125T161700Z-3f9c".len(), "{id}");
-    }
-}
-
 /// A run id is a name in paths (`<log-dir>/<run id>/…`, backup
 /// destinations): letters, digits, `-`, `_`, `.`, at most 64, not starting
 /// with `.` or `-`. Checked on `--run-id` and on every state file read.
@@ -83,5 +69,19 @@ pub fn check_run_id(id: &str) -> Result<(), String> {
             "the run id `{}` is not one zkrun makes: letters, digits, `-`, `_` and `.`, at most 64, not starting with `.` or `-`",
             id.escape_debug()
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_and_run_ids() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(20_417), (2025, 11, 25));
+        assert_eq!(utc(86_400 + 3_661), "1970-01-02 01:01:01 UTC");
+        let id = run_id();
+        assert_eq!(id.len(), "20261125T161700Z-3f9c".len(), "{id}");
     }
 }
