@@ -118,7 +118,7 @@ impl Diagnostic {
                 s.column
             );
             let _ = writeln!(out, "{pad} {bar}");
-            let shown = printable(&s.line_text).replace('\t', " ");
+            let (shown, column, width) = clipped(&s.line_text, s.column, s.width);
             let _ = writeln!(
                 out,
                 "{} {bar} {}",
@@ -127,8 +127,8 @@ impl Diagnostic {
             );
             let caret = format!(
                 "{}{}",
-                " ".repeat(s.column.saturating_sub(1)),
-                "^".repeat(s.width.max(1))
+                " ".repeat(column.saturating_sub(1)),
+                "^".repeat(width.max(1))
             );
             let label = s.label.as_deref().unwrap_or("");
             let _ = writeln!(
@@ -161,6 +161,32 @@ impl Diagnostic {
         }
         out
     }
+}
+
+/// A snippet line fit for a terminal: control characters escaped, tabs as
+/// spaces, and a long line (a minified file, a runaway nesting) cut to
+/// `CLIP` characters around the caret, marked with `…`. Returns the line, the
+/// caret's column in it and its width.
+fn clipped(line: &str, column: usize, width: usize) -> (String, usize, usize) {
+    const CLIP: usize = 100;
+    let shown: Vec<char> = printable(line).replace('\t', " ").chars().collect();
+    if shown.len() <= CLIP {
+        return (shown.into_iter().collect(), column, width);
+    }
+    let at = column.saturating_sub(1).min(shown.len());
+    let start = at.saturating_sub(CLIP / 2);
+    let end = (start + CLIP).min(shown.len());
+    let mut out = String::new();
+    let mut col = at - start + 1;
+    if start > 0 {
+        out.push('…');
+        col += 1;
+    }
+    out.extend(&shown[start..end]);
+    if end < shown.len() {
+        out.push('…');
+    }
+    (out, col, width.min(end.saturating_sub(at)).max(1))
 }
 
 /// Several problems, reported together so an SRE fixes them in one pass.
@@ -246,6 +272,31 @@ mod tests {
         assert_eq!(did_you_mean("servce", fields), Some("service"));
         assert_eq!(did_you_mean("taks", fields), Some("tasks"));
         assert_eq!(did_you_mean("banana", fields), None);
+    }
+
+    #[test]
+    fn long_lines_are_clipped_around_the_caret() {
+        console::set_colors_enabled(false);
+        let mut line = "x".repeat(5000);
+        line.replace_range(3000..3003, "BAD");
+        let d = Diagnostic::new("bad").at(Some(Snippet {
+            path: "p.yaml".into(),
+            line: 1,
+            column: 3001,
+            width: 3,
+            line_text: line,
+            label: None,
+        }));
+        let text = d.render();
+        assert!(text.lines().all(|l| l.chars().count() <= 120), "{text}");
+        let lines: Vec<&str> = text.lines().collect();
+        let (shown, caret) = (lines[3], lines[4]);
+        let at = caret.find('^').unwrap();
+        assert_eq!(
+            &shown.chars().skip(at).take(3).collect::<String>(),
+            "BAD",
+            "{text}"
+        );
     }
 
     #[test]

@@ -15,6 +15,13 @@ use crate::diagnostic::did_you_mean;
 
 pub const REDACTED: &str = "********";
 
+/// Instructions one rendering may run (minijinja's fuel): a config file of
+/// thousands of lines takes far less.
+pub const FUEL: u64 = 2_000_000;
+
+/// The largest rendered value: beyond it, a template is refused.
+pub const MAX_RENDERED: usize = 4 * 1024 * 1024;
+
 /// A rendered value: what is shown, and (only when it differs) what is real.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Text {
@@ -77,6 +84,9 @@ fn configure(env: &mut Environment<'_>) {
     env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_keep_trailing_newline(true);
+    // A template is a value or a config file, not a program: a loop that
+    // runs away (nested `range`s) ends with an error instead of a hang.
+    env.set_fuel(Some(FUEL));
     env.add_filter("quote", |v: String| shell_quote(&v));
     env.add_filter("bool", ansible_bool);
     // Ansible's path filters, common in inventories (`{{ zk_base | basename }}`).
@@ -123,6 +133,7 @@ pub fn describe_error(e: &minijinja::Error) -> String {
 
 fn kind_text(kind: ErrorKind) -> &'static str {
     match kind {
+        ErrorKind::OutOfFuel => "the template runs too long (a loop that does not end?)",
         ErrorKind::SyntaxError => "syntax error",
         ErrorKind::UndefinedError => "undefined value",
         ErrorKind::UnknownFilter => "unknown filter",
@@ -314,11 +325,19 @@ impl Renderer {
         let t = env
             .get_template(source)
             .map_err(|e| RenderError::Other(describe_error(&e)))?;
-        t.render(vars).map_err(|e| {
+        let out = t.render(vars).map_err(|e| {
             let mut names: Vec<String> = t.undeclared_variables(false).into_iter().collect();
             names.sort();
             self.explain(&e, names, cx)
-        })
+        })?;
+        if out.len() > MAX_RENDERED {
+            return Err(RenderError::Other(format!(
+                "the template renders to {} MiB; zkrun renders at most {} MiB",
+                out.len() / (1024 * 1024),
+                MAX_RENDERED / (1024 * 1024)
+            )));
+        }
+        Ok(out)
     }
 
     /// Names the variable behind an undefined-value error, with a suggestion.
@@ -428,6 +447,30 @@ mod tests {
             r.condition("rol == 1", &c),
             Err(RenderError::Undefined { .. })
         ));
+    }
+
+    #[test]
+    fn runaway_templates_end_with_an_error() {
+        let r = Renderer::new(HashSet::new());
+        let c = cx(&[], &HashSet::new());
+        let e = r
+            .render(
+                "{% for a in range(1000) %}{% for b in range(1000) %}{% for c in range(1000) %}x{% endfor %}{% endfor %}{% endfor %}",
+                &c,
+            )
+            .unwrap_err();
+        assert!(e.message().contains("runs too long"), "{}", e.message());
+        let e = r
+            .render(
+                "{% for a in range(100000) %}{{ 'x' * 100 }}{% endfor %}",
+                &c,
+            )
+            .unwrap_err();
+        assert!(
+            e.message().contains("MiB") || e.message().contains("too long"),
+            "{}",
+            e.message()
+        );
     }
 
     #[test]

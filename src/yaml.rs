@@ -22,6 +22,48 @@ use crate::diagnostic::{Diagnostic, Snippet, did_you_mean};
 /// runaway file from eating memory.
 pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 
+/// Flow collections (`[`, `{`) nested deeper than this are refused before
+/// parsing: 200,000 nested `[` once took the YAML parser 85 s to refuse.
+pub const MAX_NESTING: usize = 128;
+
+/// Where flow nesting first goes past `MAX_NESTING` (1-based line and
+/// column), skipping quoted text and comments. One pass, no allocation.
+pub fn too_deep(text: &str) -> Option<(usize, usize)> {
+    let (mut depth, mut line, mut col) = (0usize, 1usize, 0usize);
+    let mut quote: Option<char> = None;
+    let mut comment = false;
+    let mut prev = ' ';
+    for c in text.chars() {
+        col += 1;
+        if c == '\n' {
+            line += 1;
+            col = 0;
+            comment = false;
+            prev = c;
+            continue;
+        }
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if comment => {}
+            None => match c {
+                '#' if prev.is_whitespace() => comment = true,
+                '\'' | '"' if matches!(prev, ' ' | '[' | '{' | ',' | ':' | '\n') => quote = Some(c),
+                '[' | '{' => {
+                    depth += 1;
+                    if depth > MAX_NESTING {
+                        return Some((line, col));
+                    }
+                }
+                ']' | '}' => depth = depth.saturating_sub(1),
+                _ => {}
+            },
+        }
+        prev = c;
+    }
+    None
+}
+
 /// A file's text with the name it is shown under.
 #[derive(Debug)]
 pub struct Source {
@@ -155,6 +197,32 @@ impl Source {
                     "a {what} is a YAML mapping; see the examples in the README"
                 )),
             );
+        }
+        if let Some((line, column)) = too_deep(&self.text) {
+            return Err(Diagnostic::new(format!(
+                "{what} is nested more than {MAX_NESTING} levels deep"
+            ))
+            .at(Some(self.snippet_at(line, column, 1)))
+            .help("no playbook or inventory needs this; is the file damaged?"));
+        }
+        // serde_yaml drops a tag it cannot use and keeps the value: a
+        // Python object tag (a classic YAML exploit) would pass unnoticed.
+        if let Some(at) = self.text.find("!!python/") {
+            let line = self.text[..at].matches('\n').count() + 1;
+            let column = self.text[..at]
+                .rsplit('\n')
+                .next()
+                .map_or(0, |l| l.chars().count())
+                + 1;
+            let tag: String = self.text[at..]
+                .chars()
+                .take_while(|c| !c.is_whitespace())
+                .collect();
+            return Err(Diagnostic::new(format!(
+                "{what} uses the YAML tag `{tag}`, which zkrun refuses"
+            ))
+            .at(Some(self.snippet_at(line, column, tag.chars().count())))
+            .help("playbooks hold plain values; remove the tag"));
         }
         serde_yaml::from_str(&self.text).map_err(|e| self.serde_error(&e, what))
     }
@@ -553,6 +621,20 @@ impl MarkedEventReceiver for Indexer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn runaway_nesting_is_found_before_parsing() {
+        let deep = format!("a: {}", "[".repeat(200_000));
+        assert_eq!(too_deep(&deep), Some((1, 4 + MAX_NESTING)));
+        assert_eq!(too_deep("a: '[[[[['\nb: [1, [2]]  # [[[[\n"), None);
+        let src = Source::new("deep.yaml", deep);
+        assert!(
+            src.parse::<serde_json::Value>("playbook")
+                .unwrap_err()
+                .message
+                .contains("nested more than")
+        );
+    }
 
     const TEXT: &str = "name: x\ntasks:\n  - id: a\n    stop: {}\n  - id: b\n    backup:\n      dest: \"/x/{{ y }}\"\n";
 

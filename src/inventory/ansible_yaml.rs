@@ -88,6 +88,13 @@ impl Node {
 
 /// Parses one YAML document. An empty document is `Null`.
 pub fn parse(text: &str) -> Result<Node, SourceError> {
+    if let Some((line, column)) = crate::yaml::too_deep(text) {
+        return Err(SourceError {
+            message: format!("nested more than {} levels deep", crate::yaml::MAX_NESTING),
+            at: At { line, column },
+            help: Some("no inventory needs this; is the file damaged?".into()),
+        });
+    }
     let mut b = Builder::default();
     let mut parser = Parser::new_from_str(text);
     if let Err(e) = parser.load(&mut b, true) {
