@@ -16,6 +16,7 @@ pub fn main(cli: Cli) -> ExitCode {
         console::set_colors_enabled_stderr(false);
     }
     match cli.command() {
+        Command::Help => cmd::help::run(cli),
         Command::ListHosts => cmd::list::hosts(cli),
         Command::ListInventory => cmd::list::inventory(cli),
         Command::Status => cmd::status::run(cli),

@@ -18,7 +18,7 @@ use clap::{Parser, ValueEnum};
 )]
 pub struct Cli {
     /// The playbook (YAML) to run.
-    #[arg(required_unless_present_any = ["status", "list_inventory"])]
+    #[arg(required_unless_present_any = ["status", "list_inventory", "completions", "man"])]
     pub playbook: Option<PathBuf>,
 
     /// Show the ensemble (mode, zxid, clients, verdict) and exit; read-only.
@@ -216,6 +216,14 @@ pub struct Cli {
     #[arg(skip)]
     pub fingerprint_key: Option<String>,
 
+    /// Print the shell completion script for bash, zsh or fish, and exit.
+    #[arg(long, value_name = "SHELL", exclusive = true)]
+    pub completions: Option<clap_complete::Shell>,
+
+    /// Print the man page (roff), and exit.
+    #[arg(long, exclusive = true)]
+    pub man: bool,
+
     /// Use this run id instead of a new one (reproducible previews).
     #[arg(long, value_name = "ID", hide = true)]
     pub run_id: Option<String>,
@@ -303,6 +311,8 @@ pub enum Output {
 /// What the flags ask zkrun to do: one command each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Command {
+    /// `--completions`, `--man`: documentation for the shell and `man`.
+    Help,
     /// `--list-hosts`: the play's hosts and how each is reached.
     ListHosts,
     /// `--list-inventory`: the inventory as `ansible-inventory --list` shows it.
@@ -326,7 +336,9 @@ impl Cli {
     }
 
     pub fn command(&self) -> Command {
-        if self.list_hosts {
+        if self.completions.is_some() || self.man {
+            Command::Help
+        } else if self.list_hosts {
             Command::ListHosts
         } else if self.list_inventory {
             Command::ListInventory

@@ -7,6 +7,7 @@
 pub mod out;
 pub mod check;
 pub mod dry_run;
+pub mod help;
 pub mod list;
 pub mod run;
 pub mod show_state;

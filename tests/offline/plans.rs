@@ -372,3 +372,45 @@ fn a_forged_or_foreign_state_file_is_refused() {
         assert!(err.contains(says), "{field}: {err}");
     }
 }
+
+/// Completions and the man page come from the flags themselves.
+#[test]
+fn completions_and_the_man_page_are_generated_from_the_flags() {
+    let zkrun = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_zkrun"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    for shell in ["bash", "zsh", "fish"] {
+        let script = zkrun(&["--completions", shell]);
+        assert!(
+            script.contains("list-hosts") && script.contains("vault-password-file"),
+            "{shell}"
+        );
+    }
+    let bash = zkrun(&["--completions", "bash"]);
+    let check = std::process::Command::new("bash")
+        .arg("-n")
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(bash.as_bytes())?;
+            c.wait()
+        })
+        .unwrap();
+    assert!(check.success(), "bash cannot parse the completion script");
+    let man = zkrun(&["--man"]);
+    assert!(
+        man.starts_with(".ie") || man.contains(".TH zkrun 1"),
+        "{}",
+        &man[..80]
+    );
+    assert!(
+        man.contains("\\-\\-list\\-hosts") || man.contains("list\\-hosts"),
+        "the man page lists the flags"
+    );
+}
