@@ -46,9 +46,25 @@ pub fn render(plan: &Plan) -> String {
                 n += 1;
                 let where_ = format!("parallel on {} hosts", steps.len());
                 let _ = writeln!(out, "{}", heading(n, task, &where_));
+                // Hosts whose steps read the same are shown once, "on zk1,
+                // zk2, zk3": a 100-host backup is one block, not 100.
+                let mut blocks: Vec<(Vec<&str>, String)> = Vec::new();
                 for step in steps {
-                    let _ = writeln!(out, "     {}", style(&step.host).bold());
-                    step_lines(&mut out, step, "       ", false);
+                    let mut lines = String::new();
+                    step_lines(&mut lines, step, "       ", false);
+                    match blocks.iter_mut().find(|(_, l)| *l == lines) {
+                        Some((hosts, _)) => hosts.push(&step.host),
+                        None => blocks.push((vec![&step.host], lines)),
+                    }
+                }
+                for (hosts, lines) in blocks {
+                    let who = if hosts.len() == 1 {
+                        hosts[0].to_string()
+                    } else {
+                        format!("on {}", hosts_list(&hosts))
+                    };
+                    let _ = writeln!(out, "     {}", style(who).bold());
+                    out.push_str(&lines);
                 }
             }
             Stage::Rolling(r) => {
@@ -57,6 +73,20 @@ pub fn render(plan: &Plan) -> String {
         }
     }
     out
+}
+
+/// `zk1, zk2, zk3`; past 8 hosts, `zk1, zk2, … zk100 (100 hosts)`.
+fn hosts_list(hosts: &[&str]) -> String {
+    if hosts.len() <= 8 {
+        hosts.join(", ")
+    } else {
+        format!(
+            "{}, … {} ({} hosts)",
+            hosts[..3].join(", "),
+            hosts[hosts.len() - 1],
+            hosts.len()
+        )
+    }
 }
 
 fn heading(n: usize, task: &TaskInfo, where_: &str) -> String {
@@ -199,6 +229,11 @@ fn rolling(out: &mut String, plan: &Plan, r: &Rolling, n: &mut usize) {
         .map(|t| t.id.as_str().len())
         .max()
         .unwrap_or(4);
+    // Each host's block, with its own name and address as placeholders;
+    // past 3 hosts, hosts whose blocks then read the same are shown once.
+    type Body = Vec<(String, Vec<String>)>;
+    // (hosts, generic reach, generic body, the first host's own reach and body)
+    let mut blocks: Vec<(Vec<&str>, String, Body, (String, Body))> = Vec::new();
     for (host, steps) in &r.steps {
         let conn = plan
             .hosts
@@ -206,6 +241,7 @@ fn rolling(out: &mut String, plan: &Plan, r: &Rolling, n: &mut usize) {
             .find(|h| &h.name == host)
             .map(|h| &h.connection);
         let sudo = conn.is_some_and(|c| c.r#become);
+        let address = conn.map(|c| c.address.as_str()).unwrap_or_default();
         let mut reach = conn
             .map(|c| match &c.user {
                 Some(u) => format!("{u}@{}", c.address),
@@ -215,18 +251,63 @@ fn rolling(out: &mut String, plan: &Plan, r: &Rolling, n: &mut usize) {
         if let Some(port) = conn.and_then(|c| c.port) {
             reach.push_str(&format!(" port {port}"));
         }
-        if sudo {
-            reach.push_str(" · commands through sudo -n");
+        if let Some(c) = conn.filter(|_| sudo) {
+            reach.push_str(&match (&c.become_user, c.become_password.is_some()) {
+                (None, false) => " · commands through sudo -n".to_string(),
+                (Some(u), false) => format!(" · commands through sudo -n as {u}"),
+                (u, true) => format!(
+                    " · commands through sudo as {} (password on its input)",
+                    u.as_deref().unwrap_or("root")
+                ),
+            });
         }
-        let _ = writeln!(out, "\n  {}  {}", style(host).bold(), style(reach).dim());
-        let indent = 4 + width + 2;
-        for (t, step) in r.tasks.iter().zip(steps) {
-            let lines: Vec<String> = describe(step, sudo)
-                .iter()
-                .flat_map(|l| wrap(l, WIDTH - indent))
-                .collect();
+        let collapse = r.steps.len() > 3;
+        let generic = |s: &str| {
+            let s = if address.is_empty() {
+                s.to_string()
+            } else {
+                s.replace(address, "<address>")
+            };
+            s.replace(host.as_str(), "<host>")
+        };
+        let own: Body = r
+            .tasks
+            .iter()
+            .zip(steps)
+            .map(|(t, step)| (t.id.as_str().to_string(), describe(step, sudo)))
+            .collect();
+        let body: Body = own
+            .iter()
+            .map(|(id, lines)| (id.clone(), lines.iter().map(|l| generic(l)).collect()))
+            .collect();
+        let general = generic(&reach);
+        match blocks
+            .iter_mut()
+            .find(|(_, r2, b, _)| collapse && *r2 == general && *b == body)
+        {
+            Some((hosts, _, _, _)) => hosts.push(host),
+            None => blocks.push((vec![host], general, body, (reach, own))),
+        }
+    }
+    let indent = 4 + width + 2;
+    for (hosts, general, generic_body, (reach, own)) in blocks {
+        let (who, reach, body) = if hosts.len() == 1 {
+            (hosts[0].to_string(), reach, own)
+        } else {
+            (format!("on {}", hosts_list(&hosts)), general, generic_body)
+        };
+        let _ = writeln!(out, "\n  {}  {}", style(who).bold(), style(reach).dim());
+        if hosts.len() > 1 {
+            let _ = writeln!(
+                out,
+                "    {}",
+                style("<host> and <address> stand for each host's own").dim()
+            );
+        }
+        for (id, lines) in body {
+            let lines: Vec<String> = lines.iter().flat_map(|l| wrap(l, WIDTH - indent)).collect();
             for (i, line) in lines.iter().enumerate() {
-                let label = if i == 0 { t.id.as_str() } else { "" };
+                let label = if i == 0 { id.as_str() } else { "" };
                 let _ = writeln!(out, "    {:<width$}  {line}", style(label).green());
             }
         }
