@@ -232,8 +232,9 @@ fn rolling(out: &mut String, plan: &Plan, r: &Rolling, n: &mut usize) {
     // Each host's block, with its own name and address as placeholders;
     // past 3 hosts, hosts whose blocks then read the same are shown once.
     type Body = Vec<(String, Vec<String>)>;
-    // (hosts, generic reach, generic body, the first host's own reach and body)
-    let mut blocks: Vec<(Vec<&str>, String, Body, (String, Body))> = Vec::new();
+    /// Hosts, the generic reach and body, the first host's own.
+    type Block<'a> = (Vec<&'a str>, String, Body, (String, Body));
+    let mut blocks: Vec<Block> = Vec::new();
     for (host, steps) in &r.steps {
         let conn = plan
             .hosts
