@@ -178,6 +178,12 @@ pub struct Cli {
     #[arg(long, short = 'T', alias = "timeout", value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub connect_timeout: crate::model::Duration,
 
+    /// After the run, write its timeline here: one self-contained HTML page
+    /// (`.html`: a lane per node with its states, the leader, leaderless
+    /// windows, each step, the roll report) or the same data (`.json`).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+
     /// Where each step's output is written: <DIR>/<run id>/<host>/<task>.log.
     #[arg(long, value_name = "DIR", default_value = ".zkrun/runs")]
     pub log_dir: PathBuf,

@@ -113,6 +113,32 @@ pub fn prepare(cli: Cli) -> Result<Prepared, ExitCode> {
     })
 }
 
+/// `--report FILE`: the roll timeline as a page (`.html`) or its data
+/// (`.json`), written after the run however it ended.
+fn write_report(path: &Path, t: &report::timeline::Timeline, output: Output) {
+    let json = path.extension().is_some_and(|e| e == "json");
+    let text = if json {
+        serde_json::to_string_pretty(t).expect("plain data serializes")
+    } else {
+        report::timeline::html(t)
+    };
+    let text = crate::scrub::text(&text).into_owned();
+    match std::fs::write(path, text) {
+        Ok(()) => errln!("roll timeline: {}", path.display()),
+        Err(e) => {
+            let d = Diagnostic::new(format!(
+                "cannot write the roll timeline {}: {e}",
+                path.display()
+            ))
+            .help("the run itself is unaffected; its state and logs are written");
+            if output == Output::Json {
+                print_json("error", &super::json_of(&d));
+            }
+            err!("{}", d.render());
+        }
+    }
+}
+
 /// 32 random bytes from the kernel, as hex.
 fn random_key() -> String {
     use std::io::Read;
@@ -287,9 +313,15 @@ fn execute(
     };
     // Every event reaches the front end and the checkpoint; a checkpoint
     // that cannot be written stops the run before its next step.
+    let timeline = report::timeline::Recorder::default();
+    let roll = report::roll::RollReport::default();
     let emit = |mut e: crate::event::Event| {
         e.scrub();
         reporter.event(&e);
+        if cli.report.is_some() {
+            timeline.event(&e);
+            roll.event(&e);
+        }
         let mut st = state.borrow_mut();
         if st.record(&e)
             && let Err(err) = checkpoint::save(state_path, &st)
@@ -325,6 +357,9 @@ fn execute(
         }
     });
     drop(lock);
+    if let Some(path) = &cli.report {
+        write_report(path, &timeline.timeline(&roll.render()), cli.output);
+    }
     if let Some(err) = save_error.borrow().as_ref() {
         let d = Diagnostic::new(err.clone()).help(
             "the run stopped before its next step; free space or fix permissions, then resume",

@@ -6,6 +6,7 @@ pub mod json;
 pub mod plain;
 pub mod progress;
 pub mod roll;
+pub mod timeline;
 
 use crate::event::Event;
 
