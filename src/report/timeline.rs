@@ -442,9 +442,9 @@ pub fn html(t: &Timeline) -> String {
             .sum::<f64>()
     );
     out.push_str(&svg(t));
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "</figure><pre>{}</pre></main></body></html>\n",
+        "</figure><pre>{}</pre></main></body></html>",
         esc(&t.roll_report)
     );
     out
