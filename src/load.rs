@@ -112,7 +112,17 @@ pub fn settings(cli: &Cli) -> Result<Settings, Diagnostics> {
     };
     errors.into_result()?;
     // The command line over ansible.cfg (and its environment variables).
+    let become_password = become_password.or_else(|| {
+        cfg.become_password
+            .as_ref()
+            .map(|s| connection::Secret(s.value.clone()))
+    });
     let connection = connection::Defaults {
+        port: cfg
+            .remote_port
+            .as_ref()
+            .and_then(|s| u16::try_from(s.value).ok()),
+        connection: cfg.transport.as_ref().map(|s| s.value.clone()),
         user: cli
             .remote_user
             .clone()
@@ -215,7 +225,14 @@ pub fn load_all(cli: &Cli) -> Result<(Plan, Inventory, Settings), Diagnostics> {
     let playbook: Option<Playbook> = pb_src
         .as_ref()
         .and_then(|s| s.parse("playbook").map_err(|d| errors.push(d)).ok());
+    if let Some(p) = &settings.connection.become_password {
+        crate::scrub::add(&p.0);
+    }
     let inventory = inventory(cli, &settings).map_err(|d| errors.extend(d)).ok();
+    // Secrets are known before anything that might quote them is printed.
+    for s in inventory.iter().flat_map(|i| i.decrypted.values()) {
+        crate::scrub::add(s);
+    }
     let extra_vars = parse_extra_vars(&cli.extra_vars)
         .map_err(|d| errors.extend(d))
         .ok();
@@ -287,6 +304,16 @@ fn limit_pattern(l: &str) -> Result<String, Diagnostic> {
             Diagnostic::new(format!("--limit file `{path}` names no host"))
                 .help("write one host name per line"),
         );
+    }
+    // Each line is one host (Ansible's retry files), never a pattern.
+    if let Some(bad) = hosts
+        .iter()
+        .find(|h| h.contains([':', ',', '!', '&', '*', '?', '[', '~']))
+    {
+        return Err(Diagnostic::new(format!(
+            "--limit file `{path}` has the line `{bad}`, which is a pattern, not a host name"
+        ))
+        .help("a --limit file lists host names, one per line; give patterns to --limit itself"));
     }
     Ok(hosts.join(","))
 }

@@ -78,7 +78,11 @@ pub fn hosts(cli: Cli) -> ExitCode {
                     if let Some(u) = &c.user {
                         line.push_str(&format!("{u}@"));
                     }
-                    line.push_str(&c.address);
+                    if c.address.contains(':') {
+                        line.push_str(&format!("[{}]", c.address));
+                    } else {
+                        line.push_str(&c.address);
+                    }
                     line.push_str(&format!(
                         ":{}",
                         c.port

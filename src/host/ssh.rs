@@ -93,8 +93,9 @@ impl Ssh {
                 text.push_str("Include /etc/ssh/ssh_config\n");
             }
         }
-        let n = self.sessions.try_lock().map(|s| s.len()).unwrap_or(0);
-        let path = d.join(format!("host-{n}-{}.conf", std::process::id()));
+        // One file per host, named after it (host names are plain ASCII,
+        // no `/`): hosts connecting at once never share one.
+        let path = d.join(format!("{}.conf", host.name));
         {
             use std::io::Write;
             use std::os::unix::fs::OpenOptionsExt;

@@ -136,8 +136,17 @@ pub struct AnsibleConfig {
     pub vault_identity_list: Option<Setting<Vec<String>>>,
     /// `[privilege_escalation] become`, `ANSIBLE_BECOME`.
     pub r#become: Option<Setting<bool>>,
-    /// `[privilege_escalation] become_user`, `ANSIBLE_BECOME_USER`.
+    /// `[privilege_escalation] become_user`, `[sudo_become_plugin] user`,
+    /// `ANSIBLE_BECOME_USER`, `ANSIBLE_SUDO_USER`.
     pub become_user: Option<Setting<String>>,
+    /// `[sudo_become_plugin] password`, `ANSIBLE_BECOME_PASS`,
+    /// `ANSIBLE_SUDO_PASS`: a secret.
+    pub become_password: Option<Setting<String>>,
+    /// `[defaults] remote_port`, `ANSIBLE_REMOTE_PORT`.
+    pub remote_port: Option<Setting<u64>>,
+    /// `[defaults] transport`, `ANSIBLE_TRANSPORT`: the connection plugin
+    /// (`ssh`, `smart`, `local` …).
+    pub transport: Option<Setting<String>>,
     /// `[privilege_escalation] become_method`, `ANSIBLE_BECOME_METHOD`.
     pub become_method: Option<Setting<String>>,
     /// `[privilege_escalation] become_ask_pass`, `ANSIBLE_BECOME_ASK_PASS`.
@@ -434,8 +443,25 @@ pub fn parse(ctx: &Context, file: Option<(&Path, &str)>) -> Result<AnsibleConfig
         .raw(&[(BECOME, "become")], &["ANSIBLE_BECOME"])
         .map(Raw::boolean)
         .transpose()?;
+    // The sudo become plugin's own names count too (its option lists).
     config.become_user = reader
-        .raw(&[(BECOME, "become_user")], &["ANSIBLE_BECOME_USER"])
+        .raw(
+            &[(BECOME, "become_user"), ("sudo_become_plugin", "user")],
+            &["ANSIBLE_BECOME_USER", "ANSIBLE_SUDO_USER"],
+        )
+        .map(Raw::string);
+    config.become_password = reader
+        .raw(
+            &[("sudo_become_plugin", "password")],
+            &["ANSIBLE_BECOME_PASS", "ANSIBLE_SUDO_PASS"],
+        )
+        .map(Raw::string);
+    config.remote_port = reader
+        .raw(&[(DEFAULTS, "remote_port")], &["ANSIBLE_REMOTE_PORT"])
+        .map(|raw| raw.number(1, 65535, 22))
+        .transpose()?;
+    config.transport = reader
+        .raw(&[(DEFAULTS, "transport")], &["ANSIBLE_TRANSPORT"])
         .map(Raw::string);
     config.become_method = reader
         .raw(&[(BECOME, "become_method")], &["ANSIBLE_BECOME_METHOD"])

@@ -258,14 +258,19 @@ fn container_tag(tag: Option<&Tag>, at: At) -> Result<bool, SourceError> {
 
 impl Builder {
     fn count(&mut self, node: &Node, at: At) -> Result<(), SourceError> {
+        /// Nodes, and text bytes an alias copies (a 1 MB string aliased
+        /// 10,000 times is few nodes and 10 GB).
         fn size(n: &Node) -> usize {
             match &n.kind {
+                NodeKind::Scalar(Value::Str(s) | Value::Unsafe(s) | Value::Vault(s)) => {
+                    1 + s.len() / 64
+                }
                 NodeKind::Scalar(_) => 1,
                 NodeKind::List(items) => 1 + items.iter().map(size).sum::<usize>(),
                 NodeKind::Map(e) => 1 + e.iter().map(|(_, v)| 1 + size(v)).sum::<usize>(),
             }
         }
-        self.nodes += size(node);
+        self.nodes = self.nodes.saturating_add(size(node));
         if self.nodes > MAX_NODES {
             return Err(SourceError {
                 message: "this file expands to too many YAML nodes (an alias bomb?)".into(),
@@ -742,5 +747,13 @@ mod tests {
         }
         let e = parse(&doc).unwrap_err();
         assert!(e.message.contains("alias bomb"), "{}", e.message);
+        // Few nodes, but a long string copied by every alias.
+        let big = "x".repeat(1_000_000);
+        let mut doc = format!("a0: &a0 \"{big}\"\na1: &a1 [");
+        doc.push_str(&vec!["*a0"; 100].join(", "));
+        doc.push_str("]\na2: [");
+        doc.push_str(&vec!["*a1"; 100].join(", "));
+        doc.push_str("]\n");
+        assert!(parse(&doc).unwrap_err().message.contains("alias bomb"));
     }
 }

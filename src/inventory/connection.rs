@@ -17,6 +17,10 @@ use serde::Serialize;
 #[derive(Debug, Clone, Default)]
 pub struct Defaults {
     pub user: Option<String>,
+    /// ansible.cfg's `remote_port`.
+    pub port: Option<u16>,
+    /// ansible.cfg's `transport`.
+    pub connection: Option<String>,
     pub key_file: Option<String>,
     pub r#become: bool,
     pub become_user: Option<String>,
@@ -223,7 +227,10 @@ pub fn resolve(
             ));
         }
     }
-    let kind = match text("ansible_connection")?.as_deref() {
+    let kind = match text("ansible_connection")?
+        .or_else(|| defaults.connection.clone())
+        .as_deref()
+    {
         None | Some("ssh" | "smart" | "ansible.builtin.ssh" | "ansible.legacy.ssh") => Kind::Ssh,
         Some("local" | "ansible.builtin.local" | "ansible.legacy.local") => Kind::Local,
         Some(other) => {
@@ -257,7 +264,7 @@ pub fn resolve(
     };
     let port =
         match last(&["ansible_port", "ansible_ssh_port"])? {
-            None => None,
+            None => defaults.port,
             Some((k, p)) => Some(p.trim().parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(
                 || {
                     err(
@@ -346,7 +353,7 @@ pub fn boolean(v: &J) -> Option<bool> {
     if let Some(b) = v.as_str() {
         return match b.trim().to_lowercase().as_str() {
             "yes" | "on" | "true" | "1" | "y" | "t" | "1.0" => Some(true),
-            "no" | "off" | "false" | "0" | "n" | "f" | "0.0" | "" => Some(false),
+            "no" | "off" | "false" | "0" | "n" | "f" | "0.0" => Some(false),
             _ => None,
         };
     }
@@ -362,9 +369,15 @@ pub fn boolean(v: &J) -> Option<bool> {
 
 /// An address or user name: one word, no option-like or control characters.
 fn check_word(s: &str, k: &str) -> Result<(), ConnError> {
+    // `user@host` and `ssh://…` would be parsed by ssh (and the ssh client
+    // crate) into another user and port than the ones shown; non-ASCII
+    // can hide bidirectional or invisible characters.
     let bad = s.is_empty()
         || s.starts_with('-')
-        || s.chars().any(|c| c.is_whitespace() || c.is_control());
+        || s.contains('@')
+        || s.contains("://")
+        || s.chars()
+            .any(|c| !c.is_ascii() || c.is_ascii_whitespace() || c.is_ascii_control());
     if bad {
         return Err(err(
             k,
@@ -377,7 +390,7 @@ fn check_word(s: &str, k: &str) -> Result<(), ConnError> {
                     "a host name or address"
                 }
             ),
-            Some("it must be one word that does not start with `-`"),
+            Some("it must be one ASCII word, without `@` or `://`, that does not start with `-`"),
         ));
     }
     Ok(())
@@ -385,6 +398,21 @@ fn check_word(s: &str, k: &str) -> Result<(), ConnError> {
 
 /// ssh client options to drop: zkrun keeps its own master connection.
 const MANAGED: &[&str] = &["controlmaster", "controlpersist", "controlpath"];
+
+/// ssh options zkrun does not pass through, and why.
+fn refused_option(lower: &str) -> Option<&'static str> {
+    Some(match lower {
+        "host" | "match" => "it scopes an ssh_config and is refused on ssh's command line too",
+        "include" => "use -F FILE",
+        "hostname" | "port" | "user" => {
+            "set ansible_host, ansible_port or ansible_user instead: zkrun shows and checks the host and user it reaches"
+        }
+        "localcommand" | "permitlocalcommand" | "knownhostscommand" => {
+            "it runs a command on this machine; zkrun does not let an inventory do that"
+        }
+        _ => return None,
+    })
+}
 
 /// `-o Key=Value` and the common short flags of `ssh`, as `Key=Value`.
 pub fn ssh_options_of(args: &str) -> Result<Vec<String>, String> {
@@ -407,7 +435,15 @@ pub fn ssh_options_of(args: &str) -> Result<Vec<String>, String> {
             "-p" => (format!("Port={}", value(i, "-p")?), 2),
             "-l" => (format!("User={}", value(i, "-l")?), 2),
             // Another config file: read in place of the user's own.
-            "-F" => (format!("Include={}", value(i, "-F")?), 2),
+            // ssh resolves a relative Include against ~/.ssh; `-F` is
+            // relative to where zkrun runs, as on ssh's command line.
+            "-F" => {
+                let f = value(i, "-F")?;
+                let f = std::path::absolute(&f).map_or(f, |p| p.display().to_string());
+                out.push(format!("Include={f}"));
+                i += 2;
+                continue;
+            }
             "-A" => ("ForwardAgent=yes".into(), 1),
             "-a" => ("ForwardAgent=no".into(), 1),
             "-C" => ("Compression=yes".into(), 1),
@@ -438,8 +474,12 @@ pub fn ssh_options_of(args: &str) -> Result<Vec<String>, String> {
         if v.contains(['\n', '\r']) {
             return Err(format!("the value of `{k}` holds a line break"));
         }
-        if MANAGED.contains(&k.to_lowercase().as_str()) {
+        let lower = k.to_lowercase();
+        if MANAGED.contains(&lower.as_str()) {
             continue;
+        }
+        if let Some(why) = refused_option(&lower) {
+            return Err(format!("`{k}` is not accepted in ssh arguments: {why}"));
         }
         out.push(format!("{k}={v}"));
     }
@@ -519,13 +559,15 @@ mod tests {
         );
         let e = conn(&[("ansible_ssh_pass", "x")], &Defaults::default()).unwrap_err();
         assert_eq!(e.var.as_deref(), Some("ansible_ssh_pass"));
-        assert!(
-            conn(
-                &[("ansible_host", "-oProxyCommand=x")],
-                &Defaults::default()
-            )
-            .is_err()
-        );
+        for bad in [
+            "-oProxyCommand=x",
+            "ssh://root@zk1:2200",
+            "root@zk1",
+            "zk\u{202e}1",
+        ] {
+            let c = conn(&[("ansible_host", bad)], &Defaults::default());
+            assert!(c.is_err(), "{bad}");
+        }
     }
 
     #[test]
@@ -540,5 +582,16 @@ mod tests {
                 .contains("`-L`")
         );
         assert!(ssh_options_of("-o").is_err());
+        for refused in [
+            "-o Host=x",
+            "-o Match=exec true",
+            "-o LocalCommand=id -o PermitLocalCommand=yes",
+            "-o KnownHostsCommand=/bin/x",
+            "-o HostName=127.0.0.44",
+            "-o Port=2244",
+            "-o User=root",
+        ] {
+            assert!(ssh_options_of(refused).is_err(), "{refused}");
+        }
     }
 }

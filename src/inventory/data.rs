@@ -66,6 +66,10 @@ pub struct Data {
     pub hosts: IndexMap<String, HostData>,
 }
 
+/// More hosts than this (ranges included) is refused: it is a mistake, and
+/// expanding it would eat the memory.
+pub const MAX_HOSTS: usize = 200_000;
+
 pub const ALL: usize = 0;
 pub const UNGROUPED: usize = 1;
 
@@ -166,6 +170,13 @@ impl Data {
                         });
                     }
                     let g = self.group(&group, &place(at));
+                    if self.hosts.len() >= MAX_HOSTS && !self.hosts.contains_key(&name) {
+                        return Err(DataError {
+                            message: format!("the inventory names more than {MAX_HOSTS} hosts"),
+                            place: place(at),
+                            help: Some("is a range too wide? zkrun rolls ensembles, not fleets of that size".into()),
+                        });
+                    }
                     let (h, new) = match self.hosts.get_index_of(&name) {
                         Some(h) => (h, false),
                         None => {

@@ -19,6 +19,10 @@ use minijinja::{Environment, Value as J};
 use super::value::Value;
 use crate::render::REDACTED;
 
+/// How deep variables may refer to variables (Ansible stops runaway
+/// recursion too); far beyond any real inventory, far below a stack overflow.
+const MAX_DEPTH: usize = 64;
+
 /// One variable before rendering, with where it was written (for messages).
 #[derive(Debug, Clone)]
 pub struct RawVar {
@@ -26,6 +30,8 @@ pub struct RawVar {
     /// A value that is already a template value (magic variables such as
     /// `groups`): used as it is.
     pub ready: Option<J>,
+    /// The same for the redacted view, when it differs (`hostvars`).
+    pub ready_redacted: Option<J>,
     pub place: Option<String>,
     /// The whole value is secret (a playbook `secrets:` name).
     pub secret: bool,
@@ -36,6 +42,7 @@ impl RawVar {
         RawVar {
             value: Value::Null,
             ready: Some(v),
+            ready_redacted: None,
             place: None,
             secret: false,
         }
@@ -143,6 +150,20 @@ impl Lazy {
         let raw = self.raw.get(name)?;
         {
             let mut stack = self.stack.lock().expect("not poisoned");
+            if stack.len() >= MAX_DEPTH {
+                self.errors
+                    .lock()
+                    .expect("not poisoned")
+                    .push(LazyError::Failed {
+                        var: name.to_string(),
+                        place: raw.place.clone(),
+                        message: format!(
+                            "variables refer to variables more than {MAX_DEPTH} deep ({} → …)",
+                            stack[0]
+                        ),
+                    });
+                return None;
+            }
             if let Some(i) = stack.iter().position(|s| s == name) {
                 let chain = stack[i..]
                     .iter()
@@ -156,7 +177,9 @@ impl Lazy {
             }
             stack.push(name.to_string());
         }
-        let out = if let Some(v) = &raw.ready {
+        let out = if let (true, Some(v)) = (self.redact, &raw.ready_redacted) {
+            Ok(v.clone())
+        } else if let Some(v) = &raw.ready {
             Ok(v.clone())
         } else if raw.secret && self.redact {
             Ok(J::from(REDACTED))
@@ -207,6 +230,13 @@ impl Lazy {
             Value::Str(s) if is_template(s) => {
                 let ctx = J::from_dyn_object(self.clone());
                 match self.env.render_str(s, ctx) {
+                    Ok(out) if out.len() > crate::render::MAX_RENDERED => {
+                        return Err(format!(
+                            "it renders to {} MiB; a variable may be at most {} MiB",
+                            out.len() / (1024 * 1024),
+                            crate::render::MAX_RENDERED / (1024 * 1024)
+                        ));
+                    }
                     Ok(out) => J::from(out),
                     Err(e) => {
                         // A cycle or an inner failure explains this one.
@@ -232,6 +262,64 @@ impl Lazy {
                 J::from(out)
             }
         })
+    }
+}
+
+/// Builds one host's variables on demand (for `hostvars`).
+pub type HostBuilder = dyn Fn(&str, bool) -> Option<Arc<Lazy>> + Send + Sync;
+
+/// `hostvars`: every inventory host's variables, each host's rendered
+/// lazily with its own variables in scope (as in Ansible), built the first
+/// time a template asks for that host.
+pub struct HostVars {
+    names: Vec<String>,
+    build: Arc<std::sync::OnceLock<Box<HostBuilder>>>,
+    redact: bool,
+    cache: Mutex<HashMap<String, Arc<Lazy>>>,
+}
+
+impl std::fmt::Debug for HostVars {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "hostvars ({} hosts)", self.names.len())
+    }
+}
+
+impl HostVars {
+    /// `build` is set once every host's layers are known.
+    pub fn new(
+        names: Vec<String>,
+        build: Arc<std::sync::OnceLock<Box<HostBuilder>>>,
+        redact: bool,
+    ) -> Arc<HostVars> {
+        Arc::new(HostVars {
+            names,
+            build,
+            redact,
+            cache: Mutex::new(HashMap::new()),
+        })
+    }
+}
+
+impl Object for HostVars {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Map
+    }
+
+    fn get_value(self: &Arc<Self>, key: &J) -> Option<J> {
+        let name = key.as_str()?;
+        if let Some(l) = self.cache.lock().expect("not poisoned").get(name) {
+            return Some(J::from_dyn_object(l.clone()));
+        }
+        let lazy = (self.build.get()?)(name, self.redact)?;
+        self.cache
+            .lock()
+            .expect("not poisoned")
+            .insert(name.to_string(), lazy.clone());
+        Some(J::from_dyn_object(lazy))
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Values(self.names.iter().map(|n| J::from(n.as_str())).collect())
     }
 }
 
@@ -279,6 +367,7 @@ mod tests {
                         place: Some(format!("inv.yml:{}", k.len())),
                         secret: false,
                         ready: None,
+                        ready_redacted: None,
                     },
                 )
             })

@@ -410,6 +410,17 @@ fn read_source(
     path: &Path,
     decrypt: &dyn Fn(&str, &str) -> Result<String, Diagnostic>,
 ) -> Result<(Source, Vec<value::Op>), Diagnostic> {
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        {
+            return Err(Diagnostic::new(format!(
+                "inventory `{}` is executable: Ansible would run it as an inventory script, and zkrun does not run inventory scripts",
+                path.display()
+            ))
+            .help("if it is a plain YAML or INI file, remove its execute bit (chmod a-x); if it is a script, save its output (`ansible-inventory -i SCRIPT --list`) and give zkrun that"));
+        }
+    }
     let mut src = Source::read(path, "inventory")?;
     if vault::is_vault(&src.text) {
         let text = decrypt(
@@ -670,5 +681,31 @@ mod tests {
         assert_eq!(inv.groups["ungrouped"].hosts, ["solo"]);
         assert!(inv.groups["zk"].hosts == ["zk1"]);
         assert_eq!(inv.host("solo").unwrap().groups, ["all", "ungrouped"]);
+    }
+}
+
+#[cfg(test)]
+mod source_tests {
+    use super::*;
+
+    #[test]
+    fn an_executable_inventory_is_refused_not_read_as_ini() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("cmdb");
+        std::fs::write(&p, "#!/bin/sh\ncmdbgen\n").unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let err = load(&Request {
+            sources: &[p.display().to_string()],
+            cwd: d.path(),
+            playbook_dir: None,
+            vault: &[],
+        })
+        .unwrap_err();
+        assert!(
+            err.0[0].message.contains("is executable"),
+            "{:?}",
+            err.0[0].message
+        );
     }
 }

@@ -13,7 +13,7 @@ use super::{FORMAT, Plan, PlanHost, Rolling, Stage, Step, TaskInfo};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::host::Endpoint;
 use crate::inventory::connection::{self, Connection};
-use crate::inventory::lazy::{Lazy, RawVar};
+use crate::inventory::lazy::{HostBuilder, HostVars, Lazy, RawVar};
 use crate::inventory::{Host, Inventory, Value as InvValue};
 
 use crate::model::task::{Kinds, Run};
@@ -72,7 +72,7 @@ pub fn build(i: &Inputs) -> Result<Plan, Diagnostics> {
     let problems = Problems::default();
 
     // Layers shared by every host, built once.
-    let shared = shared_builtins(i, &selected, &secrets);
+    let shared = shared_builtins(i, &selected);
     let raw_of =
         |vars: &IndexMap<String, serde_json::Value>, place: &str| -> Vec<(String, RawVar)> {
             vars.iter()
@@ -82,6 +82,7 @@ pub fn build(i: &Inputs) -> Result<Plan, Diagnostics> {
                         place: Some(place.to_string()),
                         secret: secrets.contains(k),
                         ready: None,
+                        ready_redacted: None,
                     };
                     (k.clone(), raw)
                 })
@@ -92,6 +93,33 @@ pub fn build(i: &Inputs) -> Result<Plan, Diagnostics> {
     let lazy_env = Arc::new(crate::render::syntax_env());
     let mut secret_values: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
     let decrypted = Arc::new(i.inventory.decrypted.clone());
+    // `hostvars`: any inventory host's variables, rendered lazily with that
+    // host's own layers (built on first use from a copy of the inventory's
+    // hosts, so the object can outlive this call's borrows).
+    let builder: Arc<std::sync::OnceLock<Box<HostBuilder>>> = Arc::default();
+    let names: Vec<String> = i.inventory.hosts.iter().map(|h| h.name.clone()).collect();
+    let hv_real = HostVars::new(names.clone(), builder.clone(), false);
+    let hv_redacted = HostVars::new(names, builder.clone(), true);
+    let layers = Arc::new(Layers {
+        shared,
+        hostvars: (
+            Value::from_dyn_object(hv_real),
+            Value::from_dyn_object(hv_redacted),
+        ),
+        playbook_vars,
+        extra_vars,
+        secrets: secrets.clone(),
+    });
+    {
+        let layers = layers.clone();
+        let hosts: Arc<Vec<Host>> = Arc::new(i.inventory.hosts.clone());
+        let (decrypted, env) = (decrypted.clone(), lazy_env.clone());
+        let _ = builder.set(Box::new(move |name: &str, redact: bool| {
+            let host = hosts.iter().find(|h| h.name == name)?;
+            let raw = Arc::new(layers.raw(host, &|_| None));
+            Some(Lazy::new(raw, decrypted.clone(), env.clone(), redact))
+        }));
+    }
 
     let infos: Vec<TaskInfo> = pb
         .tasks
@@ -106,36 +134,7 @@ pub fn build(i: &Inputs) -> Result<Plan, Diagnostics> {
     let mut hosts: Vec<PlanHost> = Vec::with_capacity(selected.len());
     let mut per_host: Vec<Vec<Option<Step>>> = Vec::with_capacity(selected.len());
     for host in &selected {
-        let mut own = shared.clone();
-        own.insert("inventory_hostname".into(), Value::from(host.name.as_str()));
-        let short = host.name.split('.').next().unwrap_or(&host.name);
-        own.insert("inventory_hostname_short".into(), Value::from(short));
-        let group_names: Vec<&str> = host
-            .groups
-            .iter()
-            .map(String::as_str)
-            .filter(|g| *g != "all")
-            .collect();
-        own.insert("group_names".into(), Value::from_serialize(&group_names));
-        // Ansible's order, lowest first: magic variables, the inventory's,
-        // the play's `vars`, `-e`. Values render when used (see `lazy`).
-        let mut raw: BTreeMap<String, RawVar> = own
-            .into_iter()
-            .map(|(k, v)| (k, RawVar::ready(v)))
-            .collect();
-        for (k, v) in &host.vars {
-            raw.insert(
-                k.clone(),
-                RawVar {
-                    value: v.value.clone(),
-                    place: Some(i.inventory.describe(&v.place)),
-                    secret: secrets.contains(k),
-                    ready: None,
-                },
-            );
-        }
-        raw.extend(playbook_vars.iter().cloned());
-        raw.extend(extra_vars.iter().cloned());
+        let raw = layers.raw(host, &|p| Some(i.inventory.describe(p)));
         let names: Vec<String> = raw.keys().cloned().collect();
         let raw = Arc::new(raw);
         let real = Lazy::new(raw.clone(), decrypted.clone(), lazy_env.clone(), false);
@@ -393,6 +392,7 @@ pub fn check_connections(inventory: &Inventory, defaults: &connection::Defaults)
                     place: Some(inventory.describe(&v.place)),
                     secret: false,
                     ready: None,
+                    ready_redacted: None,
                 },
             );
         }
@@ -446,34 +446,80 @@ fn host_connection(
     }
 }
 
-/// `groups`, `hostvars`, `play_hosts`, `run_id`: the same for every host.
-fn shared_builtins(
-    i: &Inputs,
-    selected: &[&Host],
-    secrets: &HashSet<String>,
-) -> BTreeMap<String, Value> {
+/// The layers of a host's variables that every host shares.
+struct Layers {
+    shared: BTreeMap<String, Value>,
+    /// `hostvars`, real and redacted.
+    hostvars: (Value, Value),
+    playbook_vars: Vec<(String, RawVar)>,
+    extra_vars: Vec<(String, RawVar)>,
+    secrets: HashSet<String>,
+}
+
+impl Layers {
+    /// One host's variables before rendering, in Ansible's order, lowest
+    /// first: magic variables, the inventory's, the play's `vars`, `-e`.
+    /// Values render when used (see `inventory::lazy`).
+    fn raw(
+        &self,
+        host: &Host,
+        describe: &dyn Fn(&crate::inventory::Place) -> Option<String>,
+    ) -> BTreeMap<String, RawVar> {
+        let mut raw: BTreeMap<String, RawVar> = self
+            .shared
+            .iter()
+            .map(|(k, v)| (k.clone(), RawVar::ready(v.clone())))
+            .collect();
+        raw.insert(
+            "hostvars".into(),
+            RawVar {
+                ready_redacted: Some(self.hostvars.1.clone()),
+                ..RawVar::ready(self.hostvars.0.clone())
+            },
+        );
+        let magic = |v: Value| RawVar::ready(v);
+        raw.insert(
+            "inventory_hostname".into(),
+            magic(Value::from(host.name.as_str())),
+        );
+        let short = host.name.split('.').next().unwrap_or(&host.name);
+        raw.insert("inventory_hostname_short".into(), magic(Value::from(short)));
+        let group_names: Vec<&str> = host
+            .groups
+            .iter()
+            .map(String::as_str)
+            .filter(|g| *g != "all")
+            .collect();
+        raw.insert(
+            "group_names".into(),
+            magic(Value::from_serialize(&group_names)),
+        );
+        for (k, v) in &host.vars {
+            raw.insert(
+                k.clone(),
+                RawVar {
+                    value: v.value.clone(),
+                    place: describe(&v.place),
+                    secret: self.secrets.contains(k),
+                    ready: None,
+                    ready_redacted: None,
+                },
+            );
+        }
+        raw.extend(self.playbook_vars.iter().cloned());
+        raw.extend(self.extra_vars.iter().cloned());
+        raw
+    }
+}
+
+/// `groups`, `play_hosts`, `run_id`: the same for every host (`hostvars`
+/// is an object of its own, see `Layers`).
+fn shared_builtins(i: &Inputs, selected: &[&Host]) -> BTreeMap<String, Value> {
     let mut b = BTreeMap::new();
     b.insert(
         "groups".into(),
         Value::from_serialize(i.inventory.members()),
     );
-    // Secret variables are left out of `hostvars`: a value reached through
-    // another host could not be redacted.
-    let hostvars: IndexMap<&str, IndexMap<&str, serde_json::Value>> = i
-        .inventory
-        .hosts
-        .iter()
-        .map(|h| {
-            let vars = h
-                .vars
-                .iter()
-                .filter(|(k, _)| !secrets.contains(*k))
-                .map(|(k, v)| (k.as_str(), v.value.to_json()))
-                .collect();
-            (h.name.as_str(), vars)
-        })
-        .collect();
-    b.insert("hostvars".into(), Value::from_serialize(&hostvars));
     let play_hosts: Vec<&str> = selected.iter().map(|h| h.name.as_str()).collect();
     b.insert("play_hosts".into(), Value::from_serialize(&play_hosts));
     b.insert("run_id".into(), Value::from(i.run_id));

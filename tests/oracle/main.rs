@@ -120,14 +120,18 @@ fn normalize_inventory(mut v: Value) -> Value {
 }
 
 /// One host's connection, as both sides are compared.
-fn ansible_connection(c: &Value) -> Value {
+fn ansible_connection(c: &Value, dir: &Path) -> Value {
+    let real = dir.display().to_string();
     let become_ = c["become"].as_bool().unwrap_or(false);
     let mut options: Vec<String> = Vec::new();
     for k in ["ssh_common_args", "ssh_extra_args"] {
         if let Some(a) = c[k].as_str() {
+            let a = a.replace("<case>", &real);
             options.extend(
-                zkrun::inventory::connection::ssh_options_of(a)
-                    .expect("zkrun reads Ansible's ssh args"),
+                zkrun::inventory::connection::ssh_options_of(&a)
+                    .expect("zkrun reads Ansible's ssh args")
+                    .into_iter()
+                    .map(|o| o.replace(&real, "<case>")),
             );
         }
     }
@@ -253,7 +257,7 @@ fn check(name: &str) -> Result<(), String> {
                 "Ansible could not build {name}'s connection ({e}), zkrun could"
             ));
         }
-        let (mut a, z) = (ansible_connection(t), zkrun_connection(h));
+        let (mut a, z) = (ansible_connection(t, case.dir.path()), zkrun_connection(h));
         // A vault value is a secret: zkrun shows it masked where Ansible
         // prints it (case 29's vaulted ansible_user).
         for k in ["address", "user", "key_file", "become_user"] {
