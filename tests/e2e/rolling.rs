@@ -872,3 +872,71 @@ fn an_inventory_spanning_two_ensembles_sees_two_leaders_and_touches_nothing() {
     );
     assert_eq!(before, tb.zk_pids(), "a node of the fleet was touched");
 }
+
+/// `--report`: after a real roll, the timeline page and its data show each
+/// node going out and back once, the leader moving, and the window with no
+/// leader known while the old leader stopped.
+#[test]
+fn a_roll_writes_its_timeline_as_a_page_and_as_data() {
+    let (tb, _turn) = testbed();
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("roll.json");
+    let (out, _) = tb.zkrun(
+        std::path::Path::new("playbooks/rolling-restart.yaml"),
+        &["--report", json.to_str().unwrap()],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let t: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let lanes = t["lanes"].as_array().unwrap();
+    assert_eq!(lanes.len(), tb.size);
+    for lane in lanes {
+        let states: Vec<&str> = lane["phases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["state"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            states,
+            [
+                "serving", "stopping", "stopped", "starting", "syncing", "serving"
+            ],
+            "{}",
+            lane["host"]
+        );
+        assert!(
+            lane["steps"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|s| s["task"] == "stop")
+        );
+    }
+    let leaders = t["leaders"].as_array().unwrap();
+    assert!(leaders.len() >= 2, "the leader moved: {leaders:?}");
+    assert_eq!(
+        t["leaderless"].as_array().unwrap().len(),
+        1,
+        "{}",
+        t["leaderless"]
+    );
+
+    let html = dir.path().join("roll.html");
+    let (out, _) = tb.zkrun(
+        std::path::Path::new("playbooks/rolling-restart.yaml"),
+        &["--report", html.to_str().unwrap()],
+    );
+    assert!(out.status.success());
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        page.contains("<svg") && page.contains("roll report:"),
+        "{page}"
+    );
+    for n in 1..=tb.size {
+        assert!(page.contains(&format!(">zk{n}</text>")), "lane zk{n}");
+    }
+}
