@@ -9,6 +9,7 @@ use crate::host::transport::Transport;
 use crate::render::Text;
 use crate::tasks::context::Cx;
 use crate::tasks::fact::Fact;
+use crate::tasks::status::WATCH;
 use crate::zk::probe;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
@@ -76,8 +77,34 @@ impl StartStep {
         {
             x.fact(Fact::LogOffset, n.to_string());
         }
-        match x.check(&self.command, None).await {
-            Ok(_) => Ok(()),
+        // The start is done when a new JVM of this server runs; `verify`
+        // then waits for it to serve and sync. `zkServer.sh start` sleeps a
+        // second before its own verdict: it runs while the host is watched,
+        // and whichever ends first decides. A JVM that dies in that second
+        // (the script's "FAILED TO START") does not serve: verify fails on
+        // it, with the server's log.
+        let script = x.check(&self.command, None);
+        let runs = probe::poll(x, WATCH, async || {
+            let now = probe::server_pids(x, x.host).await?;
+            match now.iter().find(|p| !pids.contains(p)) {
+                Some(p) => Ok(*p),
+                None => Err("no new ZooKeeper JVM yet".to_string()),
+            }
+        });
+        tokio::pin!(script, runs);
+        let result = tokio::select! {
+            biased;
+            r = &mut script => r.map(|_| ()),
+            w = &mut runs => match w {
+                Ok(pid) => {
+                    x.note(&format!("a new JVM runs (pid {pid}): not waiting for the script's own sleep"));
+                    Ok(())
+                }
+                Err(_) => script.await.map(|_| ()),
+            },
+        };
+        match result {
+            Ok(()) => Ok(()),
             Err(mut e) => {
                 // Why it did not start is in the server's log, not the script's output.
                 let fatal = probe::fatal_log_lines(x, x.host, self.log.real()).await;

@@ -14,6 +14,11 @@ use crate::zk::probe;
 /// How often checks look again.
 pub const POLL: std::time::Duration = std::time::Duration::from_millis(500);
 
+/// How often a node going out or coming back is looked at: every tenth of
+/// a second counts in its outage, and a look is one `ps` or one
+/// four-letter word on a multiplexed connection (a few milliseconds).
+pub const WATCH: std::time::Duration = std::time::Duration::from_millis(100);
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StatusArgs {

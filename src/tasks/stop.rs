@@ -9,7 +9,7 @@ use crate::host::exec::{Exec, StepError};
 use crate::host::transport::Transport;
 use crate::tasks::context::Cx;
 use crate::tasks::fact::Fact;
-use crate::tasks::status::POLL;
+use crate::tasks::status::WATCH;
 use crate::zk::ensemble::NodeState;
 use crate::zk::probe;
 
@@ -94,8 +94,13 @@ impl StopStep {
                 x.fact(Fact::LeaderRestarts, n.saturating_add(1).to_string());
             }
         }
-        x.check(&self.command, None).await?;
-        let waited = probe::poll(x, POLL, async || {
+        // The stop is done when the JVM has exited and the port is closed,
+        // which the node says before the script does: `zkServer.sh stop`
+        // sleeps a second after its kill. The script runs while the node
+        // is watched; whichever ends first decides, and a script that
+        // fails before the node is gone fails the step.
+        let script = x.check(&self.command, None);
+        let gone = probe::poll(x, WATCH, async || {
             let left: Vec<u32> = probe::server_pids(x, x.host)
                 .await?
                 .into_iter()
@@ -108,8 +113,16 @@ impl StopStep {
                 NodeState::Down => Ok(()),
                 _ => Err(format!("{} still answers", self.client)),
             }
-        })
-        .await;
+        });
+        tokio::pin!(script, gone);
+        let waited = tokio::select! {
+            biased;
+            w = &mut gone => w,
+            r = &mut script => {
+                r?;
+                gone.await
+            }
+        };
         match waited {
             Ok(()) => Ok(()),
             Err(why) if self.force => {

@@ -11,7 +11,7 @@ use crate::model::Template;
 use crate::render::Text;
 use crate::tasks::context::Cx;
 use crate::tasks::fact::Fact;
-use crate::tasks::status::POLL;
+use crate::tasks::status::WATCH;
 use crate::zk::Mode;
 use crate::zk::{ensemble, probe};
 
@@ -141,7 +141,8 @@ impl VerifyStep {
             .map(String::as_str)
             .filter(|h| *h != x.host.name)
             .collect();
-        let waited = probe::poll(x, POLL, async || {
+        // Watched closely: this wait is the tail of the node's outage.
+        let waited = probe::poll(x, WATCH, async || {
             let mut v = probe::view(x).await;
             v.observers.clone_from(&observers);
             // With `leaderServes=no` the node may now lead without serving.
