@@ -1,6 +1,7 @@
 //! `start`: start the service. It returns before the node serves: `verify`
 //! is what waits for it.
 
+use futures_util::future::Either;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -91,17 +92,16 @@ impl StartStep {
                 None => Err("no new ZooKeeper JVM yet".to_string()),
             }
         });
-        tokio::pin!(script, runs);
-        let result = tokio::select! {
-            biased;
-            r = &mut script => r.map(|_| ()),
-            w = &mut runs => match w {
-                Ok(pid) => {
-                    x.note(&format!("a new JVM runs (pid {pid}): not waiting for the script's own sleep"));
-                    Ok(())
-                }
-                Err(_) => script.await.map(|_| ()),
-            },
+        futures_util::pin_mut!(script, runs);
+        let result = match futures_util::future::select(script, runs).await {
+            Either::Left((r, _runs)) => r.map(|_| ()),
+            Either::Right((Ok(pid), _script)) => {
+                x.note(&format!(
+                    "a new JVM runs (pid {pid}): not waiting for the script's own sleep"
+                ));
+                Ok(())
+            }
+            Either::Right((Err(_), script)) => script.await.map(|_| ()),
         };
         match result {
             Ok(()) => Ok(()),

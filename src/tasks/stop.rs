@@ -5,6 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use std::time::Duration;
 
+use futures_util::future::Either;
+
 use crate::host::exec::{Exec, StepError};
 use crate::host::transport::Transport;
 use crate::tasks::context::Cx;
@@ -114,11 +116,10 @@ impl StopStep {
                 _ => Err(format!("{} still answers", self.client)),
             }
         });
-        tokio::pin!(script, gone);
-        let waited = tokio::select! {
-            biased;
-            w = &mut gone => w,
-            r = &mut script => {
+        futures_util::pin_mut!(script, gone);
+        let waited = match futures_util::future::select(gone, script).await {
+            Either::Left((w, _script)) => w,
+            Either::Right((r, gone)) => {
                 r?;
                 gone.await
             }
