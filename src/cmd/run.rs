@@ -27,6 +27,8 @@ pub struct Prepared {
     pub unfinished: Option<checkpoint::State>,
     /// The run this one continues.
     pub resume: Option<checkpoint::State>,
+    /// A run's lock, taken before its state was read (None for previews).
+    pub lock: Option<checkpoint::Lock>,
 }
 
 /// Loads the state of the last run and decides, with `--resume`/`--fresh`
@@ -35,6 +37,12 @@ pub struct Prepared {
 /// began with (backup paths hold it).
 pub fn prepare(cli: Cli) -> Result<Prepared, ExitCode> {
     let state_path = super::state_path(&cli);
+    // A run locks first, then reads the state.
+    let lock = if cli.command() == crate::cli::Command::Run {
+        Some(lock_state(&cli, &state_path)?)
+    } else {
+        None
+    };
     let previous = super::load_state(&cli, &state_path)?;
     // A state of another playbook or inventory (a stray --state) is
     // never adopted: say whose it is.
@@ -110,7 +118,45 @@ pub fn prepare(cli: Cli) -> Result<Prepared, ExitCode> {
         state_path,
         unfinished,
         resume,
+        lock,
     })
+}
+
+/// The state's directory (0700) and the run's lock, taken before the state
+/// is read: another run cannot change it between the read and the run.
+fn lock_state(cli: &Cli, state_path: &Path) -> Result<checkpoint::Lock, ExitCode> {
+    // The state names hosts, facts and failures: only its owner reads it.
+    if let Some(dir) = state_path.parent().filter(|d| !d.as_os_str().is_empty())
+        && let Err(e) = {
+            use std::os::unix::fs::DirBuilderExt;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+        }
+    {
+        return Err(fail(
+            Diagnostic::new(format!(
+                "cannot create the state directory {}: {e}; nothing was run",
+                dir.display()
+            ))
+            .help("--state FILE puts it elsewhere"),
+            cli.output,
+            exit::RUN_FAILED,
+        ));
+    }
+    let lock = checkpoint::Lock::acquire(state_path).map_err(|e| {
+        fail(
+            Diagnostic::new(format!("{e}; nothing was run"))
+                .help("wait for that run to end, or stop it first"),
+            cli.output,
+            exit::LOCKED,
+        )
+    })?;
+    if let Some(prev) = &lock.took_over {
+        errln!("note: taking over the lock left by {prev}, which is no longer running");
+    }
+    Ok(lock)
 }
 
 /// `--report FILE`: the roll timeline as a page (`.html`) or its data
@@ -157,9 +203,12 @@ fn random_key() -> String {
 
 /// `zkrun PLAYBOOK -i INVENTORY`: plans, then runs.
 pub fn run(cli: Cli) -> ExitCode {
-    let (p, plan) = match super::prepare_and_plan(cli) {
+    let (mut p, plan) = match super::prepare_and_plan(cli) {
         Ok(r) => r,
         Err(code) => return code,
+    };
+    let Some(lock) = p.lock.take() else {
+        return ExitCode::from(exit::RUN_FAILED);
     };
     let cli = &p.cli;
     if let Some(s) = &p.resume
@@ -179,7 +228,7 @@ pub fn run(cli: Cli) -> ExitCode {
         );
     }
     let archive_old = p.unfinished.is_some() && cli.fresh;
-    execute(cli, &plan, &p.state_path, p.resume.clone(), archive_old)
+    execute(cli, &plan, &p.state_path, p.resume.clone(), archive_old, lock)
 }
 
 /// On a terminal, asks whether to resume; off one, refuses. None = stop.
@@ -218,41 +267,8 @@ fn execute(
     state_path: &Path,
     resume: Option<checkpoint::State>,
     archive_old: bool,
+    lock: checkpoint::Lock,
 ) -> ExitCode {
-    // The state names hosts, facts and failures: only its owner reads it.
-    if let Some(dir) = state_path.parent().filter(|d| !d.as_os_str().is_empty())
-        && let Err(e) = {
-            use std::os::unix::fs::DirBuilderExt;
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)
-        }
-    {
-        return fail(
-            Diagnostic::new(format!(
-                "cannot create the state directory {}: {e}; nothing was run",
-                dir.display()
-            ))
-            .help("--state FILE puts it elsewhere"),
-            cli.output,
-            exit::RUN_FAILED,
-        );
-    }
-    let lock = match checkpoint::Lock::acquire(state_path) {
-        Ok(l) => l,
-        Err(e) => {
-            return fail(
-                Diagnostic::new(format!("{e}; nothing was run"))
-                    .help("wait for that run to end, or stop it first"),
-                cli.output,
-                exit::LOCKED,
-            );
-        }
-    };
-    if let Some(prev) = &lock.took_over {
-        errln!("note: taking over the lock left by {prev}, which is no longer running");
-    }
     if archive_old {
         match checkpoint::archive(state_path) {
             Ok(to) => errln!(
