@@ -228,7 +228,14 @@ pub fn run(cli: Cli) -> ExitCode {
         );
     }
     let archive_old = p.unfinished.is_some() && cli.fresh;
-    execute(cli, &plan, &p.state_path, p.resume.clone(), archive_old, lock)
+    execute(
+        cli,
+        &plan,
+        &p.state_path,
+        p.resume.clone(),
+        archive_old,
+        lock,
+    )
 }
 
 /// On a terminal, asks whether to resume; off one, refuses. None = stop.

@@ -146,9 +146,15 @@ impl<'de> Deserialize<'de> for FileMode {
 pub enum MaintainStep {
     Command {
         argv: Vec<Text>,
+        /// The service's config, where the data directories are read
+        /// before the run (see `inspect`).
+        #[serde(skip)]
+        config: Text,
     },
     Shell {
         script: Text,
+        #[serde(skip)]
+        config: Text,
     },
     Template {
         src: String,
@@ -173,10 +179,14 @@ pub fn plan(args: &MaintainArgs, cx: &Cx) -> Option<MaintainStep> {
             for (i, w) in words.iter().enumerate() {
                 argv.push(cx.text_at(w, &cx.field(&["maintain", "command"]).index(i))?);
             }
-            MaintainStep::Command { argv }
+            MaintainStep::Command {
+                argv,
+                config: cx.service.config.clone(),
+            }
         }
         MaintainArgs::Shell(script) => MaintainStep::Shell {
             script: cx.text(script, &["maintain", "shell"])?,
+            config: cx.service.config.clone(),
         },
         MaintainArgs::Template(t) => {
             let content = cx.file(&t.src, &["maintain", "template", "src"])?;
@@ -203,11 +213,11 @@ pub fn plan(args: &MaintainArgs, cx: &Cx) -> Option<MaintainStep> {
     // The transaction logs and snapshots are the node's data: maintenance
     // that names them is refused while nothing has been touched.
     let (words, field): (Vec<&Text>, &[&str]) = match &step {
-        MaintainStep::Command { argv } => (argv.iter().collect(), &["maintain", "command"]),
-        MaintainStep::Shell { script } => (vec![script], &["maintain", "shell"]),
+        MaintainStep::Command { argv, .. } => (argv.iter().collect(), &["maintain", "command"]),
+        MaintainStep::Shell { script, .. } => (vec![script], &["maintain", "shell"]),
         MaintainStep::Template { dest, .. } => (vec![dest], &["maintain", "template", "dest"]),
     };
-    if words.iter().any(|w| w.real().contains(DATA)) {
+    if words.iter().any(|w| names_node_data(w.real())) {
         cx.problems.add(
             Diagnostic::new(format!(
                 "task `{}`: maintenance must not touch `{DATA}`, the node's snapshots and transaction logs",
@@ -226,6 +236,92 @@ pub fn plan(args: &MaintainArgs, cx: &Cx) -> Option<MaintainStep> {
 /// Where ZooKeeper keeps snapshots and transaction logs, under
 /// `dataDir` and `dataLogDir`.
 const DATA: &str = "version-2";
+
+/// Does the text name `version-2`, itself or through a shell glob
+/// (`version-*`, `versio?-2`, `v*`)? Words are cut at what separates paths
+/// and commands in a shell line.
+pub fn names_node_data(text: &str) -> bool {
+    text.split(|c: char| c.is_whitespace() || "/;|&<>()'\"=`$,".contains(c))
+        .filter(|w| !w.is_empty())
+        .any(|w| w.contains(DATA) || (w.contains(['*', '?', '[']) && glob(w, DATA)))
+}
+
+/// A shell glob (`*`, `?`, `[...]` taken as one character) against a name.
+fn glob(pattern: &str, name: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let n: Vec<char> = name.chars().collect();
+    fn go(p: &[char], n: &[char]) -> bool {
+        match p.first() {
+            None => n.is_empty(),
+            Some('*') => (0..=n.len()).any(|i| go(&p[1..], &n[i..])),
+            Some('?') => !n.is_empty() && go(&p[1..], &n[1..]),
+            Some('[') => match p.iter().position(|c| *c == ']') {
+                Some(end) if !n.is_empty() => {
+                    let set = &p[1..end];
+                    let (neg, set) = match set.first() {
+                        Some('!' | '^') => (true, &set[1..]),
+                        _ => (false, set),
+                    };
+                    let mut hit = false;
+                    let mut i = 0;
+                    while i < set.len() {
+                        if i + 2 < set.len() && set[i + 1] == '-' {
+                            hit |= set[i] <= n[0] && n[0] <= set[i + 2];
+                            i += 3;
+                        } else {
+                            hit |= set[i] == n[0];
+                            i += 1;
+                        }
+                    }
+                    hit != neg && go(&p[end + 1..], &n[1..])
+                }
+                _ => false,
+            },
+            Some(c) => n.first() == Some(c) && go(&p[1..], &n[1..]),
+        }
+    }
+    go(&p, &n)
+}
+
+/// Commands that destroy what they name.
+const DESTRUCTIVE: &[&str] = &[
+    "rm", "rmdir", "mv", "shred", "truncate", "unlink", "-delete",
+];
+
+/// Does the text destroy something and name an absolute path?
+fn destroys_a_path(text: &str) -> bool {
+    let words: Vec<&str> = text
+        .split(|c: char| c.is_whitespace() || ";|&<>()'\"`".contains(c))
+        .collect();
+    (words.iter().any(|w| DESTRUCTIVE.contains(w)) || text.contains('>'))
+        && words.iter().any(|w| w.starts_with('/'))
+}
+
+/// A path in the text that is the data directory or holds it, when the
+/// text also destroys something: `rm -rf /var/lib/zookeeper` removes
+/// `version-2` without naming it.
+pub fn removes_around(text: &str, data_dirs: &[&str]) -> Option<String> {
+    let words: Vec<&str> = text
+        .split(|c: char| c.is_whitespace() || ";|&<>()'\"`".contains(c))
+        .filter(|w| !w.is_empty())
+        .collect();
+    let destroys = words.iter().any(|w| DESTRUCTIVE.contains(w)) || text.contains('>');
+    if !destroys {
+        return None;
+    }
+    words.iter().find_map(|w| {
+        let w = w.trim_end_matches('/');
+        let w = if w.is_empty() { "/" } else { w };
+        if !w.starts_with('/') {
+            return None;
+        }
+        data_dirs
+            .iter()
+            .map(|d| d.trim_end_matches('/'))
+            .any(|d| d == w || d.starts_with(&format!("{}/", w.trim_end_matches('/'))) || w == "/")
+            .then(|| w.to_string())
+    })
+}
 
 /// Where the file a template replaces is kept: "$dest" + this.
 pub const PREVIOUS: &str = ".zkrun-prev";
@@ -258,8 +354,8 @@ const DIFF_LINES: usize = 60;
 impl MaintainStep {
     pub async fn execute<T: Transport>(&self, x: &Exec<'_, T>) -> Result<(), StepError> {
         match self {
-            MaintainStep::Command { argv } => x.check(argv, None).await.map(drop),
-            MaintainStep::Shell { script } => {
+            MaintainStep::Command { argv, .. } => x.check(argv, None).await.map(drop),
+            MaintainStep::Shell { script, .. } => {
                 let argv = [Text::plain("sh"), Text::plain("-c"), script.clone()];
                 x.check(&argv, None).await.map(drop)
             }
@@ -288,6 +384,43 @@ impl MaintainStep {
     /// For a template: the diff against the file on the host (not shown
     /// when the rendering holds secrets); its directory must exist.
     pub async fn inspect<T: Transport>(&self, x: &Exec<'_, T>) -> Inspection {
+        // A command that destroys the data directory, or a directory that
+        // holds it, without naming `version-2`.
+        let text = match self {
+            MaintainStep::Command { argv, config } => Some((
+                argv.iter().map(|w| w.real()).collect::<Vec<_>>().join(" "),
+                config,
+            )),
+            MaintainStep::Shell { script, config } => Some((script.real().to_string(), config)),
+            MaintainStep::Template { .. } => None,
+        };
+        if let Some((text, config)) = text {
+            // Only text that destroys something and names an absolute path
+            // is worth reading the config for.
+            if !destroys_a_path(&text) {
+                return Inspection::default();
+            }
+            let Ok(c) = crate::zk::probe::read_config(x, x.host, config.real()).await else {
+                return Inspection::default();
+            };
+            let dirs: Vec<&str> = c
+                .data_dir
+                .iter()
+                .chain(&c.data_log_dir)
+                .map(String::as_str)
+                .collect();
+            if let Some(path) = removes_around(&text, &dirs) {
+                return Inspection::problem(
+                    StepError::new(format!(
+                        "this maintenance destroys {path} on {}, which holds the node's data ({})",
+                        x.host.name,
+                        dirs.join(", ")
+                    ))
+                    .help("restore or move data by hand, with the node stopped and a backup at hand; no node was stopped"),
+                );
+            }
+            return Inspection::default();
+        }
         let MaintainStep::Template {
             dest,
             content,
@@ -340,10 +473,10 @@ impl MaintainStep {
 
     pub fn describe(&self) -> Vec<String> {
         match self {
-            MaintainStep::Command { argv } => {
+            MaintainStep::Command { argv, .. } => {
                 vec![format!("run: {}", crate::render::shell_line(argv))]
             }
-            MaintainStep::Shell { script } => {
+            MaintainStep::Shell { script, .. } => {
                 let mut lines = vec!["sh -c:".to_string()];
                 lines.extend(script.shown.lines().map(|l| format!("  {l}")));
                 lines
@@ -451,6 +584,45 @@ fn diff(dest: &str, current: &str, rendered: &Text) -> Vec<String> {
         lines.push(format!("... {more} more diff lines"));
     }
     lines
+}
+
+#[cfg(test)]
+mod guard_tests {
+    use super::*;
+
+    #[test]
+    fn the_data_is_recognised_through_globs_and_parents() {
+        for bad in [
+            "rm -rf /var/lib/zookeeper/version-2",
+            "rm -rf /var/lib/zookeeper/version-*",
+            "rm -rf /var/lib/zookeeper/versio?-2/log.1",
+            "rm -rf /var/lib/zookeeper/v*",
+            "mv /data/[v]ersion-2 /tmp",
+        ] {
+            assert!(names_node_data(bad), "{bad}");
+        }
+        assert!(!names_node_data(
+            "apt-get install -y zookeeper-version-tools"
+        ));
+        let data = ["/var/lib/zookeeper"];
+        assert_eq!(
+            removes_around("rm -rf /var/lib/zookeeper", &data).as_deref(),
+            Some("/var/lib/zookeeper")
+        );
+        assert_eq!(
+            removes_around("rm -rf /var/lib/", &data).as_deref(),
+            Some("/var/lib")
+        );
+        assert_eq!(removes_around("rm -rf /", &data).as_deref(), Some("/"));
+        assert_eq!(
+            removes_around("chown -R zk /var/lib/zookeeper", &data),
+            None
+        );
+        assert_eq!(
+            removes_around("rm -f /var/log/zookeeper/old.log", &data),
+            None
+        );
+    }
 }
 
 #[cfg(test)]

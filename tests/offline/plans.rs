@@ -146,6 +146,7 @@ fn secrets_never_reach_the_printed_or_serialized_plan() {
     let r = p.rolling().unwrap();
     let Some(zkrun::tasks::Action::Maintain(zkrun::tasks::maintain::MaintainStep::Command {
         argv,
+        ..
     })) = &r.steps["zk1"][0].action
     else {
         panic!("expected a command step")
