@@ -13,6 +13,53 @@ use super::plain::{failure_lines, seconds, summary_lines};
 use crate::event::{Event, HostStatus, StepStatus};
 use crate::tasks::fact::Fact;
 
+/// Lines longer than the terminal, cut at spaces (continuations indented
+/// like their line), so a narrow terminal does not wrap them mid-word.
+pub fn wrap_lines(text: &str, width: usize) -> String {
+    let width = width.max(20);
+    let mut out: Vec<String> = Vec::new();
+    for line in text.lines() {
+        if console::measure_text_width(line) <= width {
+            out.push(line.to_string());
+            continue;
+        }
+        let indent: String = line.chars().take_while(|c| *c == ' ').collect();
+        let cont = format!("{indent}    ");
+        let mut cur = indent.clone();
+        for word in line.trim_start().split(' ') {
+            let fresh = cur.trim().is_empty();
+            let candidate = if fresh {
+                format!("{cur}{word}")
+            } else {
+                format!("{cur} {word}")
+            };
+            if !fresh && console::measure_text_width(&candidate) > width {
+                out.push(std::mem::replace(&mut cur, format!("{cont}{word}")));
+            } else {
+                cur = candidate;
+            }
+        }
+        out.push(cur);
+    }
+    out.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn long_lines_wrap_at_spaces_within_the_width() {
+        let text = "  sessions: clients may negotiate 4.0s-40.0s; restarting the leader disconnects every client for about 2s";
+        let w = super::wrap_lines(text, 40);
+        assert!(w.lines().all(|l| l.chars().count() <= 40), "{w}");
+        assert!(w.lines().next().unwrap().starts_with("  sessions:"));
+        assert!(w.lines().skip(1).all(|l| l.starts_with("      ")), "{w}");
+        assert_eq!(
+            w.split_whitespace().collect::<Vec<_>>(),
+            text.split_whitespace().collect::<Vec<_>>()
+        );
+    }
+}
+
 pub struct Progress {
     multi: MultiProgress,
     header: ProgressBar,
@@ -57,7 +104,8 @@ impl Progress {
     }
 
     fn above(&self, text: &str) {
-        let _ = self.multi.println(text.trim_end());
+        let width = console::Term::stdout().size().1 as usize;
+        let _ = self.multi.println(wrap_lines(text.trim_end(), width));
     }
 }
 
@@ -223,7 +271,18 @@ impl Reporter for Progress {
                     }
                 }
                 self.header.finish_and_clear();
-                self.above(&format!("{}{}", self.roll.render(), summary_lines(s)));
+                // The bars are finished and drawn for the last time; the
+                // summary goes below them, written directly: printed
+                // "above" the bars, it would make them be drawn again
+                // after it.
+                let text = format!("{}{}", self.roll.render(), summary_lines(s));
+                let width = console::Term::stdout().size().1 as usize;
+                let mut out = std::io::stdout().lock();
+                let _ = std::io::Write::write_all(
+                    &mut out,
+                    format!("{}\n", wrap_lines(text.trim_end(), width)).as_bytes(),
+                );
+                let _ = std::io::Write::flush(&mut out);
             }
         }
     }

@@ -12,4 +12,5 @@ mod resume;
 mod rolling;
 mod safety;
 mod shapes;
+mod terminal;
 mod testbed;
