@@ -44,22 +44,6 @@ pub fn wrap_lines(text: &str, width: usize) -> String {
     out.join("\n")
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn long_lines_wrap_at_spaces_within_the_width() {
-        let text = "  sessions: clients may negotiate 4.0s-40.0s; restarting the leader disconnects every client for about 2s";
-        let w = super::wrap_lines(text, 40);
-        assert!(w.lines().all(|l| l.chars().count() <= 40), "{w}");
-        assert!(w.lines().next().unwrap().starts_with("  sessions:"));
-        assert!(w.lines().skip(1).all(|l| l.starts_with("      ")), "{w}");
-        assert_eq!(
-            w.split_whitespace().collect::<Vec<_>>(),
-            text.split_whitespace().collect::<Vec<_>>()
-        );
-    }
-}
-
 pub struct Progress {
     multi: MultiProgress,
     header: ProgressBar,
@@ -285,5 +269,21 @@ impl Reporter for Progress {
                 let _ = std::io::Write::flush(&mut out);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn long_lines_wrap_at_spaces_within_the_width() {
+        let text = "  sessions: clients may negotiate 4.0s-40.0s; restarting the leader disconnects every client for about 2s";
+        let w = super::wrap_lines(text, 40);
+        assert!(w.lines().all(|l| l.chars().count() <= 40), "{w}");
+        assert!(w.lines().next().unwrap().starts_with("  sessions:"));
+        assert!(w.lines().skip(1).all(|l| l.starts_with("      ")), "{w}");
+        assert_eq!(
+            w.split_whitespace().collect::<Vec<_>>(),
+            text.split_whitespace().collect::<Vec<_>>()
+        );
     }
 }
