@@ -87,6 +87,11 @@ fn configure(env: &mut Environment<'_>) {
     // A template is a value or a config file, not a program: a loop that
     // runs away (nested `range`s) ends with an error instead of a hang.
     env.set_fuel(Some(FUEL));
+    // Fuel counts steps, not bytes: a string doubled on each step of a
+    // loop (through `namespace()`) or of a recursive macro grows past any
+    // memory in thirty steps. Configuration templates need neither.
+    env.remove_global("namespace");
+    env.set_recursion_limit(16);
     env.add_filter("quote", |v: String| shell_quote(&v));
     env.add_filter("bool", ansible_bool);
     // Ansible's path filters, common in inventories (`{{ zk_base | basename }}`).
@@ -460,6 +465,12 @@ mod tests {
             )
             .unwrap_err();
         assert!(e.message().contains("runs too long"), "{}", e.message());
+        for doubling in [
+            "{% set ns = namespace(s='x') %}{% for i in range(60) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s | length }}",
+            "{% macro d(s) %}{{ d(s ~ s) }}{% endmacro %}{{ d('x') }}",
+        ] {
+            assert!(r.render(doubling, &c).is_err(), "{doubling}");
+        }
         let e = r
             .render(
                 "{% for a in range(100000) %}{{ 'x' * 100 }}{% endfor %}",
