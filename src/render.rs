@@ -123,6 +123,18 @@ fn ansible_bool(v: Value) -> bool {
     v.is_true()
 }
 
+/// An expression is not a template: `}}` in one closes a block that was
+/// never opened, which minijinja 2.24's lexer answers with a panic (found
+/// by `scripts/fuzz`), so it is refused before compiling.
+pub fn expression_text(expr: &str) -> Result<(), String> {
+    if expr.contains("}}") || expr.contains("%}") {
+        return Err(
+            "a `when` is an expression, not a template: write `x == 1`, without `{{ }}`".into(),
+        );
+    }
+    Ok(())
+}
+
 /// minijinja's error text without the template name it appends.
 pub fn describe_error(e: &minijinja::Error) -> String {
     let mut s = match (e.kind(), e.detail()) {
@@ -297,6 +309,7 @@ impl Renderer {
 
     /// Evaluates a `when:` expression for one host.
     pub fn condition(&self, expr: &str, cx: &Context) -> Result<bool, RenderError> {
+        expression_text(expr).map_err(RenderError::Other)?;
         let env = self.env.borrow();
         let compiled = env
             .compile_expression(expr)

@@ -335,7 +335,23 @@ fn execute(
         Err(code) => return code,
     };
     // Every event reaches the front end and the checkpoint; a checkpoint
-    // that cannot be written stops the run before its next step.
+    // that cannot be written stops the run before its next step. Group
+    // commit: the state is made durable (written, fsynced) before a step
+    // that changes a host starts, when a recovery or a reordering is
+    // decided, when a changing step ends, and at the end; what steps that
+    // only look (status, verify) recorded in between rides along with the
+    // next write. A SIGKILL can thus lose only the record of such looks,
+    // which a resume runs again; never the record of a change.
+    let dirty = std::cell::Cell::new(false);
+    let looking: std::cell::RefCell<std::collections::HashSet<(String, String)>> =
+        Default::default();
+    let save = |st: &checkpoint::State| {
+        dirty.set(false);
+        if let Err(err) = checkpoint::save(state_path, st) {
+            halt.store(true, std::sync::atomic::Ordering::SeqCst);
+            save_error.borrow_mut().get_or_insert(err);
+        }
+    };
     let timeline = report::timeline::Recorder::default();
     let roll = report::roll::RollReport::default();
     let emit = |mut e: crate::event::Event| {
@@ -346,11 +362,29 @@ fn execute(
             roll.event(&e);
         }
         let mut st = state.borrow_mut();
-        if st.record(&e)
-            && let Err(err) = checkpoint::save(state_path, &st)
-        {
-            halt.store(true, std::sync::atomic::Ordering::SeqCst);
-            save_error.borrow_mut().get_or_insert(err);
+        if st.record(&e) {
+            dirty.set(true);
+        }
+        let durable_now = match &e {
+            crate::event::Event::StepStarted {
+                host, task, kind, ..
+            } => {
+                let looks =
+                    crate::tasks::Kind::parse(kind).is_some_and(crate::tasks::Kind::reads_only);
+                if looks {
+                    looking.borrow_mut().insert((host.clone(), task.clone()));
+                }
+                !looks
+            }
+            crate::event::Event::StepFinished { host, task, .. } => {
+                !looking.borrow_mut().remove(&(host.clone(), task.clone()))
+            }
+            crate::event::Event::Output { .. } => false,
+            crate::event::Event::Fact { .. } | crate::event::Event::Connected { .. } => false,
+            _ => true,
+        };
+        if durable_now && dirty.get() {
+            save(&st);
         }
     };
     let abort = async {
@@ -379,6 +413,9 @@ fn execute(
             }
         }
     });
+    if dirty.get() {
+        save(&state.borrow());
+    }
     drop(lock);
     if let Some(path) = &cli.report {
         write_report(path, &timeline.timeline(&roll.render()), cli.output);

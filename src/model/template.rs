@@ -62,6 +62,7 @@ pub struct Condition(pub String);
 impl<'de> Deserialize<'de> for Condition {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         super::checked::string(d, "an expression", |s| {
+            crate::render::expression_text(s)?;
             let env = crate::render::syntax_env();
             env.compile_expression(s).map_err(|e| {
                 format!(

@@ -83,6 +83,12 @@ impl Kind {
         }
     }
 
+    /// Does a step of this kind only look (never change a host)? Its
+    /// checkpoint may share an fsync with the next one (group commit).
+    pub fn reads_only(self) -> bool {
+        matches!(self, Kind::Status | Kind::Verify)
+    }
+
     /// The kind an event names (`StepStarted.kind`).
     pub fn parse(name: &str) -> Option<Kind> {
         Kind::ALL.into_iter().find(|k| k.as_str() == name)
