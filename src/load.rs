@@ -384,7 +384,7 @@ pub fn parse_extra_vars(
 ) -> Result<IndexMap<String, serde_json::Value>, Diagnostics> {
     let mut vars = IndexMap::new();
     let mut errors = Diagnostics::default();
-    for arg in args {
+    for (n, arg) in args.iter().enumerate() {
         let doc = match kv::classify(arg) {
             Ok(kv::ExtraVars::Pairs(pairs)) => {
                 for (k, v) in pairs {
@@ -398,7 +398,11 @@ pub fn parse_extra_vars(
             }
             Ok(kv::ExtraVars::File(path)) => Source::read(&path, "extra-vars file")
                 .and_then(|src| yaml_mapping(&src, "extra-vars file")),
-            Err(m) => Err(Diagnostic::new(format!("-e `{arg}`: {m}"))),
+            // The argument is not echoed whole: it may hold a password.
+            Err(m) => Err(Diagnostic::new(format!(
+                "-e (the {} given): {m}",
+                ordinal(n + 1)
+            ))),
         };
         match doc {
             Ok(map) => vars.extend(map),
@@ -406,6 +410,17 @@ pub fn parse_extra_vars(
         }
     }
     errors.into_result().map(|()| vars)
+}
+
+fn ordinal(n: usize) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (1, 11) | (2, 12) | (3, 13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
 }
 
 /// A YAML (1.1, as Ansible) mapping of variables.

@@ -227,6 +227,24 @@ pub fn run(cli: Cli) -> ExitCode {
             exit::INVALID_INPUT,
         );
     }
+    // A resumed order names the hosts it will restart: none may be
+    // unknown to this plan.
+    if let Some(s) = &p.resume
+        && let Some(stranger) = s
+            .order
+            .iter()
+            .find(|h| !plan.hosts.iter().any(|ph| &ph.name == *h))
+    {
+        return fail(
+            Diagnostic::new(format!(
+                "the state of run {} orders host `{stranger}`, which is not a host of this play",
+                s.run_id
+            ))
+            .help("resume with the inventory and --limit the run began with, or --fresh to start over"),
+            cli.output,
+            exit::INVALID_INPUT,
+        );
+    }
     let archive_old = p.unfinished.is_some() && cli.fresh;
     execute(
         cli,

@@ -274,6 +274,12 @@ pub fn build(i: &Inputs) -> Result<Plan, Diagnostics> {
         check_quorum_slack(pb, src, hosts.len(), serial, &mut errors);
     }
     if !errors.is_empty() {
+        // The secrets are not registered with the scrubber until the plan
+        // stands: a message quoting one (a failed `{% include secret %}`)
+        // is masked here.
+        for d in &mut errors.0 {
+            mask(d, &secret_values);
+        }
         return Err(errors);
     }
 
@@ -442,6 +448,31 @@ fn host_connection(
             }
             errors.push(d);
             Connection::default()
+        }
+    }
+}
+
+/// Replaces secret values in a diagnostic's texts with `********`.
+fn mask(d: &mut Diagnostic, secrets: &std::collections::BTreeSet<String>) {
+    let hide = |s: &mut String| {
+        for secret in secrets
+            .iter()
+            .filter(|s| s.chars().count() >= crate::scrub::MIN_LEN)
+        {
+            if s.contains(secret.as_str()) {
+                *s = s.replace(secret.as_str(), crate::render::REDACTED);
+            }
+        }
+    };
+    hide(&mut d.message);
+    d.notes.iter_mut().for_each(hide);
+    if let Some(h) = d.help.as_mut() {
+        hide(h);
+    }
+    if let Some(s) = d.snippet.as_mut() {
+        hide(&mut s.line_text);
+        if let Some(l) = s.label.as_mut() {
+            hide(l);
         }
     }
 }

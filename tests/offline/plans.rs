@@ -415,3 +415,29 @@ fn completions_and_the_man_page_are_generated_from_the_flags() {
         "the man page lists the flags"
     );
 }
+
+/// An error that quotes a secret's value (minijinja names a missing
+/// template by its name, here the password) shows it masked, although the
+/// plan never stood and the scrubber never learnt the secret.
+#[test]
+fn an_error_quoting_a_secret_masks_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("inv.ini"),
+        "here ansible_connection=local\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("pb.yaml"),
+        "name: s\nhosts: here\nsecrets: [zk_password]\nvars: {zk_password: s3cret-value-123}\ntasks:\n  - id: x\n    run: parallel\n    maintain: {shell: \"{% include zk_password %}\"}\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_zkrun"))
+        .current_dir(dir.path())
+        .args(["pb.yaml", "-i", "inv.ini", "--check"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(!err.contains("s3cret-value-123"), "{err}");
+}
