@@ -229,7 +229,12 @@ impl<T: Transport, P: Policy> Runner<'_, T, P> {
 
     async fn stages(&mut self) -> bool {
         let plan = self.plan;
-        for stage in &plan.stages {
+        let mut skip = 0;
+        for (n, stage) in plan.stages.iter().enumerate() {
+            if skip > 0 {
+                skip -= 1;
+                continue;
+            }
             let ok = match stage {
                 Stage::Once { task, step } => {
                     (self.emit)(Event::StageStarted {
@@ -241,17 +246,51 @@ impl<T: Transport, P: Policy> Runner<'_, T, P> {
                     }
                     ok
                 }
-                Stage::Parallel { task, steps } => {
-                    (self.emit)(Event::StageStarted {
-                        name: format!("{} (parallel)", task.id),
-                    });
+                Stage::Parallel { task, .. } => {
+                    // Consecutive parallel tasks run as one block: each host
+                    // goes through its own steps at its own pace, without
+                    // waiting for the others after every task (no step of
+                    // one host depends on another's). A host that fails
+                    // stops its own steps; the others finish the block;
+                    // then the run stops, as after any failed stage.
+                    let block: Vec<(&TaskInfo, &Vec<Step>)> = plan.stages[n..]
+                        .iter()
+                        .map_while(|s| match s {
+                            Stage::Parallel { task, steps } => Some((task, steps)),
+                            _ => None,
+                        })
+                        .collect();
+                    skip = block.len() - 1;
+                    let name = match block.len() {
+                        1 => format!("{} (parallel)", task.id),
+                        k => format!(
+                            "{} … {} ({k} parallel tasks, each host at its own pace)",
+                            task.id,
+                            block[k - 1].0.id
+                        ),
+                    };
+                    (self.emit)(Event::StageStarted { name });
+                    let mut hosts: Vec<&str> = Vec::new();
+                    for (_, steps) in &block {
+                        for s in steps.iter() {
+                            if !hosts.contains(&s.host.as_str()) {
+                                hosts.push(&s.host);
+                            }
+                        }
+                    }
                     let this = &*self;
-                    let results: Vec<(String, bool)> = stream::iter(steps.iter())
-                        .map(|s| async move {
-                            (
-                                s.host.clone(),
-                                this.step(task, s, &[], false).await == Outcome::Ok,
-                            )
+                    let block = &block;
+                    let results: Vec<(String, bool)> = stream::iter(hosts)
+                        .map(|host| async move {
+                            for (task, steps) in block {
+                                let Some(s) = steps.iter().find(|s| s.host == host) else {
+                                    continue;
+                                };
+                                if this.step(task, s, &[], false).await != Outcome::Ok {
+                                    return (host.to_string(), false);
+                                }
+                            }
+                            (host.to_string(), true)
                         })
                         .buffer_unordered(self.o.forks.max(1))
                         .collect()
