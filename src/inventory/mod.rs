@@ -76,8 +76,9 @@ pub struct Group {
 
 #[derive(Debug, Default)]
 pub struct Inventory {
-    /// In the order Ansible first met them.
-    pub hosts: Vec<Host>,
+    /// In the order Ansible first met them. Shared: `hostvars` keeps a
+    /// handle for the plan's lifetime instead of a copy.
+    pub hosts: Arc<Vec<Host>>,
     pub groups: IndexMap<String, Group>,
     /// The `-i` sources, as given.
     pub shown: String,
@@ -112,7 +113,7 @@ impl Inventory {
             .keys()
             .map(|g| (g.clone(), Vec::new()))
             .collect();
-        for h in &self.hosts {
+        for h in self.hosts.iter() {
             for g in &h.groups {
                 if let Some(list) = out.get_mut(g) {
                     list.push(h.name.clone());
@@ -144,7 +145,7 @@ impl Inventory {
     pub fn ansible_list(&self) -> serde_json::Value {
         use serde_json::{Map, Value as J, json};
         let mut hostvars = Map::new();
-        for h in &self.hosts {
+        for h in self.hosts.iter() {
             let vars: Map<String, J> = h
                 .vars
                 .iter()
@@ -365,7 +366,7 @@ fn resolve(
         })
         .collect();
     Ok(Inventory {
-        hosts,
+        hosts: Arc::new(hosts),
         groups,
         shown,
         files,

@@ -112,7 +112,7 @@ pub fn build(i: &Inputs) -> Result<Plan, Diagnostics> {
     });
     {
         let layers = layers.clone();
-        let hosts: Arc<Vec<Host>> = Arc::new(i.inventory.hosts.clone());
+        let hosts: Arc<Vec<Host>> = i.inventory.hosts.clone();
         let (decrypted, env) = (decrypted.clone(), lazy_env.clone());
         let _ = builder.set(Box::new(move |name: &str, redact: bool| {
             let host = hosts.iter().find(|h| h.name == name)?;
@@ -384,7 +384,7 @@ pub fn check_connections(inventory: &Inventory, defaults: &connection::Defaults)
     let mut errors = Diagnostics::default();
     let env = Arc::new(crate::render::syntax_env());
     let decrypted = Arc::new(inventory.decrypted.clone());
-    for host in &inventory.hosts {
+    for host in inventory.hosts.iter() {
         let mut raw: BTreeMap<String, RawVar> = BTreeMap::new();
         raw.insert(
             "inventory_hostname".into(),
