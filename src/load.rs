@@ -276,12 +276,10 @@ pub fn load_all(cli: &Cli) -> Result<(Plan, Inventory, Settings), Diagnostics> {
         // `--status` restarts nothing: a playbook's restart rules do not apply.
         allow_quorum_loss: cli.allow_quorum_loss || cli.status,
     })?;
-    // Every secret value, known before anything is printed or stored.
-    for s in inventory.decrypted.values().chain(&plan.secrets) {
+    // The `secrets:` values and per-host become passwords, known once the
+    // plan stands (vault values and -K were registered above).
+    for s in &plan.secrets {
         crate::scrub::add(s);
-    }
-    if let Some(p) = &settings.connection.become_password {
-        crate::scrub::add(&p.0);
     }
     Ok((plan, inventory, settings))
 }

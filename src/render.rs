@@ -13,7 +13,7 @@ use serde::{Serialize, Serializer};
 
 use crate::diagnostic::did_you_mean;
 
-pub const REDACTED: &str = "********";
+pub const REDACTED: &str = crate::scrub::MASK;
 
 /// Instructions one rendering may run (minijinja's fuel): a config file of
 /// thousands of lines takes far less.

@@ -23,8 +23,35 @@ static FORMS: RwLock<Vec<String>> = RwLock::new(Vec::new());
 
 /// Registers a secret value.
 pub fn add(secret: &str) {
+    let mut all = FORMS.write().unwrap_or_else(|e| e.into_inner());
+    for f in forms(secret) {
+        if !all.contains(&f) {
+            all.push(f);
+        }
+    }
+    all.sort_by_key(|f| std::cmp::Reverse(f.len()));
+}
+
+/// The text with these secrets masked, whether registered or not (for
+/// messages made before the secrets are known to the scrubber).
+pub fn with(s: &str, secrets: &[&str]) -> String {
+    let mut forms: Vec<String> = secrets.iter().flat_map(|x| forms(x)).collect();
+    forms.sort_by_key(|f| std::cmp::Reverse(f.len()));
+    let mut out = s.to_string();
+    for f in &forms {
+        if out.contains(f.as_str()) {
+            out = out.replace(f.as_str(), MASK);
+        }
+    }
+    out
+}
+
+/// A secret as it may appear in output: itself, shell-quoted, JSON-escaped,
+/// with control characters escaped, and its long lines one by one. None
+/// for a value too short to mask.
+fn forms(secret: &str) -> Vec<String> {
     if secret.chars().count() < MIN_LEN {
-        return;
+        return Vec::new();
     }
     let mut forms = vec![secret.to_string()];
     let quoted = format!("'{}'", secret.replace('\'', r"'\''"));
@@ -40,13 +67,7 @@ pub fn add(secret: &str) {
             .filter(|l| l.trim().chars().count() >= 8)
             .map(str::to_string),
     );
-    let mut all = FORMS.write().unwrap_or_else(|e| e.into_inner());
-    for f in forms {
-        if !all.contains(&f) {
-            all.push(f);
-        }
-    }
-    all.sort_by_key(|f| std::cmp::Reverse(f.len()));
+    forms
 }
 
 /// The text with every secret masked.

@@ -162,21 +162,15 @@ impl Ssh {
         let Some(password) = &host.connection.become_password else {
             return Ok(Sudo::NoPassword);
         };
-        let probe = |sudo| {
-            let mut c = RemoteCommand::new(vec!["true".into()], Duration::from_secs(20));
-            c.r#become = true;
-            let _ = sudo;
-            c
-        };
-        let no_password = self
-            .run_raw(host, &probe(Sudo::NoPassword), Sudo::NoPassword, None)
-            .await?;
+        let mut probe = RemoteCommand::new(vec!["true".into()], Duration::from_secs(20));
+        probe.r#become = true;
+        let no_password = self.run_raw(host, &probe, Sudo::NoPassword, None).await?;
         if no_password.success() {
             return Ok(Sudo::NoPassword);
         }
         let input = format!("{}\n", password.0).into_bytes();
         let with = self
-            .run_raw(host, &probe(Sudo::Password), Sudo::Password, Some(input))
+            .run_raw(host, &probe, Sudo::Password, Some(input))
             .await?;
         if with.success() {
             return Ok(Sudo::Password);
@@ -202,9 +196,25 @@ impl Ssh {
         stdin: Option<Vec<u8>>,
     ) -> Result<Output, TransportError> {
         let argv = command.wrapped(host.connection.become_user.as_deref(), sudo);
-        let backstop = command.timeout + Duration::from_secs(15);
+        self.exec(host, &argv, stdin.as_deref(), command.timeout, None)
+            .await
+    }
+
+    /// Runs a wrapped argv on the host (or here, for a local connection),
+    /// writing `stdin` first and collecting the output. The host ends the
+    /// command at its timeout; the local deadline, 15 s later, only catches
+    /// a connection that stopped answering altogether.
+    async fn exec(
+        &self,
+        host: &PlanHost,
+        argv: &[String],
+        stdin: Option<&[u8]>,
+        timeout: Duration,
+        lines: Option<&LineSink<'_>>,
+    ) -> Result<Output, TransportError> {
+        let backstop = timeout + Duration::from_secs(15);
         if host.connection.kind == Kind::Local {
-            return super::local::run(&argv, stdin.as_deref(), backstop, None).await;
+            return super::local::run(argv, stdin, backstop, lines).await;
         }
         let session = self.session(host).await?;
         let mut cmd = session.command(argv[0].as_str());
@@ -217,21 +227,36 @@ impl Ssh {
         cmd.stdout(openssh::Stdio::piped())
             .stderr(openssh::Stdio::piped());
         let mut child = cmd.spawn().await.map_err(|e| classify(&e))?;
-        if let (Some(bytes), Some(mut pipe)) = (&stdin, child.stdin().take()) {
-            pipe.write_all(bytes)
-                .await
-                .map_err(|e| TransportError::Disconnected(e.to_string()))?;
+        if let Some(bytes) = stdin
+            && let Some(mut pipe) = child.stdin().take()
+        {
+            pipe.write_all(bytes).await.map_err(|e| {
+                TransportError::Disconnected(format!("writing the command's input: {e}"))
+            })?;
             drop(pipe);
         }
-        let out = tokio::time::timeout(backstop, child.wait_with_output())
-            .await
-            .map_err(|_| TransportError::Disconnected(format!("no answer from {}", host.name)))?
-            .map_err(|e| classify(&e))?;
-        Ok(Output {
-            code: out.status.code(),
-            stdout: out.stdout,
-            stderr: out.stderr,
-        })
+        let (stdout, stderr) = (child.stdout().take(), child.stderr().take());
+        let collect = async {
+            let (out, err) = tokio::join!(
+                read_lines(stdout, false, lines),
+                read_lines(stderr, true, lines)
+            );
+            let status = child.wait().await?;
+            Ok::<_, openssh::Error>((status, out, err))
+        };
+        match tokio::time::timeout(backstop, collect).await {
+            Ok(Ok((status, stdout, stderr))) => Ok(Output {
+                code: status.code(),
+                stdout,
+                stderr,
+            }),
+            Ok(Err(e)) => Err(classify(&e)),
+            Err(_) => Err(TransportError::Disconnected(format!(
+                "no answer from {} within {}s",
+                host.name,
+                backstop.as_secs()
+            ))),
+        }
     }
 }
 
@@ -348,53 +373,8 @@ impl Transport for Ssh {
             }
             _ => command.stdin.clone(),
         };
-        // The host ends the command at its timeout; this local deadline only
-        // catches a connection that stopped answering altogether.
-        let backstop = command.timeout + Duration::from_secs(15);
-        if host.connection.kind == Kind::Local {
-            return super::local::run(&argv, stdin.as_deref(), backstop, lines).await;
-        }
-        let session = self.session(host).await?;
-        let mut cmd = session.command(argv[0].as_str());
-        cmd.args(argv[1..].iter().map(String::as_str));
-        cmd.stdin(if stdin.is_some() {
-            openssh::Stdio::piped()
-        } else {
-            openssh::Stdio::null()
-        });
-        cmd.stdout(openssh::Stdio::piped())
-            .stderr(openssh::Stdio::piped());
-        let mut child = cmd.spawn().await.map_err(|e| classify(&e))?;
-        if let Some(bytes) = &stdin
-            && let Some(mut pipe) = child.stdin().take()
-        {
-            pipe.write_all(bytes).await.map_err(|e| {
-                TransportError::Disconnected(format!("writing the command's input: {e}"))
-            })?;
-            drop(pipe);
-        }
-        let (stdout, stderr) = (child.stdout().take(), child.stderr().take());
-        let collect = async {
-            let (out, err) = tokio::join!(
-                read_lines(stdout, false, lines),
-                read_lines(stderr, true, lines)
-            );
-            let status = child.wait().await?;
-            Ok::<_, openssh::Error>((status, out, err))
-        };
-        match tokio::time::timeout(backstop, collect).await {
-            Ok(Ok((status, stdout, stderr))) => Ok(Output {
-                code: status.code(),
-                stdout,
-                stderr,
-            }),
-            Ok(Err(e)) => Err(classify(&e)),
-            Err(_) => Err(TransportError::Disconnected(format!(
-                "no answer from {} within {}s",
-                host.name,
-                backstop.as_secs()
-            ))),
-        }
+        self.exec(host, &argv, stdin.as_deref(), command.timeout, lines)
+            .await
     }
 
     async fn close(&self) {

@@ -384,25 +384,16 @@ pub fn check_connections(inventory: &Inventory, defaults: &connection::Defaults)
     let mut errors = Diagnostics::default();
     let env = Arc::new(crate::render::syntax_env());
     let decrypted = Arc::new(inventory.decrypted.clone());
+    // The inventory's layers alone: no play, no `-e`, no `hostvars`.
+    let layers = Layers {
+        shared: BTreeMap::new(),
+        hostvars: (Value::UNDEFINED, Value::UNDEFINED),
+        playbook_vars: Vec::new(),
+        extra_vars: Vec::new(),
+        secrets: HashSet::new(),
+    };
     for host in inventory.hosts.iter() {
-        let mut raw: BTreeMap<String, RawVar> = BTreeMap::new();
-        raw.insert(
-            "inventory_hostname".into(),
-            RawVar::ready(Value::from(host.name.as_str())),
-        );
-        for (k, v) in &host.vars {
-            raw.insert(
-                k.clone(),
-                RawVar {
-                    value: v.value.clone(),
-                    place: Some(inventory.describe(&v.place)),
-                    secret: false,
-                    ready: None,
-                    ready_redacted: None,
-                },
-            );
-        }
-        let raw = Arc::new(raw);
+        let raw = Arc::new(layers.raw(host, &|p| Some(inventory.describe(p))));
         let real = Lazy::new(raw.clone(), decrypted.clone(), env.clone(), false);
         host_connection(host, &raw, &real, inventory, defaults, &mut errors);
     }
@@ -454,16 +445,8 @@ fn host_connection(
 
 /// Replaces secret values in a diagnostic's texts with `********`.
 fn mask(d: &mut Diagnostic, secrets: &std::collections::BTreeSet<String>) {
-    let hide = |s: &mut String| {
-        for secret in secrets
-            .iter()
-            .filter(|s| s.chars().count() >= crate::scrub::MIN_LEN)
-        {
-            if s.contains(secret.as_str()) {
-                *s = s.replace(secret.as_str(), crate::render::REDACTED);
-            }
-        }
-    };
+    let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+    let hide = |s: &mut String| *s = crate::scrub::with(s, &secrets);
     hide(&mut d.message);
     d.notes.iter_mut().for_each(hide);
     if let Some(h) = d.help.as_mut() {

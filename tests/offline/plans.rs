@@ -238,36 +238,49 @@ fn a_closed_stderr_does_not_panic_zkrun() {
     assert_eq!(out.status.code(), Some(2), "{out:?}");
 }
 
-/// `ansible_connection: local`: the host's commands run on this machine,
-/// without ssh, through the same wrapper as on a remote host.
-#[test]
-fn a_local_connection_runs_its_commands_here() {
+/// A directory holding `inv.ini` (one host, `here`, reached with
+/// `ansible_connection: local`) and the playbook `pb.yaml`.
+fn local_play(playbook: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let marker = dir.path().join("touched");
     std::fs::write(
         dir.path().join("inv.ini"),
         "here ansible_connection=local\n",
     )
     .unwrap();
-    std::fs::write(
-        dir.path().join("pb.yaml"),
-        format!(
-            "name: local\nhosts: here\ntasks:\n  - id: touch\n    run: parallel\n    maintain: {{command: [touch, {}]}}\n",
-            marker.display()
-        ),
-    )
-    .unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_zkrun"))
-        .current_dir(dir.path())
-        .args(["pb.yaml", "-i", "inv.ini", "--fresh", "--output", "json"])
+    std::fs::write(dir.path().join("pb.yaml"), playbook).unwrap();
+    dir
+}
+
+/// zkrun run in `dir`.
+fn zkrun_in(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_zkrun"))
+        .current_dir(dir)
+        .args(args)
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+/// `ansible_connection: local`: the host's commands run on this machine,
+/// without ssh, through the same wrapper as on a remote host.
+#[test]
+fn a_local_connection_runs_its_commands_here() {
+    let marker = std::env::temp_dir().join(format!("zkrun-local-{}", std::process::id()));
+    let _ = std::fs::remove_file(&marker);
+    let dir = local_play(&format!(
+        "name: local\nhosts: here\ntasks:\n  - id: touch\n    run: parallel\n    maintain: {{command: [touch, {}]}}\n",
+        marker.display()
+    ));
+    let out = zkrun_in(
+        dir.path(),
+        &["pb.yaml", "-i", "inv.ini", "--fresh", "--output", "json"],
+    );
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(marker.exists(), "the command did not run here");
+    let _ = std::fs::remove_file(&marker);
 }
 
 /// A printed plan's fingerprint is keyed with the run's own random key: no
@@ -312,22 +325,10 @@ fn a_printed_fingerprint_is_a_keyed_hash() {
 /// another playbook is never adopted.
 #[test]
 fn a_forged_or_foreign_state_file_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("inv.ini"),
-        "here ansible_connection=local\n",
-    )
-    .unwrap();
     let pb = "name: local\nhosts: here\ntasks:\n  - id: noop\n    run: parallel\n    maintain: {command: [\"true\"]}\n";
-    std::fs::write(dir.path().join("pb.yaml"), pb).unwrap();
+    let dir = local_play(pb);
     std::fs::write(dir.path().join("other.yaml"), pb).unwrap();
-    let zkrun = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_zkrun"))
-            .current_dir(dir.path())
-            .args(args)
-            .output()
-            .unwrap()
-    };
+    let zkrun = |args: &[&str]| zkrun_in(dir.path(), args);
     let out = zkrun(&["pb.yaml", "-i", "inv.ini", "--state", "s.json"]);
     assert!(
         out.status.success(),
@@ -422,22 +423,10 @@ fn completions_and_the_man_page_are_generated_from_the_flags() {
 /// plan never stood and the scrubber never learnt the secret.
 #[test]
 fn an_error_quoting_a_secret_masks_it() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("inv.ini"),
-        "here ansible_connection=local\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("pb.yaml"),
+    let dir = local_play(
         "name: s\nhosts: here\nsecrets: [zk_password]\nvars: {zk_password: s3cret-value-123}\ntasks:\n  - id: x\n    run: parallel\n    maintain: {shell: \"{% include zk_password %}\"}\n",
-    )
-    .unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_zkrun"))
-        .current_dir(dir.path())
-        .args(["pb.yaml", "-i", "inv.ini", "--check"])
-        .output()
-        .unwrap();
+    );
+    let out = zkrun_in(dir.path(), &["pb.yaml", "-i", "inv.ini", "--check"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(!err.contains("s3cret-value-123"), "{err}");
