@@ -498,6 +498,25 @@ mod tests {
     }
 
     #[test]
+    fn default_fills_in_an_undefined_variable_under_strict_undefined() {
+        let r = Renderer::new(HashSet::new());
+        let c = cx(&[("zk_unit", "zookeeper-server")], &HashSet::new());
+        let shipped = "{{ zk_manager | default('script') }}";
+        assert_eq!(r.render(shipped, &c).unwrap().real(), "script");
+        assert_eq!(
+            r.render("{{ zk_unit | default('zookeeper') }}", &c)
+                .unwrap()
+                .real(),
+            "zookeeper-server"
+        );
+        // Without it, an undefined variable is still an error.
+        assert!(matches!(
+            r.render("{{ zk_manager }}", &c),
+            Err(RenderError::Undefined { .. })
+        ));
+    }
+
+    #[test]
     fn a_condition_must_be_a_boolean_and_bool_reads_ansible_text() {
         let r = Renderer::new(HashSet::new());
         let c = cx(&[("run_maintenance", "no")], &HashSet::new());

@@ -114,6 +114,23 @@ impl<'a, T: Transport> Exec<'a, T> {
             .map_err(|e| e.explain().0)
     }
 
+    /// A short read-only query on this step's host with the step's
+    /// `become`, for what only root may read: the system journal, of which
+    /// journalctl shows a user outside the `systemd-journal` group nothing
+    /// (and with `--quiet` does not say so). Not logged; its own timeout.
+    pub async fn query_as_step(&self, argv: &[&str], timeout: Duration) -> Result<Output, String> {
+        let command = RemoteCommand {
+            argv: argv.iter().map(|s| s.to_string()).collect(),
+            stdin: None,
+            r#become: self.r#become,
+            timeout,
+        };
+        self.transport
+            .run(self.host, &command, None)
+            .await
+            .map_err(|e| e.explain().0)
+    }
+
     /// Records a fact in the run's checkpoint (and the event stream).
     pub fn fact(&self, name: impl AsRef<str>, value: impl Into<String>) {
         let name = name.as_ref();

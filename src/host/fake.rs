@@ -7,8 +7,14 @@ use std::sync::Mutex;
 use super::PlanHost;
 use super::transport::{LineSink, Output, RemoteCommand, Transport, TransportError};
 
-/// (host or `*`, argv prefix, what to return)
-type Answer = (String, String, Result<Output, TransportError>);
+/// (host or `*`, argv prefix, what to return, and the prefix of a command
+/// that must have run on the host first, if any)
+type Answer = (
+    String,
+    String,
+    Result<Output, TransportError>,
+    Option<String>,
+);
 
 #[derive(Default)]
 pub struct Fake {
@@ -35,8 +41,41 @@ impl Fake {
         self.answers
             .lock()
             .unwrap()
-            .push((host.into(), prefix.into(), answer));
+            .push((host.into(), prefix.into(), answer, None));
         self
+    }
+
+    /// Like `answer`, but only once a command starting with `trigger` has
+    /// run on the same host (a JVM gone after a kill, a node serving after
+    /// its start); until then the other answers apply. Among answers with
+    /// the same prefix, the one added last wins.
+    pub fn after(
+        &self,
+        host: &str,
+        trigger: &str,
+        prefix: &str,
+        answer: Result<Output, TransportError>,
+    ) -> &Self {
+        self.answers.lock().unwrap().push((
+            host.into(),
+            prefix.into(),
+            answer,
+            Some(trigger.into()),
+        ));
+        self
+    }
+
+    /// Commands on `host` starting with `prefix` succeed and print `stdout`.
+    pub fn prints(&self, host: &str, prefix: &str, stdout: &str) -> &Self {
+        self.answer(
+            host,
+            prefix,
+            Ok(Output {
+                code: Some(0),
+                stdout: stdout.as_bytes().to_vec(),
+                stderr: Vec::new(),
+            }),
+        )
     }
 
     pub fn exit(&self, host: &str, prefix: &str, code: i32, stderr: &str) -> &Self {
@@ -85,17 +124,27 @@ impl Transport for Fake {
         command: &RemoteCommand,
         lines: Option<&LineSink<'_>>,
     ) -> Result<Output, TransportError> {
-        self.log
-            .lock()
-            .unwrap()
-            .push((host.name.clone(), command.argv.clone()));
+        let ran: Vec<String> = {
+            let mut log = self.log.lock().unwrap();
+            log.push((host.name.clone(), command.argv.clone()));
+            log.iter()
+                .filter(|(h, _)| h == &host.name)
+                .map(|(_, a)| a.join(" "))
+                .collect()
+        };
         let line = command.argv.join(" ");
         let answers = self.answers.lock().unwrap();
         let best = answers
             .iter()
-            .filter(|(h, p, _)| (h == &host.name || h == "*") && line.starts_with(p.as_str()))
-            .max_by_key(|(_, p, _)| p.len());
-        if let (Some(sink), Some((_, _, Ok(out)))) = (lines, best) {
+            .filter(|(h, p, _, after)| {
+                (h == &host.name || h == "*")
+                    && line.starts_with(p.as_str())
+                    && after
+                        .as_ref()
+                        .is_none_or(|t| ran.iter().any(|r| r.starts_with(t.as_str())))
+            })
+            .max_by_key(|(_, p, _, _)| p.len());
+        if let (Some(sink), Some((_, _, Ok(out), _))) = (lines, best) {
             for l in String::from_utf8_lossy(&out.stdout).lines() {
                 sink(false, l);
             }
@@ -104,7 +153,7 @@ impl Transport for Fake {
             }
         }
         match best {
-            Some((_, _, answer)) => answer.clone(),
+            Some((_, _, answer, _)) => answer.clone(),
             None => Ok(Output {
                 code: Some(0),
                 ..Output::default()

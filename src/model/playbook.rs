@@ -43,7 +43,9 @@ pub struct Playbook<K> {
     pub tasks: Vec<Task<K>>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+/// What starts and stops ZooKeeper on a host: `service.manager` as
+/// rendered for that host.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Manager {
     /// ZooKeeper's own `zkServer.sh start|stop`.
@@ -51,6 +53,20 @@ pub enum Manager {
     Script,
     /// `systemctl start|stop <unit>`.
     Systemd,
+}
+
+impl Manager {
+    pub const NAMES: [&str; 2] = ["script", "systemd"];
+
+    /// The manager a (rendered) value names; surrounding blanks are
+    /// ignored, as a template's own line breaks would be.
+    pub fn parse(s: &str) -> Option<Manager> {
+        match s.trim() {
+            "script" => Some(Manager::Script),
+            "systemd" => Some(Manager::Systemd),
+            _ => None,
+        }
+    }
 }
 
 /// How four-letter words reach a node.
@@ -68,8 +84,12 @@ pub enum AskVia {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Service {
-    #[serde(default)]
-    pub manager: Manager,
+    /// What starts and stops ZooKeeper: `script` (`zkServer.sh`) or
+    /// `systemd` (`systemctl`, with `unit`). A template may choose per
+    /// host: `"{{ zk_manager | default('script') }}"`.
+    #[serde(default = "default_manager", deserialize_with = "manager")]
+    #[schemars(schema_with = "manager_schema")]
+    pub manager: Template,
     /// The control script, for `manager: script`.
     #[serde(default = "default_script")]
     pub script: Template,
@@ -96,6 +116,42 @@ pub struct Service {
     /// How four-letter words are asked: `ssh` (default) or `direct`.
     #[serde(default)]
     pub four_letter_words: AskVia,
+}
+
+fn default_manager() -> Template {
+    Template::new("script")
+}
+
+/// A literal is checked here, where serde_yaml still knows its place; a
+/// template is checked for its syntax, and its value per host when the
+/// plan is built.
+fn manager<'de, D: Deserializer<'de>>(d: D) -> Result<Template, D::Error> {
+    super::checked::string(
+        d,
+        "`script`, `systemd`, or a template that renders to one of them",
+        |s| {
+            let t = Template::new(s);
+            if !t.is_plain() {
+                Template::check(s)?;
+            } else if Manager::parse(s).is_none() {
+                return Err(format!(
+                    "`manager: {s}` is no service manager zkrun knows; it takes `script` (zkServer.sh) or `systemd` (systemctl), or a template that renders to one of them"
+                ));
+            }
+            Ok(t)
+        },
+    )
+}
+
+/// A literal names a manager; anything else must be a template (the
+/// field's doc comment is the description).
+fn manager_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "anyOf": [
+            {"type": "string", "enum": Manager::NAMES},
+            {"type": "string", "pattern": "\\{[{%#]"}
+        ]
+    })
 }
 
 fn default_script() -> Template {
@@ -130,7 +186,7 @@ fn default_log() -> Template {
 impl Default for Service {
     fn default() -> Self {
         Service {
-            manager: Manager::default(),
+            manager: default_manager(),
             script: default_script(),
             unit: default_unit(),
             client_port: default_client_port(),
@@ -346,5 +402,47 @@ impl JsonSchema for Order {
                 {"type": "array", "items": host}
             ]
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::yaml::Source;
+
+    fn service(text: &str) -> Result<Service, String> {
+        Source::new("p.yaml", text)
+            .parse::<Service>("service")
+            .map_err(|d| d.render())
+    }
+
+    #[test]
+    fn the_manager_is_a_known_literal_or_a_template() {
+        assert_eq!(service("{}").unwrap().manager.as_str(), "script");
+        assert_eq!(
+            service("manager: systemd").unwrap().manager.as_str(),
+            "systemd"
+        );
+        let t = "manager: \"{{ zk_manager | default('script') }}\"";
+        assert_eq!(
+            service(t).unwrap().manager.as_str(),
+            "{{ zk_manager | default('script') }}"
+        );
+        let e = service("\nmanager: upstart").unwrap_err();
+        assert!(
+            e.contains("`manager: upstart` is no service manager"),
+            "{e}"
+        );
+        assert!(e.contains("p.yaml:2:10"), "{e}");
+        let e = service("manager: \"{{ zk_manager \"").unwrap_err();
+        assert!(e.contains("syntax error in template"), "{e}");
+    }
+
+    #[test]
+    fn a_rendered_manager_is_read_without_its_blanks() {
+        assert_eq!(Manager::parse("systemd"), Some(Manager::Systemd));
+        assert_eq!(Manager::parse(" script\n"), Some(Manager::Script));
+        assert_eq!(Manager::parse("Systemd"), None);
+        assert_eq!(Manager::parse(""), None);
     }
 }

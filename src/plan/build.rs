@@ -16,6 +16,7 @@ use crate::inventory::connection::{self, Connection};
 use crate::inventory::lazy::{HostBuilder, HostVars, Lazy, RawVar};
 use crate::inventory::{Host, Inventory, Value as InvValue};
 
+use crate::model::playbook::Manager;
 use crate::model::task::{Kinds, Run};
 use crate::model::{Duration, TaskId};
 use crate::render::{Context, Renderer};
@@ -563,6 +564,23 @@ fn render_service(
             problems,
         )
     };
+    let manager = field(&s.manager, "manager").and_then(|t| {
+        let m = Manager::parse(t.real());
+        if m.is_none() {
+            let d = Diagnostic::new(format!(
+                "`service.manager` renders to `{}`; it takes `script` or `systemd`",
+                t.shown.trim()
+            ))
+            .at(src.locate(&at.key("manager"), Part::Value))
+            .label(format!("renders to `{}`", t.shown.trim()))
+            .help(
+                "give the variable it reads `script` or `systemd` for these hosts \
+                 (in the inventory, the playbook's `vars`, or with `-e`)",
+            );
+            problems.add(d, &host.name);
+        }
+        m
+    });
     let script = field(&s.script, "script");
     let unit = field(&s.unit, "unit");
     let config = field(&s.config, "config");
@@ -573,7 +591,7 @@ fn render_service(
         None => Some(connection.address.clone()),
     };
     Some(ServiceOnHost {
-        manager: s.manager,
+        manager: manager?,
         script: script?,
         unit: unit?,
         config: config?,

@@ -17,6 +17,7 @@ use crate::yaml::{Part, Source, YamlPath};
 /// The service block rendered for one host.
 #[derive(Debug, Clone)]
 pub struct ServiceOnHost {
+    /// `service.manager` as rendered for this host.
     pub manager: Manager,
     pub script: Text,
     pub unit: Text,
@@ -49,6 +50,12 @@ impl ServiceOnHost {
                 self.unit.clone(),
             ],
         }
+    }
+
+    /// The unit, when systemd manages the service: what its processes,
+    /// status and journal are looked up by.
+    pub fn systemd_unit(&self) -> Option<Text> {
+        (self.manager == Manager::Systemd).then(|| self.unit.clone())
     }
 
     /// The command that starts or stops the service, as an argv.

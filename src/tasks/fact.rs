@@ -22,12 +22,15 @@ pub enum Fact {
     MntrTimings,
     /// Where the server log ended before a start (bytes).
     LogOffset,
+    /// Where the unit's journal ended before a start (`manager: systemd`):
+    /// journalctl's cursor, empty when the unit had logged nothing yet.
+    LogCursor,
     /// A backup's sha256 manifest.
     Manifest,
 }
 
 impl Fact {
-    pub const ALL: [Fact; 10] = [
+    pub const ALL: [Fact; 11] = [
         Fact::Ensemble,
         Fact::Epoch,
         Fact::Elections,
@@ -37,6 +40,7 @@ impl Fact {
         Fact::LeaderEpoch,
         Fact::MntrTimings,
         Fact::LogOffset,
+        Fact::LogCursor,
         Fact::Manifest,
     ];
 
@@ -51,6 +55,7 @@ impl Fact {
             Fact::LeaderEpoch => "leader_epoch",
             Fact::MntrTimings => "mntr_timings",
             Fact::LogOffset => "log_offset",
+            Fact::LogCursor => "log_cursor",
             Fact::Manifest => "manifest",
         }
     }

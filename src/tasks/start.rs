@@ -11,7 +11,7 @@ use crate::render::Text;
 use crate::tasks::context::Cx;
 use crate::tasks::fact::Fact;
 use crate::tasks::status::WATCH;
-use crate::zk::probe;
+use crate::zk::{probe, systemd};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -25,6 +25,10 @@ pub struct StartStep {
     pub pid_of: Vec<Text>,
     /// The server log, read for fatal lines when the start fails.
     pub log: Text,
+    /// The unit, with `manager: systemd`: its journal's end is recorded
+    /// for `verify`, and its status and journal explain a failed start.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit: Option<Text>,
 }
 
 pub fn plan(_: &StartArgs, cx: &Cx) -> Option<StartStep> {
@@ -32,6 +36,7 @@ pub fn plan(_: &StartArgs, cx: &Cx) -> Option<StartStep> {
         command: cx.service.control("start"),
         pid_of: cx.service.main_pid(),
         log: cx.service.log.clone(),
+        unit: cx.service.systemd_unit(),
     })
 }
 
@@ -78,6 +83,14 @@ impl StartStep {
         {
             x.fact(Fact::LogOffset, n.to_string());
         }
+        // A unit may log to the journal instead (or as well): where it
+        // ends now. Without a journal to read, nothing is recorded and
+        // verify reads the file alone.
+        if let Some(unit) = &self.unit
+            && let Some(cursor) = systemd::cursor(x, unit.real()).await
+        {
+            x.fact(Fact::LogCursor, cursor);
+        }
         // The start is done when a new JVM of this server runs; `verify`
         // then waits for it to serve and sync. `zkServer.sh start` sleeps a
         // second before its own verdict: it runs while the host is watched,
@@ -105,19 +118,40 @@ impl StartStep {
         };
         match result {
             Ok(()) => Ok(()),
-            Err(mut e) => {
-                // Why it did not start is in the server's log, not the script's output.
-                let fatal = probe::fatal_log_lines(x, x.host, self.log.real()).await;
-                if !fatal.is_empty() {
-                    e.tail = fatal;
-                    e.help = Some(
-                        "the server's log says why (above); fix it on the host and run again"
-                            .into(),
-                    );
-                }
-                Err(e)
-            }
+            Err(e) => Err(self.explain(x, e).await),
         }
+    }
+
+    /// Why it did not start is in the server's log (and, for a unit, in
+    /// systemd's status and the journal), not in the command's output.
+    async fn explain<T: Transport>(&self, x: &Exec<'_, T>, mut e: StepError) -> StepError {
+        let unit = self.unit.as_ref().map(Text::real);
+        let fatal = probe::fatal_log_lines(x, x.host, self.log.real(), unit).await;
+        // Lines in parentheses are zkrun's notes (no log, not readable).
+        let found = fatal.iter().any(|l| !l.starts_with('('));
+        let status = match unit {
+            Some(unit) => systemd::status_lines(x, unit).await,
+            None => Vec::new(),
+        };
+        if found {
+            e.help =
+                Some("the server's log says why (above); fix it on the host and run again".into());
+        } else if let Some(unit) = &self.unit
+            && !status.is_empty()
+        {
+            e.help = Some(format!(
+                "systemd's status of the unit is above; `journalctl -u {unit}` on {} has the rest; fix it on the host and run again",
+                x.host.name
+            ));
+        }
+        if found || !status.is_empty() {
+            e.tail = status.into_iter().chain(fatal).collect();
+        } else {
+            // Nothing better to show: the command's own output stays, with
+            // why no log line is.
+            e.tail.extend(fatal);
+        }
+        e
     }
 
     pub fn describe(&self) -> Vec<String> {

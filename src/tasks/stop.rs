@@ -13,7 +13,10 @@ use crate::tasks::context::Cx;
 use crate::tasks::fact::Fact;
 use crate::tasks::status::WATCH;
 use crate::zk::ensemble::NodeState;
-use crate::zk::probe;
+use crate::zk::{probe, systemd};
+
+/// Forcing a stop happens after the step's own time is up: it gets its own.
+const FORCE_TIME: Duration = Duration::from_secs(20);
 
 /// SIGTERM to "$1" if it is still a ZooKeeper server (a recycled PID is
 /// left alone), up to 10 s for it to go, then SIGKILL.
@@ -50,6 +53,11 @@ pub struct StopStep {
     pub pid_of: Vec<Text>,
     pub force: bool,
     pub client: Endpoint,
+    /// The unit, with `manager: systemd`: which JVMs are this server's is
+    /// decided by the unit they run in, and a forced stop of a unit
+    /// without a main PID kills the unit's processes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit: Option<Text>,
 }
 
 pub fn plan(args: &StopArgs, cx: &Cx) -> Option<StopStep> {
@@ -58,6 +66,7 @@ pub fn plan(args: &StopArgs, cx: &Cx) -> Option<StopStep> {
         pid_of: cx.service.main_pid(),
         force: args.force,
         client: cx.service.client.clone(),
+        unit: cx.service.systemd_unit(),
     })
 }
 
@@ -75,9 +84,16 @@ impl StopStep {
         x.note(&format!("server pids before stop: {pids:?}"));
         let main_pid = self.main_pid(x).await;
         // Wait for this server's own process: another JVM on the host (a
-        // second instance, another ensemble's observer) is not ours to wait for.
-        let ours: Vec<u32> = match main_pid {
-            Some(p) if pids.contains(&p) => vec![p],
+        // second instance, another ensemble's observer) is not ours to wait
+        // for. Under systemd without a main PID (a unit generated from a
+        // SysV script records none), ours are the JVMs in the unit.
+        let in_unit = match &self.unit {
+            Some(unit) => systemd::pid_units(x, unit.real(), &pids).await.ok(),
+            None => None,
+        };
+        let ours: Vec<u32> = match (main_pid, &in_unit) {
+            (Some(p), _) if pids.contains(&p) => vec![p],
+            (_, Some(found)) if found.known() => found.ours.clone(),
             _ => pids.clone(),
         };
         // For the record: where the leader was before this node went down.
@@ -126,34 +142,19 @@ impl StopStep {
         };
         match waited {
             Ok(()) => Ok(()),
-            Err(why) if self.force => {
-                let Some(pid) = main_pid else {
-                    return Err(StepError::new(format!(
-                        "ZooKeeper did not stop within {}s ({why}) and its PID is unknown (no pid file), so it cannot be forced",
-                        x.timeout.as_secs()
-                    ))
-                    .help("stop it on the host by hand; zkrun never kills by process name"));
-                };
-                x.note(&format!("force: SIGTERM, then SIGKILL, to pid {pid} ({why})"));
-                let argv = [
-                    Text::plain("sh"),
-                    Text::plain("-c"),
-                    Text::plain(ESCALATE),
-                    Text::plain("zkrun-escalate"),
-                    Text::plain(pid.to_string()),
-                ];
-                // The step's own time is up: the escalation gets its own.
-                let out = x.run_for(&argv, None, Duration::from_secs(20)).await?;
-                if out.success() {
-                    Ok(())
-                } else {
-                    Err(StepError::new(format!(
-                        "forcing pid {pid} to stop failed (exit {:?}): {}",
-                        out.code,
-                        String::from_utf8_lossy(&out.stderr).trim()
-                    )))
+            Err(why) if self.force => match (&self.unit, main_pid) {
+                // systemd's main PID is no server (a wrapper's, or none at
+                // all): the unit's own processes are what it stops.
+                (Some(unit), pid) if !pid.is_some_and(|p| pids.contains(&p)) => {
+                    self.kill_unit(x, unit, pid, &ours, &why).await
                 }
-            }
+                (_, Some(pid)) => self.escalate(x, pid, &why).await,
+                (_, None) => Err(StepError::new(format!(
+                    "ZooKeeper did not stop within {}s ({why}) and its PID is unknown (no pid file), so it cannot be forced",
+                    x.timeout.as_secs()
+                ))
+                .help("stop it on the host by hand; zkrun never kills by process name")),
+            },
             Err(why) => Err(StepError::new(format!(
                 "ZooKeeper did not stop within {}s: {why}",
                 x.timeout.as_secs()
@@ -162,27 +163,119 @@ impl StopStep {
         }
     }
 
+    /// SIGTERM, then SIGKILL, to the recorded server PID.
+    async fn escalate<T: Transport>(
+        &self,
+        x: &Exec<'_, T>,
+        pid: u32,
+        why: &str,
+    ) -> Result<(), StepError> {
+        x.note(&format!(
+            "force: SIGTERM, then SIGKILL, to pid {pid} ({why})"
+        ));
+        let argv = [
+            Text::plain("sh"),
+            Text::plain("-c"),
+            Text::plain(ESCALATE),
+            Text::plain("zkrun-escalate"),
+            Text::plain(pid.to_string()),
+        ];
+        // The step's own time is up: the escalation gets its own.
+        let out = x.run_for(&argv, None, FORCE_TIME).await?;
+        if out.success() {
+            Ok(())
+        } else {
+            Err(StepError::new(format!(
+                "forcing pid {pid} to stop failed (exit {:?}): {}",
+                out.code,
+                String::from_utf8_lossy(&out.stderr).trim()
+            )))
+        }
+    }
+
+    /// SIGKILL to every process of the unit (`systemctl kill`: the unit's
+    /// cgroup, nothing outside it), then up to 10 s for this server's JVMs
+    /// to go.
+    async fn kill_unit<T: Transport>(
+        &self,
+        x: &Exec<'_, T>,
+        unit: &Text,
+        main_pid: Option<u32>,
+        ours: &[u32],
+        why: &str,
+    ) -> Result<(), StepError> {
+        let name = systemd::unit_name(&unit.shown);
+        let record = match main_pid {
+            None => "MainPID 0: the unit records no main process (a unit generated from a SysV script has none)".to_string(),
+            Some(p) => format!("its MainPID {p} is no ZooKeeper server (a wrapper's)"),
+        };
+        x.note(&format!(
+            "force: {record}, so SIGKILL to the processes of unit {name} with systemctl kill ({why})"
+        ));
+        let argv = [
+            Text::plain("systemctl"),
+            Text::plain("kill"),
+            Text::plain("--signal=SIGKILL"),
+            unit.clone(),
+        ];
+        let shown = crate::render::shell_line(&argv);
+        let out = x.run_for(&argv, None, FORCE_TIME).await?;
+        if !out.success() {
+            return Err(StepError::new(format!(
+                "ZooKeeper did not stop within {}s ({why}), and `{shown}` failed (exit {:?}): {}",
+                x.timeout.as_secs(),
+                out.code,
+                String::from_utf8_lossy(&out.stderr).trim()
+            ))
+            .help(format!(
+                "stop it on {} by hand; zkrun never kills by process name",
+                x.host.name
+            )));
+        }
+        // `systemctl kill` returns once the signal is sent.
+        let mut left: Vec<u32> = ours.to_vec();
+        for _ in 0..100 {
+            left = probe::server_pids(x, x.host)
+                .await
+                .map_err(StepError::new)?
+                .into_iter()
+                .filter(|p| ours.contains(p))
+                .collect();
+            if left.is_empty() {
+                return Ok(());
+            }
+            x.sleep(WATCH).await;
+        }
+        Err(StepError::new(format!(
+            "`{shown}` was sent, but pid {} still runs 10s later",
+            join(&left)
+        ))
+        .help(format!(
+            "look at the process on {} (a JVM in uninterruptible I/O does not die until the I/O ends)",
+            x.host.name
+        )))
+    }
+
     /// The server's PID as its manager records it (pid file or MainPID).
     async fn main_pid<T: Transport>(&self, x: &Exec<'_, T>) -> Option<u32> {
         probe::recorded_pid(x, &self.pid_of).await
     }
 
     /// Before anything stops: the manager's record of the server's PID is
-    /// there and names a running server. Without it the stop command finds
-    /// nothing to stop (and waits its whole timeout), and a stale pid file
-    /// makes the start refuse ("already running as process N").
+    /// there and names a running server (under systemd: the server runs in
+    /// the unit). Without it the stop command finds nothing to stop (and
+    /// waits its whole timeout), and a stale pid file makes the start
+    /// refuse ("already running as process N").
     pub async fn inspect<T: Transport>(&self, x: &Exec<'_, T>) -> super::Inspection {
-        // `systemctl stop` stops the unit's whole cgroup and needs no PID
-        // (a `Type=oneshot` unit has MainPID 0, a wrapper's is not Java).
-        if self.pid_of.first().is_some_and(|w| w.real() == "systemctl") {
-            return super::Inspection::default();
-        }
         let pids = match probe::server_pids(x, x.host).await {
             Ok(p) => p,
             Err(e) => return super::Inspection::problem(StepError::new(e)),
         };
         if pids.is_empty() {
             return super::Inspection::default();
+        }
+        if let Some(unit) = &self.unit {
+            return self.inspect_unit(x, unit, &pids).await;
         }
         let recorded = self.main_pid(x).await;
         let how = crate::render::shell_line(&self.pid_of);
@@ -217,13 +310,77 @@ impl StopStep {
         }
     }
 
+    /// Under systemd: `systemctl stop` stops the unit's whole cgroup and
+    /// needs no PID (a `Type=oneshot` or SysV unit has MainPID 0, a
+    /// wrapper's is not Java), but it stops nothing outside the unit. A
+    /// server started by hand, or by its script, keeps running and the
+    /// stop would wait its whole timeout for it.
+    async fn inspect_unit<T: Transport>(
+        &self,
+        x: &Exec<'_, T>,
+        unit: &Text,
+        pids: &[u32],
+    ) -> super::Inspection {
+        let found = match systemd::pid_units(x, unit.real(), pids).await {
+            Ok(f) => f,
+            Err(e) => return super::Inspection::problem(StepError::new(e)),
+        };
+        if !found.ours.is_empty() {
+            return super::Inspection::default();
+        }
+        // Nothing answers on this node's port: the JVMs are another
+        // instance's, or one on its way down (a stop an earlier, killed run
+        // began); the stop waits for the port alone.
+        if matches!(probe::node(x, x.host).await, NodeState::Down) {
+            return super::Inspection::default();
+        }
+        let name = systemd::unit_name(&unit.shown);
+        let stop = crate::render::shell_line(&self.command);
+        let (pid_word, their) = if pids.len() == 1 {
+            ("pid", "its unit")
+        } else {
+            ("pids", "their units")
+        };
+        let start = format!(
+            "start it through systemd (stop it by hand, then `systemctl start {unit}`), or use `manager: script` for {} (`zk_manager: script` with the shipped playbooks); no node was stopped",
+            x.host.name
+        );
+        let message = if found.known() {
+            let units: Vec<&str> = found
+                .units
+                .iter()
+                .map(|(_, u)| u.as_deref().unwrap_or("none"))
+                .collect();
+            format!(
+                "ZooKeeper runs on {} ({pid_word} {}) outside unit {name} ({their}: {}), so `{stop}` would not stop it",
+                x.host.name,
+                join(pids),
+                units.join(", ")
+            )
+        } else {
+            format!(
+                "ZooKeeper runs on {} ({pid_word} {}) but systemd does not manage it (`ps -o unit=` names no unit: no systemd on the host, or a ps without it), so `{stop}` would not stop it",
+                x.host.name,
+                join(pids)
+            )
+        };
+        super::Inspection::problem(StepError::new(message).help(start))
+    }
+
     pub fn describe(&self) -> Vec<String> {
         let mut lines = vec![
             format!("run: {}", crate::render::shell_line(&self.command)),
             format!("wait until the JVM exits and {} closes", self.client),
         ];
         if self.force {
-            lines.push("SIGKILL if it is still running at the timeout".into());
+            lines.push(match &self.unit {
+                Some(unit) => format!(
+                    "SIGKILL if it is still running at the timeout: to the unit's MainPID, \
+                     or with `systemctl kill` to the processes of {} when it has none",
+                    systemd::unit_name(&unit.shown)
+                ),
+                None => "SIGKILL if it is still running at the timeout".into(),
+            });
         }
         lines
     }

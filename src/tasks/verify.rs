@@ -13,7 +13,7 @@ use crate::tasks::context::Cx;
 use crate::tasks::fact::Fact;
 use crate::tasks::status::WATCH;
 use crate::zk::Mode;
-use crate::zk::{ensemble, probe};
+use crate::zk::{ensemble, probe, systemd};
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -89,6 +89,10 @@ pub struct VerifyStep {
     /// The client read, as an argv.
     pub read: Option<Vec<Text>>,
     pub log: Option<Text>,
+    /// The unit whose journal is read with the log (`manager: systemd`):
+    /// a unit running the server in the foreground logs there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub journal: Option<Text>,
     /// The live config: tells whether this node is an observer.
     pub config: Text,
 }
@@ -111,6 +115,7 @@ pub fn plan(args: &VerifyArgs, cx: &Cx) -> Option<VerifyStep> {
         client,
         read,
         log: args.log_errors.then(|| cx.service.log.clone()),
+        journal: cx.service.systemd_unit().filter(|_| args.log_errors),
         config: cx.service.config.clone(),
     })
 }
@@ -202,29 +207,13 @@ impl VerifyStep {
                 "the node is left as it is; look at its log, fix it, and run again: zkrun checks the ensemble before it touches another node",
             );
             if let Some(log) = &self.log {
-                e.tail = probe::fatal_log_lines(x, x.host, log.real()).await;
+                let unit = self.journal.as_ref().map(Text::real);
+                e.tail = probe::fatal_log_lines(x, x.host, log.real(), unit).await;
             }
             return Err(e);
         }
-        if let Some(log) = &self.log
-            && let Some(offset) = x.recall(Fact::LogOffset).and_then(|o| o.parse().ok())
-        {
-            let errors = probe::error_lines_since(x, x.host, log.real(), offset)
-                .await
-                .map_err(StepError::new)?;
-            if !errors.is_empty() {
-                let mut e = StepError::new(format!(
-                    "{} serves, but its log has ERROR lines since it started",
-                    self.client
-                ))
-                .help(format!(
-                    "read {log} on {} from its last start; when the errors are understood, \
-                     run again (or set `log_errors: false` on this verify)",
-                    x.host.name
-                ));
-                e.tail = errors;
-                return Err(e);
-            }
+        if let Some(log) = &self.log {
+            self.log_errors(x, log).await?;
         }
         // Who leads now, and the leader's own timings when `mntr` answers,
         // for the record and the roll report.
@@ -252,6 +241,44 @@ impl VerifyStep {
             x.check(read, None).await?;
         }
         Ok(())
+    }
+
+    /// No ERROR line since the start: in the log file after the offset the
+    /// start recorded, and in the unit's journal after its cursor. Either
+    /// is read only when the start recorded where it ended.
+    async fn log_errors<T: Transport>(&self, x: &Exec<'_, T>, log: &Text) -> Result<(), StepError> {
+        let mut errors = Vec::new();
+        if let Some(offset) = x.recall(Fact::LogOffset).and_then(|o| o.parse().ok()) {
+            errors = probe::error_lines_since(x, x.host, log.real(), offset)
+                .await
+                .map_err(StepError::new)?;
+        }
+        if let Some(unit) = &self.journal
+            && let Some(cursor) = x.recall(Fact::LogCursor)
+        {
+            let journal = systemd::error_lines_since(x, unit.real(), &cursor)
+                .await
+                .map_err(StepError::new)?;
+            errors = probe::merged(errors, journal);
+        }
+        if errors.is_empty() {
+            return Ok(());
+        }
+        let read = match &self.journal {
+            Some(unit) => format!("read {log} and `journalctl -u {unit}`"),
+            None => format!("read {log}"),
+        };
+        let mut e = StepError::new(format!(
+            "{} serves, but its log has ERROR lines since it started",
+            self.client
+        ))
+        .help(format!(
+            "{read} on {} from its last start; when the errors are understood, \
+             run again (or set `log_errors: false` on this verify)",
+            x.host.name
+        ));
+        e.tail = errors;
+        Err(e)
     }
 
     /// The client read, tried once per run against a live node before
@@ -322,8 +349,13 @@ impl VerifyStep {
         if let Some(read) = &self.read {
             lines.push(format!("client read: {}", crate::render::shell_line(read)));
         }
-        if let Some(log) = &self.log {
-            lines.push(format!("no ERROR lines in {log} since the start"));
+        match (&self.log, &self.journal) {
+            (Some(log), Some(unit)) => lines.push(format!(
+                "no ERROR lines in {log} or the journal of {} since the start",
+                systemd::unit_name(&unit.shown)
+            )),
+            (Some(log), None) => lines.push(format!("no ERROR lines in {log} since the start")),
+            (None, _) => {}
         }
         lines
     }

@@ -9,6 +9,7 @@ pub mod identity;
 pub mod order;
 pub mod probe;
 pub mod sessions;
+pub mod systemd;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

@@ -443,31 +443,76 @@ pub const FATAL: [&str; 5] = [
     "Unable to run quorum server",
 ];
 
-/// Fatal lines among the last lines of the log, or a note that there is no log.
+/// Exit code of the fatal-lines script when there is no log file.
+const NO_LOG: i32 = 3;
+
+/// Fatal lines among the last lines of the log, or a note that there is no
+/// log. With `unit` (`manager: systemd`), the unit's journal is read too:
+/// a unit that runs the server in the foreground logs there, and a server
+/// whose journal has lines has a log even without the file.
 pub async fn fatal_log_lines<T: Transport>(
     x: &Exec<'_, T>,
     host: &PlanHost,
     log: &str,
+    unit: Option<&str>,
 ) -> Vec<String> {
     let pattern = FATAL.join("|");
-    let script = r#"[ -f "$0" ] || { echo "(no log at $0: the server writes none, so it cannot be checked)"; exit 0; }
+    let script = r#"[ -f "$0" ] || exit 3
 tail -n 400 "$0" | grep -E "$1" | tail -n 5"#;
-    match x
+    let file = match x
         .query(host, &["sh", "-c", script, log, &pattern], PROBE_TIMEOUT)
         .await
     {
-        Ok(out) => String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .map(str::to_string)
-            .collect(),
-        Err(e) => vec![format!("(could not read {log}: {e})")],
+        Ok(out) if out.code == Some(NO_LOG) => None,
+        Ok(out) => Some(
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .map(str::to_string)
+                .collect(),
+        ),
+        Err(e) => Some(vec![format!("(could not read {log}: {e})")]),
+    };
+    let journal = match unit {
+        Some(unit) => super::systemd::fatal_lines(x, unit).await,
+        None => None,
+    };
+    match (file, journal) {
+        (Some(f), Some(j)) => merged(f, j),
+        (Some(f), None) => f,
+        (None, Some(j)) => j,
+        (None, None) => vec![match unit {
+            Some(unit) => format!(
+                "(no log at {log} and nothing in the journal of {}: the server writes none, so it cannot be checked)",
+                super::systemd::unit_name(unit)
+            ),
+            None => format!("(no log at {log}: the server writes none, so it cannot be checked)"),
+        }],
     }
 }
 
+/// Lines from the log file, then the journal's that are not among them (a
+/// server logging to both writes each line twice).
+pub fn merged(mut file: Vec<String>, journal: Vec<String>) -> Vec<String> {
+    for line in journal {
+        if !file.contains(&line) {
+            file.push(line);
+        }
+    }
+    file
+}
+
+/// What counts as an ERROR line, in the server log and the journal alike
+/// (log4j's and logback's layouts put the level between blanks).
+pub const ERROR_LINE: &str = r"(^|[[:space:]])ERROR[[:space:]]";
+
+/// ZooKeeper logs every JVM exit at ERROR, a clean one too ("Exiting JVM
+/// with code 0", written by each zkCli read into the same log on Debian):
+/// that one is no error.
+pub const CLEAN_EXIT: &str = "Exiting JVM with code 0$";
+
 /// ERROR lines the server logged after byte `offset` of its log (from the
-/// start when the log was rotated since), at most five. ZooKeeper logs every
-/// JVM exit at ERROR, a clean one too ("Exiting JVM with code 0", written
-/// by each zkCli read into the same log on Debian): that one is no error.
+/// start when the log was rotated since), at most five, a clean exit
+/// excepted (see `CLEAN_EXIT`).
 pub async fn error_lines_since<T: Transport>(
     x: &Exec<'_, T>,
     host: &PlanHost,
@@ -477,11 +522,19 @@ pub async fn error_lines_since<T: Transport>(
     let script = r#"[ -f "$0" ] || exit 0
 size=$(stat -c %s "$0")
 from=$1; [ "$size" -ge "$from" ] || from=0
-tail -c +$((from + 1)) "$0" | grep -E '(^|[[:space:]])ERROR[[:space:]]' | grep -v 'Exiting JVM with code 0$' | tail -n 5"#;
+tail -c +$((from + 1)) "$0" | grep -E "$2" | grep -v "$3" | tail -n 5"#;
     let out = x
         .query(
             host,
-            &["sh", "-c", script, log, &offset.to_string()],
+            &[
+                "sh",
+                "-c",
+                script,
+                log,
+                &offset.to_string(),
+                ERROR_LINE,
+                CLEAN_EXIT,
+            ],
             PROBE_TIMEOUT,
         )
         .await?;

@@ -1,6 +1,6 @@
 //! The shipped playbook, unchanged, on fleets shaped like real ensembles
 //! (`scripts/testbed up --names alias | --shared-pids | --config crlf |
-//! --dynamic | --leader-serves no`): each roll exits 0, restarts every node
+//! --dynamic | --leader-serves no | --systemd sysv|simple|forking`): each roll exits 0, restarts every node
 //! exactly once, holds one election and never has two voters out.
 
 use std::path::Path;
@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use serde_json::Value;
 
-use crate::support::{ConfigStyle, Names, Shape, Testbed, testbed_with, watched};
+use crate::support::{ConfigStyle, Manager, Names, Shape, Testbed, testbed_with, watched};
 
 /// Rolls the shipped playbook on `shape` and checks what every roll must
 /// hold; prints the figures the closing note reports.
@@ -130,6 +130,36 @@ fn a_leader_that_serves_no_clients() {
         leader_serves: false,
         ..Shape::default()
     });
+}
+
+/// systemd hosts (`scripts/testbed up --systemd`): each host boots systemd
+/// in a container and runs ZooKeeper as zookeeper.service; the inventory's
+/// `zk_manager: systemd` is all the shipped playbook needs.
+#[test]
+fn debian_zookeeperd_through_the_sysv_generator() {
+    roll_on(Shape {
+        manager: Manager::SystemdSysv,
+        ..Shape::default()
+    });
+}
+
+#[test]
+fn a_native_simple_unit_logging_to_the_journal() {
+    roll_on(Shape {
+        manager: Manager::SystemdSimple,
+        ..Shape::default()
+    });
+}
+
+#[test]
+fn a_native_forking_unit_with_a_pid_file_from_an_ini_inventory() {
+    roll_with(
+        Shape {
+            manager: Manager::SystemdForking,
+            ..Shape::default()
+        },
+        true,
+    );
 }
 
 /// Puts a host's zoo.cfg back when dropped (ZooKeeper reads it only at

@@ -123,6 +123,18 @@ fn a_two_node_ensemble_is_refused_unless_quorum_loss_is_allowed() {
     assert_eq!(plan.hosts.len(), 2);
 }
 
+/// `service.manager` chosen per host by a template: a value it renders to
+/// that names no manager is reported at the field, with the hosts.
+#[test]
+fn a_manager_template_rendering_no_manager_is_located() {
+    let text = errors_for(&Cli::parse_from(cli_args(
+        Path::new("playbooks/rolling-restart.yaml"),
+        Path::new("tests/fixtures/inventory.yaml"),
+        vec!["zk_manager=upstart".into()],
+    )));
+    insta::assert_snapshot!("manager-renders-unknown", text);
+}
+
 #[test]
 fn a_byte_order_mark_is_not_part_of_the_playbook() {
     let dir = tempfile::tempdir().unwrap();

@@ -45,6 +45,50 @@ fn rolling_restart_on_five_nodes_with_maintenance() {
     insta::assert_snapshot!(text(&p));
 }
 
+/// The inventory (or `-e`) says `zk_manager: systemd`: the same playbook
+/// stops and starts the unit, and verify reads its journal too.
+#[test]
+fn rolling_restart_on_three_nodes_under_systemd() {
+    let p = plan(
+        "playbooks/rolling-restart.yaml",
+        "examples/inventory-3.yaml",
+        &["zk_manager=systemd"],
+    );
+    insta::assert_snapshot!(text(&p));
+}
+
+/// The manager is chosen per host: one host's variable changes only its steps.
+#[test]
+fn the_manager_is_chosen_per_host_by_its_variables() {
+    let dir = tempfile::tempdir().unwrap();
+    let inventory = dir.path().join("hosts.yaml");
+    std::fs::write(
+        &inventory,
+        "all:\n  children:\n    zookeeper:\n      hosts:\n        zk1: {ansible_host: 192.0.2.11}\n        zk2: {ansible_host: 192.0.2.12, zk_manager: systemd, zk_unit: zookeeper-server}\n        zk3: {ansible_host: 192.0.2.13}\n",
+    )
+    .unwrap();
+    let p = plan(
+        "playbooks/rolling-restart.yaml",
+        inventory.to_str().unwrap(),
+        &[],
+    );
+    let r = p.rolling().unwrap();
+    let stop = |host: &str| {
+        r.steps[host]
+            .iter()
+            .find_map(|s| match &s.action {
+                Some(zkrun::tasks::Action::Stop(stop)) => {
+                    Some(zkrun::render::shell_line(&stop.command))
+                }
+                _ => None,
+            })
+            .unwrap()
+    };
+    assert_eq!(stop("zk1"), "/usr/share/zookeeper/bin/zkServer.sh stop");
+    assert_eq!(stop("zk2"), "systemctl stop zookeeper-server");
+    assert_eq!(stop("zk3"), "/usr/share/zookeeper/bin/zkServer.sh stop");
+}
+
 #[test]
 fn config_change_on_three_nodes() {
     let p = plan(
@@ -87,6 +131,11 @@ fn dry_run_lines_fit_80_columns() {
             "playbooks/config-change.yaml",
             "examples/inventory-5.yaml",
             vec![],
+        ),
+        (
+            "playbooks/rolling-restart.yaml",
+            "examples/inventory-5.yaml",
+            vec!["zk_manager=systemd"],
         ),
         (
             "playbooks/upgrade.yaml",

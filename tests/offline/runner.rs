@@ -15,6 +15,11 @@ use zkrun::yaml::Source;
 use zkrun::zk::order::LeaderLast;
 
 fn plan(playbook: &str, hosts: usize) -> Plan {
+    plan_limited(playbook, hosts, None)
+}
+
+/// With `--limit`: the other hosts still count for the quorum.
+fn plan_limited(playbook: &str, hosts: usize, limit: Option<&str>) -> Plan {
     let mut inv = String::from("all:\n  children:\n    zookeeper:\n      hosts:\n");
     for n in 1..=hosts {
         inv.push_str(&format!(
@@ -31,7 +36,7 @@ fn plan(playbook: &str, hosts: usize) -> Plan {
         inventory: &inventory,
         connection: &Default::default(),
         extra_vars: &IndexMap::new(),
-        limit: None,
+        limit,
         run_id: "test-run",
         files: &HashMap::new(),
         allow_quorum_loss: false,
@@ -439,4 +444,253 @@ fn changed_hosts(fake: &Fake) -> Vec<String> {
         }
     }
     out
+}
+
+// `manager: systemd` against the scripted transport. The commands are
+// known by their first words.
+const PIDS: &str = "sh -c for p in $(pgrep";
+const UNITS: &str = "sh -c for p; do u=$(ps -o unit=";
+const MAIN_PID: &str = "systemctl show --property=MainPID";
+const SRVR: &str = "bash -c exec 3<>";
+const FOLLOWER: &str = "Zookeeper version: 3.8.0-1, built on 2024-06-16 14:18 UTC\nLatency min/avg/max: 0/0.4/12\nReceived: 123\nSent: 122\nConnections: 3\nOutstanding: 0\nZxid: 0x200000007\nMode: follower\nNode count: 42\n";
+
+/// Succeeds and prints nothing.
+fn silent() -> Result<Output, TransportError> {
+    Ok(Output {
+        code: Some(0),
+        ..Output::default()
+    })
+}
+
+fn ran(fake: &Fake, host: &str, prefix: &str) -> Vec<Vec<String>> {
+    fake.log
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(h, a)| h == host && a.join(" ").starts_with(prefix))
+        .map(|(_, a)| a.clone())
+        .collect()
+}
+
+/// A forced stop under systemd: a unit with no main PID (a SysV unit) is
+/// killed through its cgroup; a MainPID that is the server gets the
+/// SIGTERM-then-SIGKILL of a pid.
+#[test]
+fn a_forced_systemd_stop_kills_the_unit_when_it_has_no_main_pid() {
+    let pb = "name: t\nhosts: zookeeper\nservice: {manager: systemd}\nrolling: {order: inventory}\ntasks:\n  - {id: stop, timeout: 500ms, stop: {force: true}}\n";
+    for (main_pid, kills_unit) in [("0", true), ("4242", false), ("777", true)] {
+        let fake = Fake::new();
+        fake.prints("*", PIDS, "4242\n")
+            .prints("*", UNITS, "4242 zookeeper.service\n")
+            .prints("*", MAIN_PID, &format!("{main_pid}\n"))
+            // The JVM is gone once it was killed.
+            .after("*", "systemctl kill", PIDS, silent());
+        let (summary, events) = execute(&plan_limited(pb, 3, Some("zk1")), &fake);
+        assert_eq!(
+            summary.status,
+            RunStatus::Ok,
+            "MainPID {main_pid}: {}",
+            failure(&events)
+        );
+        assert_eq!(summary.done, ["zk1"]);
+        let h = "zk1";
+        assert_eq!(ran(&fake, h, "systemctl stop zookeeper").len(), 1, "{h}");
+        let kill = ran(&fake, h, "systemctl kill --signal=SIGKILL zookeeper");
+        let escalate: Vec<_> = fake
+            .log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(x, a)| x == h && a.iter().any(|w| w == "zkrun-escalate"))
+            .map(|(_, a)| a.last().cloned().unwrap_or_default())
+            .collect();
+        if kills_unit {
+            assert_eq!(kill.len(), 1, "MainPID {main_pid} on {h}");
+            assert!(escalate.is_empty(), "MainPID {main_pid} on {h}");
+        } else {
+            assert!(kill.is_empty(), "MainPID {main_pid} on {h}");
+            assert_eq!(escalate, ["4242"], "MainPID {main_pid} on {h}");
+        }
+    }
+}
+
+/// A server that runs outside the unit would survive `systemctl stop`:
+/// the run is refused before anything stops, saying whose the JVM is.
+#[test]
+fn a_server_outside_its_unit_is_refused_before_anything_stops() {
+    let pb = "name: t\nhosts: zookeeper\nservice: {manager: systemd}\nrolling: {order: inventory}\ntasks:\n  - {id: stop, timeout: 5s, stop: {}}\n";
+    for (ps, says) in [
+        (
+            "4242 session-3.scope\n",
+            "ZooKeeper runs on zk1 (pid 4242) outside unit zookeeper.service (its unit: session-3.scope), so `systemctl stop zookeeper` would not stop it",
+        ),
+        (
+            "4242 -\n",
+            "ZooKeeper runs on zk1 (pid 4242) but systemd does not manage it",
+        ),
+    ] {
+        let fake = Fake::new();
+        fake.prints("*", PIDS, "4242\n")
+            .prints("*", UNITS, ps)
+            .prints(
+                "*",
+                "systemctl show --property=Names",
+                "zookeeper.service\n",
+            )
+            .prints("*", SRVR, FOLLOWER);
+        let (summary, events) = execute(&plan(pb, 3), &fake);
+        assert_eq!(summary.status, RunStatus::Failed);
+        let refused: Vec<(String, String)> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Refused {
+                    host,
+                    message,
+                    help,
+                    ..
+                } => Some((
+                    host.clone(),
+                    format!("{message} / {}", help.clone().unwrap_or_default()),
+                )),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(refused.len(), 3, "{refused:?}");
+        assert!(refused[0].1.contains(says), "{}", refused[0].1);
+        assert!(
+            refused[0].1.contains("no node was stopped"),
+            "{}",
+            refused[0].1
+        );
+        assert!(
+            fake.log
+                .lock()
+                .unwrap()
+                .iter()
+                .all(|(_, a)| a[..2] != ["systemctl", "stop"]),
+            "something was stopped"
+        );
+    }
+    // Under an alias of the unit, it is the unit's own.
+    let fake = Fake::new();
+    fake.prints("*", PIDS, "4242\n")
+        .prints("*", UNITS, "4242 zookeeper-server.service\n")
+        .prints(
+            "*",
+            "systemctl show --property=Names",
+            "zookeeper-server.service zookeeper.service\n",
+        )
+        .prints("*", SRVR, FOLLOWER)
+        .after("*", "systemctl stop", PIDS, silent())
+        .after("*", "systemctl stop", SRVR, silent());
+    let (summary, events) = execute(&plan(pb, 3), &fake);
+    assert_eq!(summary.status, RunStatus::Ok, "{}", failure(&events));
+}
+
+/// A unit that logs to the journal: the start records where the journal
+/// ends, and verify reads the unit's journal after that cursor, which
+/// reaches the host as an argument of its own.
+#[test]
+fn verify_reads_the_units_journal_after_the_cursor_its_start_recorded() {
+    let pb = "name: t\nhosts: zookeeper\nservice: {manager: systemd}\nrolling: {order: inventory}\ntasks:\n  - {id: start, start: {}}\n  - {id: verify, timeout: 5s, verify: {synced: false}}\n";
+    let fake = Fake::new();
+    fake.prints(
+        "*",
+        "journalctl --unit=zookeeper --lines=1 --show-cursor",
+        "2026-11-30 12:00:00,000 [myid:1] - INFO  [main:o.a.z.ZooKeeperServer@123] - bye\n-- cursor: s=0b3c;i=4d2;x=2f78\n",
+    )
+    .after("*", "systemctl start", SRVR, Ok(Output {
+        code: Some(0),
+        stdout: FOLLOWER.as_bytes().to_vec(),
+        stderr: Vec::new(),
+    }))
+    .prints(
+        "*",
+        "sh -c journalctl \"--unit=$0\"",
+        "2026-11-30 12:00:01,000 [myid:1] - ERROR [main:o.a.z.s.q.QuorumPeer@99] - boom\n",
+    );
+    let (summary, events) = execute(&plan(pb, 3), &fake);
+    assert_eq!(summary.failed, ["zk1"]);
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::Fact { host, name, value, .. }
+            if host == "zk1" && name == "log_cursor" && value == "s=0b3c;i=4d2;x=2f78"
+    )));
+    let read = ran(&fake, "zk1", "sh -c journalctl \"--unit=$0\"");
+    assert_eq!(read.len(), 1);
+    assert_eq!(read[0][3..5], ["zookeeper", "s=0b3c;i=4d2;x=2f78"]);
+    let (message, help, tail) = events
+        .iter()
+        .find_map(|e| match e {
+            Event::StepFinished {
+                message: Some(m),
+                help,
+                tail,
+                ..
+            } => Some((m.clone(), help.clone().unwrap_or_default(), tail.clone())),
+            _ => None,
+        })
+        .unwrap();
+    assert!(
+        message.contains("its log has ERROR lines since it started"),
+        "{message}"
+    );
+    assert!(help.contains("journalctl -u zookeeper"), "{help}");
+    assert!(tail.iter().any(|l| l.ends_with("- boom")), "{tail:?}");
+}
+
+/// A unit that fails to start: systemd's status and the journal's fatal
+/// lines say why, and a missing log file is not reported when the
+/// journal has lines.
+#[test]
+fn a_failed_systemd_start_shows_the_units_status_and_journal() {
+    let pb = "name: t\nhosts: zookeeper\nservice: {manager: systemd}\nrolling: {order: inventory}\ntasks:\n  - {id: start, start: {}}\n";
+    let fake = Fake::new();
+    fake.exit(
+        "*",
+        "systemctl start",
+        1,
+        "Job for zookeeper.service failed because the control process exited with error code.",
+    )
+    .answer(
+        "*",
+        "sh -c [ -f \"$0\" ] || exit 3",
+        Ok(Output {
+            code: Some(3),
+            ..Output::default()
+        }),
+    )
+    .prints(
+        "*",
+        "sh -c out=$(journalctl",
+        "2026-11-30 12:00:01,000 [myid:1] - ERROR [main:o.a.z.s.q.QuorumPeer@99] - Address already in use\n",
+    )
+    .prints(
+        "*",
+        "systemctl status",
+        "x zookeeper.service - Apache ZooKeeper\n     Loaded: loaded (/etc/systemd/system/zookeeper.service; enabled)\n     Active: failed (Result: exit-code) since Mon 2026-11-30 12:00:02 UTC\n",
+    );
+    let (_, events) = execute(&plan(pb, 3), &fake);
+    let tail = events
+        .iter()
+        .find_map(|e| match e {
+            Event::StepFinished {
+                host,
+                message: Some(_),
+                tail,
+                ..
+            } if host == "zk1" => Some(tail.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert!(
+        tail.iter()
+            .any(|l| l.contains("Active: failed (Result: exit-code)")),
+        "{tail:?}"
+    );
+    assert!(
+        tail.iter().any(|l| l.ends_with("Address already in use")),
+        "{tail:?}"
+    );
+    assert!(!tail.iter().any(|l| l.contains("no log at")), "{tail:?}");
 }

@@ -52,6 +52,34 @@ pub enum Names {
     Alias,
 }
 
+/// How ZooKeeper runs on each host: started over SSH with zkServer.sh, or
+/// (`--systemd MODE`) as the unit zookeeper.service of a container that
+/// boots systemd; the inventory then says `zk_manager: systemd`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Manager {
+    #[default]
+    Script,
+    /// Debian's zookeeperd init script through systemd's SysV generator
+    /// (MainPID 0; logs to the file).
+    SystemdSysv,
+    /// A native `Type=simple` unit running `zkServer.sh start-foreground`;
+    /// the journal is its only log.
+    SystemdSimple,
+    /// A native `Type=forking` unit with `PIDFile=`; logs to the file.
+    SystemdForking,
+}
+
+impl Manager {
+    fn value(self) -> &'static str {
+        match self {
+            Manager::Script => "no",
+            Manager::SystemdSysv => "sysv",
+            Manager::SystemdSimple => "simple",
+            Manager::SystemdForking => "forking",
+        }
+    }
+}
+
 /// How zoo.cfg is written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum ConfigStyle {
@@ -90,6 +118,7 @@ pub struct Shape {
     /// answers srvr "This ZooKeeper instance is not currently serving
     /// requests"; `leader()` and `wait_healthy()` still find it.
     pub leader_serves: bool,
+    pub manager: Manager,
 }
 
 impl Default for Shape {
@@ -102,6 +131,7 @@ impl Default for Shape {
             config: ConfigStyle::Plain,
             dynamic: false,
             leader_serves: true,
+            manager: Manager::Script,
         }
     }
 }
@@ -138,6 +168,9 @@ impl Shape {
         if !self.leader_serves {
             args.extend(["--leader-serves".into(), "no".into()]);
         }
+        if self.manager != Manager::Script {
+            args.extend(["--systemd".into(), self.manager.value().into()]);
+        }
         args
     }
 
@@ -145,7 +178,7 @@ impl Shape {
     pub fn line(&self) -> String {
         let yes_no = |b: bool| if b { "yes" } else { "no" };
         format!(
-            "size={},observers={},names={},pids={},config={},dynamic={},leader-serves={}",
+            "size={},observers={},names={},pids={},config={},dynamic={},leader-serves={},systemd={}",
             self.size,
             self.observers,
             match self.names {
@@ -159,6 +192,7 @@ impl Shape {
             },
             yes_no(self.dynamic),
             yes_no(self.leader_serves),
+            self.manager.value(),
         )
     }
 
@@ -179,11 +213,21 @@ impl Shape {
                 ("config", "crlf") => shape.config = ConfigStyle::Crlf,
                 ("dynamic", v @ ("yes" | "no")) => shape.dynamic = v == "yes",
                 ("leader-serves", v @ ("yes" | "no")) => shape.leader_serves = v == "yes",
+                ("systemd", v) => {
+                    shape.manager = [
+                        Manager::Script,
+                        Manager::SystemdSysv,
+                        Manager::SystemdSimple,
+                        Manager::SystemdForking,
+                    ]
+                    .into_iter()
+                    .find(|m| m.value() == v)?
+                }
                 _ => return None,
             }
             seen += 1;
         }
-        (seen == 7).then_some(shape)
+        (seen == 8).then_some(shape)
     }
 }
 
@@ -400,9 +444,14 @@ impl Testbed {
 
     /// How often host `n`'s server has started, from its own log.
     pub fn starts(&self, n: usize) -> usize {
+        // A Type=simple unit logs to the journal only.
+        let log = match self.shape.manager {
+            Manager::SystemdSimple => "journalctl --unit=zookeeper --output=cat --no-pager --quiet",
+            _ => "cat /var/log/zookeeper/zookeeper.log",
+        };
         let out = self.ssh(
             n,
-            "grep -c 'Starting quorum peer' /var/log/zookeeper/zookeeper.log || true",
+            &format!("{log} | grep -c 'Starting quorum peer' || true"),
         );
         String::from_utf8_lossy(&out.stdout)
             .trim()
