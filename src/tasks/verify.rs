@@ -13,7 +13,7 @@ use crate::tasks::context::Cx;
 use crate::tasks::fact::Fact;
 use crate::tasks::status::WATCH;
 use crate::zk::Mode;
-use crate::zk::{ensemble, probe, systemd};
+use crate::zk::{ensemble, log_errors, probe, systemd};
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -247,19 +247,28 @@ impl VerifyStep {
     /// start recorded, and in the unit's journal after its cursor. Either
     /// is read only when the start recorded where it ended.
     async fn log_errors<T: Transport>(&self, x: &Exec<'_, T>, log: &Text) -> Result<(), StepError> {
-        let mut errors = Vec::new();
+        let mut file = log_errors::Judged::default();
         if let Some(offset) = x.recall(Fact::LogOffset).and_then(|o| o.parse().ok()) {
-            errors = probe::error_lines_since(x, x.host, log.real(), offset)
+            let out = probe::error_lines_since(x, x.host, log.real(), offset)
                 .await
                 .map_err(StepError::new)?;
+            file = log_errors::judge(&out);
         }
+        let mut errors = std::mem::take(&mut file.errors);
+        let mut replays = vec![file];
         if let Some(unit) = &self.journal
             && let Some(cursor) = x.recall(Fact::LogCursor)
         {
-            let journal = systemd::error_lines_since(x, unit.real(), &cursor)
+            let out = systemd::error_lines_since(x, unit.real(), &cursor)
                 .await
                 .map_err(StepError::new)?;
-            errors = probe::merged(errors, journal);
+            let mut journal = log_errors::judge(&out);
+            errors = probe::merged(errors, std::mem::take(&mut journal.errors));
+            replays.push(journal);
+        }
+        // The same start seen in the file and the journal is told once.
+        if let Some(j) = replays.iter().find(|j| j.replayed.is_some()) {
+            x.note(&replay_note(j));
         }
         if errors.is_empty() {
             return Ok(());
@@ -359,4 +368,22 @@ impl VerifyStep {
         }
         lines
     }
+}
+
+/// What a start's replay of transactions held twice means, for the step's
+/// notes (see `log_errors::judge`).
+fn replay_note(j: &log_errors::Judged) -> String {
+    let Some(r) = j.replayed else {
+        return String::new();
+    };
+    let mut note = format!(
+        "at start ZooKeeper replayed {} logged transaction(s) it already held (zxid 0x{:x}..0x{:x}, after reaching 0x{:x}), logging each at ERROR: a fuzzy snapshot or a log written twice, applied again without change",
+        r.count, r.first, r.last, r.highest
+    );
+    if let Some(z) = j.digest_on_replay {
+        note.push_str(&format!(
+            "; its digest check flagged the replayed zxid 0x{z:x}, which is the replay, not a divergence"
+        ));
+    }
+    note
 }

@@ -6,6 +6,7 @@ pub mod elections;
 pub mod ensemble;
 pub mod fourlw;
 pub mod identity;
+pub mod log_errors;
 pub mod order;
 pub mod probe;
 pub mod sessions;

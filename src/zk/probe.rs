@@ -501,28 +501,19 @@ pub fn merged(mut file: Vec<String>, journal: Vec<String>) -> Vec<String> {
     file
 }
 
-/// What counts as an ERROR line, in the server log and the journal alike
-/// (log4j's and logback's layouts put the level between blanks).
-pub const ERROR_LINE: &str = r"(^|[[:space:]])ERROR[[:space:]]";
-
-/// ZooKeeper logs every JVM exit at ERROR, a clean one too ("Exiting JVM
-/// with code 0", written by each zkCli read into the same log on Debian):
-/// that one is no error.
-pub const CLEAN_EXIT: &str = "Exiting JVM with code 0$";
-
-/// ERROR lines the server logged after byte `offset` of its log (from the
-/// start when the log was rotated since), at most five, a clean exit
-/// excepted (see `CLEAN_EXIT`).
+/// What the server logged since byte `offset` of its log (from the start
+/// when the log was rotated since), as `log_errors::FILTER` sums it up for
+/// `log_errors::judge`. Empty when there is no log file.
 pub async fn error_lines_since<T: Transport>(
     x: &Exec<'_, T>,
     host: &PlanHost,
     log: &str,
     offset: u64,
-) -> Result<Vec<String>, String> {
+) -> Result<String, String> {
     let script = r#"[ -f "$0" ] || exit 0
 size=$(stat -c %s "$0")
 from=$1; [ "$size" -ge "$from" ] || from=0
-tail -c +$((from + 1)) "$0" | grep -E "$2" | grep -v "$3" | tail -n 5"#;
+tail -c +$((from + 1)) "$0" | awk "$2""#;
     let out = x
         .query(
             host,
@@ -532,16 +523,12 @@ tail -c +$((from + 1)) "$0" | grep -E "$2" | grep -v "$3" | tail -n 5"#;
                 script,
                 log,
                 &offset.to_string(),
-                ERROR_LINE,
-                CLEAN_EXIT,
+                super::log_errors::FILTER,
             ],
             PROBE_TIMEOUT,
         )
         .await?;
-    Ok(String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::to_string)
-        .collect())
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// Polls every `interval` until `check` passes or the step's time runs out.

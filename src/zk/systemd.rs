@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use super::probe::{CLEAN_EXIT, ERROR_LINE, FATAL, PROBE_TIMEOUT};
+use super::probe::{FATAL, PROBE_TIMEOUT};
 use crate::host::exec::Exec;
 use crate::host::transport::Transport;
 
@@ -85,22 +85,22 @@ pub async fn cursor<T: Transport>(x: &Exec<'_, T>, unit: &str) -> Option<String>
     empty.then(String::new)
 }
 
-/// ERROR lines the unit logged to the journal after `cursor` (from its
-/// first entry when the cursor is empty), at most five; the same lines the
-/// server log is searched for, a clean JVM exit excepted.
+/// What the unit logged to the journal after `cursor` (from its first
+/// entry when the cursor is empty), as `log_errors::FILTER` sums it up for
+/// `log_errors::judge`: the same lines the server log is searched for.
 pub async fn error_lines_since<T: Transport>(
     x: &Exec<'_, T>,
     unit: &str,
     cursor: &str,
-) -> Result<Vec<String>, String> {
-    let script = r#"journalctl "--unit=$0" ${1:+"--after-cursor=$1"} --output=cat --no-pager --quiet 2>/dev/null | grep -E "$2" | grep -v "$3" | tail -n 5"#;
+) -> Result<String, String> {
+    let script = r#"journalctl "--unit=$0" ${1:+"--after-cursor=$1"} --output=cat --no-pager --quiet 2>/dev/null | awk "$2""#;
     let out = x
         .query_as_step(
-            &["sh", "-c", script, unit, cursor, ERROR_LINE, CLEAN_EXIT],
+            &["sh", "-c", script, unit, cursor, super::log_errors::FILTER],
             JOURNAL_TIMEOUT,
         )
         .await?;
-    Ok(lines(&out.stdout))
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// Exit code of the fatal-lines script when the journal holds nothing for the unit.
