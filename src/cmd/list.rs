@@ -21,10 +21,11 @@ pub fn hosts(cli: Cli) -> ExitCode {
         .config_file
         .as_ref()
         .map(|p| p.display().to_string());
+    let wanted: std::collections::HashSet<&str> = plan.targets.iter().map(String::as_str).collect();
     let targets: Vec<&crate::host::PlanHost> = plan
         .hosts
         .iter()
-        .filter(|h| plan.targets.contains(&h.name))
+        .filter(|h| wanted.contains(h.name.as_str()))
         .collect();
     match cli.output {
         Output::Json => {

@@ -79,6 +79,9 @@ pub struct Inventory {
     /// In the order Ansible first met them. Shared: `hostvars` keeps a
     /// handle for the plan's lifetime instead of a copy.
     pub hosts: Arc<Vec<Host>>,
+    /// Host name → its place in `hosts`: looking a host up by name is
+    /// done once per host, and a scan would make that quadratic.
+    pub index: Arc<HashMap<String, usize>>,
     pub groups: IndexMap<String, Group>,
     /// The `-i` sources, as given.
     pub shown: String,
@@ -103,7 +106,7 @@ pub struct Request<'a> {
 
 impl Inventory {
     pub fn host(&self, name: &str) -> Option<&Host> {
-        self.hosts.iter().find(|h| h.name == name)
+        self.index.get(name).map(|i| &self.hosts[*i])
     }
 
     /// Group name → its hosts (nested groups included), in inventory order.
@@ -365,8 +368,14 @@ fn resolve(
             )
         })
         .collect();
+    let index = hosts
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (h.name.clone(), i))
+        .collect();
     Ok(Inventory {
         hosts: Arc::new(hosts),
+        index: Arc::new(index),
         groups,
         shown,
         files,

@@ -114,9 +114,10 @@ pub fn build(i: &Inputs) -> Result<Plan, Diagnostics> {
     {
         let layers = layers.clone();
         let hosts: Arc<Vec<Host>> = i.inventory.hosts.clone();
+        let index = i.inventory.index.clone();
         let (decrypted, env) = (decrypted.clone(), lazy_env.clone());
         let _ = builder.set(Box::new(move |name: &str, redact: bool| {
-            let host = hosts.iter().find(|h| h.name == name)?;
+            let host = &hosts[*index.get(name)?];
             let raw = Arc::new(layers.raw(host, &|_| None));
             Some(Lazy::new(raw, decrypted.clone(), env.clone(), redact))
         }));

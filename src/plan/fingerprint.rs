@@ -15,41 +15,89 @@ use super::{FORMAT, PlanHost};
 use crate::inventory::Host;
 
 pub(super) fn fingerprint(i: &Inputs, selected: &[&Host], planned: &[PlanHost]) -> String {
-    let hosts: Vec<serde_json::Value> = selected
-        .iter()
-        .zip(planned)
-        .map(|(h, p)| {
-            // Where the inventory lies (`inventory_file`) is no input that
-            // changes a step; a moved checkout must still resume.
-            let vars: IndexMap<&str, serde_json::Value> = h
-                .vars
-                .iter()
-                .filter(|(k, _)| !matches!(k.as_str(), "inventory_file" | "inventory_dir"))
-                .map(|(k, v)| (k.as_str(), v.value.to_json()))
-                .collect();
-            serde_json::json!({"name": h.name, "vars": vars, "connection": p.connection})
-        })
-        .collect();
+    use hmac::{KeyInit, Mac};
+    let mut hash = match i.fingerprint_key {
+        Some(key) => Hash::Hmac(
+            hmac::Hmac::<Sha256>::new_from_slice(key.as_bytes())
+                .expect("HMAC takes a key of any length"),
+        ),
+        None => Hash::Sha(Sha256::new()),
+    };
+    // The JSON text of {"extra_vars", "files", "format", "hosts", "limit",
+    // "playbook"} (keys in serde_json's sorted order), written into the hash
+    // a piece at a time: a host's JSON lives only while it is hashed, so
+    // 100,000 hosts never stand in memory as one document.
     let mut files: Vec<(&String, &String)> = i.files.iter().collect();
     files.sort();
-    let input = serde_json::json!({
-        "format": FORMAT,
-        "playbook": i.playbook,
-        "hosts": hosts,
-        "extra_vars": i.extra_vars,
-        "limit": i.limit,
-        "files": files,
-    });
-    let bytes = serde_json::to_vec(&input).expect("plain data serializes");
-    let hex = |d: &[u8]| d.iter().map(|b| format!("{b:02x}")).collect::<String>();
-    match i.fingerprint_key {
-        Some(key) => {
-            use hmac::{KeyInit, Mac};
-            let mut mac = hmac::Hmac::<Sha256>::new_from_slice(key.as_bytes())
-                .expect("HMAC takes a key of any length");
-            mac.update(&bytes);
-            format!("hmac-sha256:{}", hex(&mac.finalize().into_bytes()))
+    let w = &mut hash;
+    w.bytes(b"{\"extra_vars\":");
+    // Maps as serde_json's own map (sorted keys), as the text always was.
+    put(
+        w,
+        &serde_json::to_value(i.extra_vars).expect("plain data serializes"),
+    );
+    w.bytes(b",\"files\":");
+    put(w, &files);
+    w.bytes(b",\"format\":");
+    put(w, &FORMAT);
+    w.bytes(b",\"hosts\":[");
+    for (n, (h, p)) in selected.iter().zip(planned).enumerate() {
+        if n > 0 {
+            w.bytes(b",");
         }
-        None => format!("sha256:{}", hex(&Sha256::digest(&bytes))),
+        // Where the inventory lies (`inventory_file`) is no input that
+        // changes a step; a moved checkout must still resume.
+        let vars: IndexMap<&str, serde_json::Value> = h
+            .vars
+            .iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "inventory_file" | "inventory_dir"))
+            .map(|(k, v)| (k.as_str(), v.value.to_json()))
+            .collect();
+        put(
+            w,
+            &serde_json::json!({"name": h.name, "vars": vars, "connection": p.connection}),
+        );
     }
+    w.bytes(b"],\"limit\":");
+    put(w, &i.limit);
+    w.bytes(b",\"playbook\":");
+    put(
+        w,
+        &serde_json::to_value(i.playbook).expect("plain data serializes"),
+    );
+    w.bytes(b"}");
+    let hex = |d: &[u8]| d.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    match hash {
+        Hash::Hmac(mac) => format!("hmac-sha256:{}", hex(&mac.finalize().into_bytes())),
+        Hash::Sha(sha) => format!("sha256:{}", hex(&sha.finalize())),
+    }
+}
+
+enum Hash {
+    Hmac(hmac::Hmac<Sha256>),
+    Sha(Sha256),
+}
+
+impl Hash {
+    fn bytes(&mut self, b: &[u8]) {
+        use hmac::Mac;
+        match self {
+            Hash::Hmac(m) => m.update(b),
+            Hash::Sha(s) => s.update(b),
+        }
+    }
+}
+
+impl std::io::Write for Hash {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.bytes(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn put<T: serde::Serialize + ?Sized>(w: &mut Hash, v: &T) {
+    serde_json::to_writer(w, v).expect("plain data serializes");
 }

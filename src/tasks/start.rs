@@ -13,6 +13,9 @@ use crate::tasks::fact::Fact;
 use crate::tasks::status::WATCH;
 use crate::zk::{probe, systemd};
 
+/// The journal cursor a start records when the journal cannot be read.
+pub const UNREADABLE: &str = "-";
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StartArgs {}
@@ -86,10 +89,16 @@ impl StartStep {
         // A unit may log to the journal instead (or as well): where it
         // ends now. Without a journal to read, nothing is recorded and
         // verify reads the file alone.
-        if let Some(unit) = &self.unit
-            && let Some(cursor) = systemd::cursor(x, unit.real()).await
-        {
-            x.fact(Fact::LogCursor, cursor);
+        if let Some(unit) = &self.unit {
+            // Recorded on every start, so a second start in the same run
+            // never leaves verify reading from the first one's cursor.
+            let cursor = systemd::cursor(x, unit.real()).await;
+            if cursor.is_none() {
+                x.note(&format!(
+                    "the journal of {unit} cannot be read here (no journalctl, or this user may not read the system journal): verify will not check it; `become` reads it as root"
+                ));
+            }
+            x.fact(Fact::LogCursor, cursor.unwrap_or_else(|| UNREADABLE.into()));
         }
         // The start is done when a new JVM of this server runs; `verify`
         // then waits for it to serve and sync. `zkServer.sh start` sleeps a

@@ -19,13 +19,18 @@ use crate::zk::{probe, systemd};
 const FORCE_TIME: Duration = Duration::from_secs(20);
 
 /// SIGTERM to "$1" if it is still a ZooKeeper server (a recycled PID is
-/// left alone), up to 10 s for it to go, then SIGKILL.
+/// left alone), up to 10 s for it to go, then SIGKILL and up to 5 s more;
+/// it fails only when the process is still there. A process that exits
+/// between the check and the signal is no failure.
 const ESCALATE: &str = r#"is_zk() { tr '\0' ' ' < "/proc/$1/cmdline" 2>/dev/null | grep -q 'org[.]apache[.]zookeeper[.]server[.]quorum[.]QuorumPeerMain'; }
 is_zk "$1" || exit 0
 kill -TERM "$1" 2>/dev/null || exit 0
 i=0
 while [ $i -lt 100 ] && is_zk "$1" && [ "$(awk '{print $3}' /proc/$1/stat 2>/dev/null)" != Z ]; do sleep 0.1; i=$((i + 1)); done
-if is_zk "$1" && [ "$(awk '{print $3}' /proc/$1/stat 2>/dev/null)" != Z ]; then kill -KILL "$1"; fi"#;
+if is_zk "$1" && [ "$(awk '{print $3}' /proc/$1/stat 2>/dev/null)" != Z ]; then kill -KILL "$1" 2>/dev/null || true; fi
+i=0
+while [ $i -lt 50 ] && is_zk "$1" && [ "$(awk '{print $3}' /proc/$1/stat 2>/dev/null)" != Z ]; do sleep 0.1; i=$((i + 1)); done
+! is_zk "$1" || [ "$(awk '{print $3}' /proc/$1/stat 2>/dev/null)" = Z ] || { echo "pid $1 still runs after SIGKILL" >&2; exit 1; }"#;
 
 fn join(pids: &[u32]) -> String {
     pids.iter()
@@ -78,7 +83,16 @@ impl StopStep {
             .await
             .map_err(StepError::new)?;
         if pids.is_empty() {
-            x.note("no ZooKeeper server process runs: already stopped");
+            // Under systemd the unit is stopped all the same: one waiting to
+            // restart its crashed JVM (`Restart=`) would bring it back, and
+            // one generated from a SysV script stays "active (exited)" after
+            // a crash, so the next `systemctl start` would do nothing.
+            if self.unit.is_some() {
+                x.check(&self.command, None).await?;
+                x.note("no ZooKeeper server process runs; the unit is stopped too, so systemd does not start it again");
+            } else {
+                x.note("no ZooKeeper server process runs: already stopped");
+            }
             return Ok(());
         }
         x.note(&format!("server pids before stop: {pids:?}"));
@@ -232,9 +246,11 @@ impl StopStep {
                 x.host.name
             )));
         }
-        // `systemctl kill` returns once the signal is sent.
+        // `systemctl kill` returns once the signal is sent. A deadline, not
+        // a count of rounds: each round's query may itself take a while.
         let mut left: Vec<u32> = ours.to_vec();
-        for _ in 0..100 {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while std::time::Instant::now() < deadline {
             left = probe::server_pids(x, x.host)
                 .await
                 .map_err(StepError::new)?

@@ -252,17 +252,18 @@ impl VerifyStep {
             let out = probe::error_lines_since(x, x.host, log.real(), offset)
                 .await
                 .map_err(StepError::new)?;
-            file = log_errors::judge(&out);
+            file = log_errors::judge(&out, log.real());
         }
         let mut errors = std::mem::take(&mut file.errors);
         let mut replays = vec![file];
         if let Some(unit) = &self.journal
             && let Some(cursor) = x.recall(Fact::LogCursor)
+            && cursor != super::start::UNREADABLE
         {
             let out = systemd::error_lines_since(x, unit.real(), &cursor)
                 .await
                 .map_err(StepError::new)?;
-            let mut journal = log_errors::judge(&out);
+            let mut journal = log_errors::judge(&out, &format!("the journal of {unit}"));
             errors = probe::merged(errors, std::mem::take(&mut journal.errors));
             replays.push(journal);
         }
@@ -373,7 +374,7 @@ impl VerifyStep {
 /// What a start's replay of transactions held twice means, for the step's
 /// notes (see `log_errors::judge`).
 fn replay_note(j: &log_errors::Judged) -> String {
-    let Some(r) = j.replayed else {
+    let Some(r) = &j.replayed else {
         return String::new();
     };
     let mut note = format!(

@@ -6,41 +6,57 @@
 //! lines a start wrote; `judge` reads that summary here.
 
 /// An awk program over log lines (on stdin) that prints the ERROR lines
-/// worth judging, the last `KEPT` of them, and one summary line for the
-/// transactions replayed a second time at start (see `judge`):
-/// `zkrun-replayed COUNT FIRST LAST HIGHEST` (decimal zxids).
+/// worth judging, the last 20 of them, and these markers (see `judge`):
+/// - `zkrun-replayed COUNT FIRST LAST HIGHEST`: transactions replayed a
+///   second time at start (decimal zxids, for the note only);
+/// - `zkrun-digest-on-replay ZXID`: a digest mismatch on one of those;
+/// - `zkrun-rc N`: the exit status of the command that fed it, when that
+///   command appended its own `zkrun-rc N` line (journalctl does);
+/// - `zkrun-end`: the program ran to its end. Without it the filter did
+///   not run (no awk, a syntax it refused), and nothing was checked.
 ///
 /// Left out at once: "Exiting JVM with code 0". ZooKeeper logs every JVM
 /// exit at ERROR, a clean one too, and on Debian each zkCli read writes one
 /// into the same log (`ServiceUtils.requestSystemExit`).
 ///
-/// awk compares zxids as doubles: exact up to 2^53, an epoch of 2^21.
+/// Written for every awk Debian has shipped (mawk 1.3.3 has no `[[:space:]]`):
+/// blanks are `[ \t]`. Replayed zxids are kept as text, compared exactly.
+/// ZooKeeper 3.4 spells the replay line "higestZxid".
 pub const FILTER: &str = r#"
-!/(^|[[:space:]])ERROR[[:space:]]/ { next }
-/Exiting JVM with code 0$/ { next }
-/[0-9]+\(highestZxid\) > [0-9]+\(next log\) for type/ {
-    h = $0; sub(/\(highestZxid\).*/, "", h); sub(/.*[^0-9]/, "", h)
+/^zkrun-rc [0-9]+$/ { rc = $2; next }
+/[0-9]+\(high?estZxid\) > [0-9]+\(next log\) for type/ {
+    if ($0 !~ /(^|[ \t])ERROR[ \t]/) next
+    h = $0; sub(/\(hig.*/, "", h); sub(/.*[^0-9]/, "", h)
     n = $0; sub(/\(next log\).*/, "", n); sub(/.*[^0-9]/, "", n)
-    h += 0; n += 0
-    if (count == 0 || n < first) first = n
-    if (count == 0 || n > last) last = n
-    if (h > highest) highest = h
+    replayed[n] = 1
+    if (count == 0 || n + 0 < first + 0) first = n
+    if (count == 0 || n + 0 > last + 0) last = n
+    if (h + 0 > highest + 0) highest = h
     count++
     next
 }
+/First digest mismatch on txn: / || /Digests are not matching\. Value is Zxid\. Value:/ {
+    z = $0
+    if (z ~ /First digest mismatch/) { sub(/.*First digest mismatch on txn: [^,]*,[^,]*,/, "", z); sub(/,.*/, "", z) }
+    else { sub(/.*Value:/, "", z); sub(/[^0-9].*/, "", z) }
+    if (z in replayed) { print "zkrun-digest-on-replay " z; next }
+    kept[total % 20] = $0; total++
+    next
+}
+!/(^|[ \t])ERROR[ \t]/ { next }
+/Exiting JVM with code 0$/ { next }
 { kept[total % 20] = $0; total++ }
 END {
     from = total > 20 ? total - 20 : 0
     for (i = from; i < total; i++) print kept[i % 20]
-    if (count > 0) printf "zkrun-replayed %d %.0f %.0f %.0f\n", count, first, last, highest
+    if (count > 0) print "zkrun-replayed " count " " first " " last " " highest
+    if (rc != "") print "zkrun-rc " rc
+    print "zkrun-end"
 }
 "#;
 
-/// The marker of `FILTER`'s summary line.
-const REPLAYED: &str = "zkrun-replayed ";
-
-/// Transactions a start replayed a second time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Transactions a start replayed a second time (zxids, for the note).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Replayed {
     pub count: u64,
     pub first: u64,
@@ -51,7 +67,8 @@ pub struct Replayed {
 /// The verdict on a start's ERROR lines.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Judged {
-    /// Lines that stop the roll.
+    /// Lines that stop the roll (and, when the log could not be read in
+    /// full, a line that says so).
     pub errors: Vec<String>,
     /// Transactions replayed a second time at start, when there were any.
     pub replayed: Option<Replayed>,
@@ -59,7 +76,7 @@ pub struct Judged {
     pub digest_on_replay: Option<u64>,
 }
 
-/// Judges `FILTER`'s output.
+/// Judges `FILTER`'s output; `what` names the log in a failure to read it.
 ///
 /// At start a node replays its transaction log over its newest snapshot
 /// (`FileTxnSnapLog.fastForwardFromEdits`, 3.8). The log may hold
@@ -68,31 +85,37 @@ pub struct Judged {
 /// logs each at ERROR ("N(highestZxid) > M(next log) for type T") and
 /// applies it again, which leaves the tree as it was. Its digest check
 /// (`DataTree.compareDigest`, on since 3.6) then compares the digest logged
-/// with the transaction against a tree that already held it, and logs
-/// "First digest mismatch on txn: session,cxid,zxid,time,type": for a zxid
-/// inside the replayed run that is the replay, not a divergence. A digest
-/// mismatch on any other transaction, and every other ERROR line, stays an
-/// error.
-pub fn judge(output: &str) -> Judged {
+/// with the transaction against a tree that already held it: "First digest
+/// mismatch on txn: session,cxid,zxid,time,type" at ERROR, once per JVM,
+/// and "Digests are not matching. Value is Zxid. Value:Z" at WARN for each
+/// later one. For a zxid that was replayed that is the replay, not a
+/// divergence; a mismatch on any other zxid, at either level, is an error,
+/// as is every other ERROR line.
+pub fn judge(output: &str, what: &str) -> Judged {
     let mut judged = Judged::default();
-    let mut mismatches = Vec::new();
+    let mut ended = false;
     for line in output.lines() {
-        if let Some(summary) = line.strip_prefix(REPLAYED) {
+        if let Some(summary) = line.strip_prefix("zkrun-replayed ") {
             judged.replayed = parse_replayed(summary);
-            continue;
-        }
-        if line.trim().is_empty() {
-            continue;
-        }
-        mismatches.push((line.to_string(), digest_mismatch_zxid(line)));
-    }
-    for (line, zxid) in mismatches {
-        match (zxid, judged.replayed) {
-            (Some(z), Some(r)) if (r.first..=r.last).contains(&z) && z <= r.highest => {
-                judged.digest_on_replay = Some(z);
+        } else if let Some(z) = line.strip_prefix("zkrun-digest-on-replay ") {
+            judged.digest_on_replay = judged.digest_on_replay.or(z.trim().parse().ok());
+        } else if let Some(rc) = line.strip_prefix("zkrun-rc ") {
+            if rc.trim() != "0" {
+                judged.errors.push(format!(
+                    "(reading {what} failed with exit {}: nothing in it was checked)",
+                    rc.trim()
+                ));
             }
-            _ => judged.errors.push(line),
+        } else if line == "zkrun-end" {
+            ended = true;
+        } else if !line.trim().is_empty() {
+            judged.errors.push(line.to_string());
         }
+    }
+    if !ended {
+        judged.errors.push(format!(
+            "(the filter over {what} did not run to its end: nothing in it was checked)"
+        ));
     }
     judged
 }
@@ -105,12 +128,6 @@ fn parse_replayed(summary: &str) -> Option<Replayed> {
         last: n.next()??,
         highest: n.next()??,
     })
-}
-
-/// The zxid of "First digest mismatch on txn: session,cxid,zxid,time,type".
-fn digest_mismatch_zxid(line: &str) -> Option<u64> {
-    let (_, rest) = line.split_once("First digest mismatch on txn: ")?;
-    rest.split(',').nth(2)?.trim().parse().ok()
 }
 
 #[cfg(test)]
@@ -149,7 +166,7 @@ mod tests {
     #[test]
     fn a_digest_mismatch_inside_the_replayed_run_is_the_replay() {
         let out = filter(REPLAY_START);
-        let judged = judge(&out);
+        let judged = judge(&out, "the log");
         assert_eq!(judged.errors, Vec::<String>::new(), "{out}");
         assert_eq!(
             judged.replayed,
@@ -172,7 +189,7 @@ mod tests {
 2026-11-30 07:22:36,200 - ERROR [main:ServiceUtils@42] - Exiting JVM with code 1
 "
         );
-        let judged = judge(&filter(&log));
+        let judged = judge(&filter(&log), "the log");
         let tails: Vec<&str> = judged
             .errors
             .iter()
@@ -191,7 +208,7 @@ mod tests {
     #[test]
     fn without_a_replay_a_digest_mismatch_is_an_error() {
         let log = "2026-11-30 07:22:36,000 - ERROR [main:DataTree@1818] - First digest mismatch on txn: 1,2,21474836481,3,1\n";
-        let judged = judge(&filter(log));
+        let judged = judge(&filter(log), "the log");
         assert_eq!(judged.errors.len(), 1);
         assert_eq!(judged.replayed, None);
     }
@@ -201,9 +218,64 @@ mod tests {
         let log: String = (0..50)
             .map(|i| format!("2026-11-30 07:22:36,000 - ERROR [x] - failure {i}\n"))
             .collect();
-        let judged = judge(&filter(&log));
+        let judged = judge(&filter(&log), "the log");
         assert_eq!(judged.errors.len(), 20);
         assert!(judged.errors[19].ends_with("failure 49"));
         assert!(judged.errors[0].ends_with("failure 30"));
+    }
+
+    #[test]
+    fn a_mismatch_between_two_replayed_runs_is_no_replay() {
+        let log = "\
+2026-11-30 07:22:34,670 - ERROR [main:FileTxnSnapLog@345] - 12884901904(highestZxid) > 12884901893(next log) for type 1
+2026-11-30 07:22:34,670 - ERROR [main:FileTxnSnapLog@345] - 21474836585(highestZxid) > 21474836481(next log) for type 1
+2026-11-30 07:22:34,673 - ERROR [main:DataTree@1818] - First digest mismatch on txn: 1,2,17179869216,3,1
+";
+        let judged = judge(&filter(log), "the log");
+        assert_eq!(judged.errors.len(), 1, "{judged:?}");
+        assert_eq!(judged.digest_on_replay, None);
+    }
+
+    /// After the first mismatch ZooKeeper logs later ones at WARN only.
+    #[test]
+    fn later_mismatches_logged_at_warn_are_judged_too() {
+        let log = format!(
+            "{REPLAY_START}\
+2026-11-30 07:22:34,674 - WARN  [main:RateLogger@87] - Message:Digests are not matching. Value is Zxid. Value:21474836482
+2026-11-30 07:22:40,000 - WARN  [CommitProcessor:2:RateLogger@87] - Message:Digests are not matching. Value is Zxid. Value:21474836999
+"
+        );
+        let judged = judge(&filter(&log), "the log");
+        assert_eq!(judged.errors.len(), 1, "{judged:?}");
+        assert!(judged.errors[0].ends_with("Value:21474836999"));
+    }
+
+    #[test]
+    fn zookeeper_3_4_spells_the_replay_line_its_own_way() {
+        let log = "2026-11-30 07:22:34,670 - ERROR [main:FileTxnSnapLog@240] - 5(higestZxid) > 3(next log) for type 1\n";
+        let judged = judge(&filter(log), "the log");
+        assert!(judged.errors.is_empty(), "{judged:?}");
+        assert_eq!(judged.replayed.map(|r| r.count), Some(1));
+    }
+
+    #[test]
+    fn a_log_that_was_not_read_in_full_is_an_error() {
+        // The filter never ran: no end marker.
+        let judged = judge("", "the journal of zookeeper.service");
+        assert_eq!(
+            judged.errors,
+            [
+                "(the filter over the journal of zookeeper.service did not run to its end: nothing in it was checked)"
+            ]
+        );
+        // The command feeding it failed (journalctl refusing a cursor).
+        let judged = judge(&filter("zkrun-rc 1\n"), "the journal of zookeeper.service");
+        assert_eq!(
+            judged.errors,
+            [
+                "(reading the journal of zookeeper.service failed with exit 1: nothing in it was checked)"
+            ]
+        );
+        assert!(judge(&filter("zkrun-rc 0\n"), "x").errors.is_empty());
     }
 }

@@ -510,10 +510,12 @@ pub async fn error_lines_since<T: Transport>(
     log: &str,
     offset: u64,
 ) -> Result<String, String> {
-    let script = r#"[ -f "$0" ] || exit 0
+    // No file: the server writes none here (a unit logging to the journal
+    // only), so there is nothing to judge in it.
+    let script = r#"[ -f "$0" ] || { echo zkrun-end; exit 0; }
 size=$(stat -c %s "$0")
 from=$1; [ "$size" -ge "$from" ] || from=0
-tail -c +$((from + 1)) "$0" | awk "$2""#;
+{ tail -c +$((from + 1)) "$0"; echo "zkrun-rc $?"; } | awk "$2""#;
     let out = x
         .query(
             host,

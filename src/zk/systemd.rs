@@ -61,7 +61,7 @@ pub fn parse_cursor(out: &str) -> Option<String> {
 /// start wrote. `Some("")`: the unit has no entries yet, so everything it
 /// logs comes after this point. None: the journal could not be read
 /// (no journalctl, no systemd, sudo refused): nothing is recorded and the
-/// journal is not checked.
+/// journal is not checked (and the start says so).
 pub async fn cursor<T: Transport>(x: &Exec<'_, T>, unit: &str) -> Option<String> {
     // The last entry with its cursor, not `--lines=0`: older journalctl
     // prints no cursor when it shows no entry.
@@ -71,7 +71,8 @@ pub async fn cursor<T: Transport>(x: &Exec<'_, T>, unit: &str) -> Option<String>
         unit_arg.as_str(),
         "--lines=1",
         "--show-cursor",
-        "--quiet",
+        // Not --quiet: a user who may not read the system journal gets
+        // nothing on stdout and exit 0, and only this hint on stderr says so.
         "--no-pager",
         "--output=cat",
     ];
@@ -93,7 +94,9 @@ pub async fn error_lines_since<T: Transport>(
     unit: &str,
     cursor: &str,
 ) -> Result<String, String> {
-    let script = r#"journalctl "--unit=$0" ${1:+"--after-cursor=$1"} --output=cat --no-pager --quiet 2>/dev/null | awk "$2""#;
+    // journalctl's own status rides along: a cursor it cannot seek to, or
+    // a journal it may not read, must not read as "no errors".
+    let script = r#"{ journalctl "--unit=$0" ${1:+"--after-cursor=$1"} --output=cat --no-pager --quiet 2>/dev/null; echo "zkrun-rc $?"; } | awk "$2""#;
     let out = x
         .query_as_step(
             &["sh", "-c", script, unit, cursor, super::log_errors::FILTER],

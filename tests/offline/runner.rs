@@ -606,8 +606,9 @@ fn verify_reads_the_units_journal_after_the_cursor_its_start_recorded() {
     }))
     .prints(
         "*",
-        "sh -c journalctl \"--unit=$0\"",
-        "2026-11-30 12:00:01,000 [myid:1] - ERROR [main:o.a.z.s.q.QuorumPeer@99] - boom\n",
+        "sh -c { journalctl \"--unit=$0\"",
+        // As the host's awk filter (zk/log_errors.rs) prints it.
+        "2026-11-30 12:00:01,000 [myid:1] - ERROR [main:o.a.z.s.q.QuorumPeer@99] - boom\nzkrun-rc 0\nzkrun-end\n",
     );
     let (summary, events) = execute(&plan(pb, 3), &fake);
     assert_eq!(summary.failed, ["zk1"]);
@@ -616,7 +617,7 @@ fn verify_reads_the_units_journal_after_the_cursor_its_start_recorded() {
         Event::Fact { host, name, value, .. }
             if host == "zk1" && name == "log_cursor" && value == "s=0b3c;i=4d2;x=2f78"
     )));
-    let read = ran(&fake, "zk1", "sh -c journalctl \"--unit=$0\"");
+    let read = ran(&fake, "zk1", "sh -c { journalctl \"--unit=$0\"");
     assert_eq!(read.len(), 1);
     assert_eq!(read[0][3..5], ["zookeeper", "s=0b3c;i=4d2;x=2f78"]);
     let (message, help, tail) = events
