@@ -7,6 +7,7 @@
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 
 use minijinja::{Environment, ErrorKind, UndefinedBehavior, Value};
 use serde::{Serialize, Serializer};
@@ -25,12 +26,14 @@ pub const MAX_RENDERED: usize = 4 * 1024 * 1024;
 /// A rendered value: what is shown, and (only when it differs) what is real.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Text {
-    pub shown: String,
-    secret: Option<String>,
+    /// Shared: a value rendered once is cloned into every step that uses it
+    /// (the service's paths, a unit name), and large plans hold many.
+    pub shown: Arc<str>,
+    secret: Option<Arc<str>>,
 }
 
 impl Text {
-    pub fn plain(s: impl Into<String>) -> Text {
+    pub fn plain(s: impl Into<Arc<str>>) -> Text {
         Text {
             shown: s.into(),
             secret: None,
@@ -47,7 +50,7 @@ impl Text {
     }
 
     /// A value whose real form must not be shown.
-    pub fn with_secret(shown: impl Into<String>, real: impl Into<String>) -> Text {
+    pub fn with_secret(shown: impl Into<Arc<str>>, real: impl Into<Arc<str>>) -> Text {
         Text {
             shown: shown.into(),
             secret: Some(real.into()),
@@ -299,8 +302,8 @@ impl Renderer {
             let shown = self.render_with(source, &cx.redacted, cx)?;
             if shown != real {
                 return Ok(Text {
-                    shown,
-                    secret: Some(real),
+                    shown: shown.into(),
+                    secret: Some(real.into()),
                 });
             }
         }
@@ -450,7 +453,7 @@ mod tests {
         let r = Renderer::new(secrets.clone());
         let c = cx(&[("token", "hunter2"), ("user", "zk")], &secrets);
         let t = r.render("--auth {{ user }}:{{ token }}", &c).unwrap();
-        assert_eq!(t.shown, "--auth zk:********");
+        assert_eq!(&*t.shown, "--auth zk:********");
         assert_eq!(t.real(), "--auth zk:hunter2");
         assert_eq!(serde_json::to_string(&t).unwrap(), "\"--auth zk:********\"");
     }

@@ -41,8 +41,25 @@ pub fn print_json<T: serde::Serialize>(kind: &str, data: &T) {
         r#type: &'a str,
         data: &'a T,
     }
-    let mut line =
-        serde_json::to_string(&Envelope { r#type: kind, data }).expect("plain data serializes");
+    let envelope = Envelope { r#type: kind, data };
+    // With no secret to mask, streamed to stdout: a 10,000-host plan is
+    // 19 MB of JSON that need not stand in memory whole. Masking needs the
+    // whole text (a secret may straddle any buffer's edge).
+    if crate::scrub::knows_none() {
+        use std::io::Write;
+        let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
+        let written = serde_json::to_writer(&mut out, &envelope)
+            .map_err(std::io::Error::from)
+            .and_then(|()| out.write_all(b"\n"))
+            .and_then(|()| out.flush());
+        if let Err(e) = written
+            && e.kind() == std::io::ErrorKind::BrokenPipe
+        {
+            std::process::exit(141);
+        }
+        return;
+    }
+    let mut line = serde_json::to_string(&envelope).expect("plain data serializes");
     line.push('\n');
     write_out_str(&line);
 }

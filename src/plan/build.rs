@@ -134,7 +134,13 @@ pub fn build(i: &Inputs) -> Result<Plan, Diagnostics> {
     // One host at a time: its variables are needed only while its steps
     // are rendered, which keeps memory flat for large inventories.
     let mut hosts: Vec<PlanHost> = Vec::with_capacity(selected.len());
-    let mut per_host: Vec<Vec<Option<Step>>> = Vec::with_capacity(selected.len());
+    // Steps by task, then host: each task's column is moved into its stage
+    // and freed, so the steps never stand in memory twice.
+    let mut per_task: Vec<Vec<Option<Step>>> = pb
+        .tasks
+        .iter()
+        .map(|_| Vec::with_capacity(selected.len()))
+        .collect();
     for host in &selected {
         let raw = layers.raw(host, &|p| Some(i.inventory.describe(p)));
         let names: Vec<String> = raw.keys().cloned().collect();
@@ -180,16 +186,11 @@ pub fn build(i: &Inputs) -> Result<Plan, Diagnostics> {
                 .map(|s| s.config.real().to_string())
                 .unwrap_or_default(),
         };
-        let steps = match &service {
-            Some(_) if !is_target.contains(host.name.as_str()) => Vec::new(),
-            Some(service) => pb
-                .tasks
-                .iter()
-                .enumerate()
-                .map(|(ti, task)| {
-                    if task.run == Run::Once && host.name != once_host {
-                        return None;
-                    }
+        for (ti, task) in pb.tasks.iter().enumerate() {
+            let step = match &service {
+                Some(_) if !is_target.contains(host.name.as_str()) => None,
+                Some(_) if task.run == Run::Once && host.name != once_host => None,
+                Some(service) => {
                     let cx = Cx {
                         host: &plan_host,
                         service,
@@ -203,19 +204,18 @@ pub fn build(i: &Inputs) -> Result<Plan, Diagnostics> {
                         allow_quorum_loss: i.allow_quorum_loss,
                     };
                     plan_step(task, &ids[ti], &cx)
-                })
-                .collect(),
-            None => Vec::new(),
-        };
+                }
+                None => None,
+            };
+            per_task[ti].push(step);
+        }
         hosts.push(plan_host);
-        per_host.push(steps);
     }
     let position: HashMap<&str, usize> = hosts
         .iter()
         .enumerate()
         .map(|(n, h)| (h.name.as_str(), n))
         .collect();
-    let mut take = |hi: usize, ti: usize| per_host[hi].get_mut(ti).and_then(Option::take);
 
     let serial = pb.rolling.serial.of(order.len());
     let mut stages: Vec<Stage> = Vec::new();
@@ -223,7 +223,7 @@ pub fn build(i: &Inputs) -> Result<Plan, Diagnostics> {
     for (ti, task) in pb.tasks.iter().enumerate() {
         match task.run {
             Run::Once => {
-                if let Some(step) = take(position[once_host], ti) {
+                if let Some(step) = per_task[ti][position[once_host]].take() {
                     stages.push(Stage::Once {
                         task: infos[ti].clone(),
                         step,
@@ -231,7 +231,10 @@ pub fn build(i: &Inputs) -> Result<Plan, Diagnostics> {
                 }
             }
             Run::Parallel => {
-                let steps: Vec<Step> = (0..hosts.len()).filter_map(|hi| take(hi, ti)).collect();
+                let steps: Vec<Step> = std::mem::take(&mut per_task[ti])
+                    .into_iter()
+                    .flatten()
+                    .collect();
                 stages.push(Stage::Parallel {
                     task: infos[ti].clone(),
                     steps,
@@ -250,10 +253,11 @@ pub fn build(i: &Inputs) -> Result<Plan, Diagnostics> {
                 });
                 r.tasks.push(infos[ti].clone());
                 for name in &order {
-                    if let Some(step) = take(position[name.as_str()], ti) {
+                    if let Some(step) = per_task[ti][position[name.as_str()]].take() {
                         r.steps[name].push(step);
                     }
                 }
+                per_task[ti] = Vec::new();
                 // The rolling block is contiguous (checked above): close it
                 // when the next task is not a rolling one.
                 if pb.tasks.get(ti + 1).is_none_or(|t| t.run != Run::Rolling) {

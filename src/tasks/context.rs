@@ -14,6 +14,15 @@ use crate::model::playbook::Manager;
 use crate::render::{Context, RenderError, Renderer, Text};
 use crate::yaml::{Part, Source, YamlPath};
 
+/// zkServer.sh, not ZooKeeper, owns the pid file: found by the script's own
+/// rule (its `ZOO_DATADIR`: the text after the last `=` of the dataDir
+/// line, trimmed). One shared text for every step of every host.
+static PID_FILE_SCRIPT: std::sync::LazyLock<Text> = std::sync::LazyLock::new(|| {
+    Text::plain(
+        r#"d=$(grep "^[[:space:]]*dataDir" "$0" | sed -e 's/.*=//' | sed -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//'); cat "${ZOOPIDFILE:-$d/zookeeper_server.pid}" 2>/dev/null"#,
+    )
+});
+
 /// The service block rendered for one host.
 #[derive(Debug, Clone)]
 pub struct ServiceOnHost {
@@ -34,12 +43,7 @@ impl ServiceOnHost {
             Manager::Script => vec![
                 Text::plain("sh"),
                 Text::plain("-c"),
-                // zkServer.sh, not ZooKeeper, owns the pid file: find it by
-                // the script's own rule (its `ZOO_DATADIR`: the text after
-                // the last `=` of the dataDir line, trimmed).
-                Text::plain(
-                    r#"d=$(grep "^[[:space:]]*dataDir" "$0" | sed -e 's/.*=//' | sed -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//'); cat "${ZOOPIDFILE:-$d/zookeeper_server.pid}" 2>/dev/null"#,
-                ),
+                PID_FILE_SCRIPT.clone(),
                 self.config.clone(),
             ],
             Manager::Systemd => vec![

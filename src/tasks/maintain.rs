@@ -194,7 +194,7 @@ pub fn plan(args: &MaintainArgs, cx: &Cx) -> Option<MaintainStep> {
             // redacted text's: those of the real file would let anyone
             // holding the plan test guesses of the secret.
             let shown = if content.has_secret() {
-                content.shown.as_str()
+                &*content.shown
             } else {
                 content.real()
             };
