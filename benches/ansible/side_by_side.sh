@@ -98,7 +98,8 @@ sbs_close_masters() {
 	sbs_cp=
 }
 
-# 10 MB: 100 znodes of 100 kB, as scripts/bench loads them (kept between runs).
+# 10 MB: 100 znodes of 100 kB (kept between runs; scripts/bench loads its
+# roll's data with this too). sbs_zkcli: the zkCli.sh to use.
 sbs_load_data() {
 	local servers=$1 cli=$sbs_zkcli out blob i
 	# Captured, not piped into grep -q: with pipefail an early grep exit

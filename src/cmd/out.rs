@@ -13,12 +13,19 @@ pub fn write_out_str(text: &str) {
     use std::io::Write;
     let text = crate::scrub::text(text);
     let mut stdout = std::io::stdout().lock();
-    if let Err(e) = stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
+    exit_on_closed_pipe(
+        stdout
+            .write_all(text.as_bytes())
+            .and_then(|()| stdout.flush()),
+    );
+}
+
+/// A reader that went away (`zkrun ... | head`) ends zkrun as SIGPIPE
+/// would, with the status a shell reports for it.
+fn exit_on_closed_pipe(written: std::io::Result<()>) {
+    if let Err(e) = written
         && e.kind() == std::io::ErrorKind::BrokenPipe
     {
-        // What a shell reports for a tool ended by SIGPIPE.
         std::process::exit(141);
     }
 }
@@ -52,11 +59,7 @@ pub fn print_json<T: serde::Serialize>(kind: &str, data: &T) {
             .map_err(std::io::Error::from)
             .and_then(|()| out.write_all(b"\n"))
             .and_then(|()| out.flush());
-        if let Err(e) = written
-            && e.kind() == std::io::ErrorKind::BrokenPipe
-        {
-            std::process::exit(141);
-        }
+        exit_on_closed_pipe(written);
         return;
     }
     let mut line = serde_json::to_string(&envelope).expect("plain data serializes");

@@ -268,8 +268,11 @@ impl VerifyStep {
             replays.push(journal);
         }
         // The same start seen in the file and the journal is told once.
-        if let Some(j) = replays.iter().find(|j| j.replayed.is_some()) {
-            x.note(&replay_note(j));
+        if let Some((r, digest)) = replays
+            .iter()
+            .find_map(|j| Some((j.replayed.as_ref()?, j.digest_on_replay)))
+        {
+            x.note(&replay_note(r, digest));
         }
         if errors.is_empty() {
             return Ok(());
@@ -373,15 +376,12 @@ impl VerifyStep {
 
 /// What a start's replay of transactions held twice means, for the step's
 /// notes (see `log_errors::judge`).
-fn replay_note(j: &log_errors::Judged) -> String {
-    let Some(r) = &j.replayed else {
-        return String::new();
-    };
+fn replay_note(r: &log_errors::Replayed, digest_on_replay: Option<u64>) -> String {
     let mut note = format!(
         "at start ZooKeeper replayed {} logged transaction(s) it already held (zxid 0x{:x}..0x{:x}, after reaching 0x{:x}), logging each at ERROR: a fuzzy snapshot or a log written twice, applied again without change",
         r.count, r.first, r.last, r.highest
     );
-    if let Some(z) = j.digest_on_replay {
+    if let Some(z) = digest_on_replay {
         note.push_str(&format!(
             "; its digest check flagged the replayed zxid 0x{z:x}, which is the replay, not a divergence"
         ));

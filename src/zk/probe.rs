@@ -464,12 +464,7 @@ tail -n 400 "$0" | grep -E "$1" | tail -n 5"#;
         .await
     {
         Ok(out) if out.code == Some(NO_LOG) => None,
-        Ok(out) => Some(
-            String::from_utf8_lossy(&out.stdout)
-                .lines()
-                .map(str::to_string)
-                .collect(),
-        ),
+        Ok(out) => Some(lines(&out.stdout)),
         Err(e) => Some(vec![format!("(could not read {log}: {e})")]),
     };
     let journal = match unit {
@@ -490,6 +485,14 @@ tail -n 400 "$0" | grep -E "$1" | tail -n 5"#;
     }
 }
 
+/// A command's output as lines of text.
+pub fn lines(bytes: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(bytes)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
 /// Lines from the log file, then the journal's that are not among them (a
 /// server logging to both writes each line twice).
 pub fn merged(mut file: Vec<String>, journal: Vec<String>) -> Vec<String> {
@@ -503,7 +506,7 @@ pub fn merged(mut file: Vec<String>, journal: Vec<String>) -> Vec<String> {
 
 /// What the server logged since byte `offset` of its log (from the start
 /// when the log was rotated since), as `log_errors::FILTER` sums it up for
-/// `log_errors::judge`. Empty when there is no log file.
+/// `log_errors::judge` (with no log file: nothing to judge, only its end mark).
 pub async fn error_lines_since<T: Transport>(
     x: &Exec<'_, T>,
     host: &PlanHost,

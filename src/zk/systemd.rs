@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use super::probe::{FATAL, PROBE_TIMEOUT};
+use super::probe::{FATAL, PROBE_TIMEOUT, lines};
 use crate::host::exec::Exec;
 use crate::host::transport::Transport;
 
@@ -165,6 +165,15 @@ impl PidUnits {
     pub fn known(&self) -> bool {
         self.units.iter().any(|(_, u)| u.is_some())
     }
+
+    /// The pids whose unit is one of `names`.
+    fn matching(&self, names: &[String]) -> Vec<u32> {
+        self.units
+            .iter()
+            .filter(|(_, u)| u.as_ref().is_some_and(|u| names.contains(u)))
+            .map(|(p, _)| *p)
+            .collect()
+    }
 }
 
 /// The unit of each pid, as systemd records it (its cgroup; procps's
@@ -183,17 +192,13 @@ pub async fn pid_units<T: Transport>(
     let mut argv = vec!["sh", "-c", script, "zkrun-units"];
     argv.extend(words.iter().map(String::as_str));
     let out = x.query(x.host, &argv, PROBE_TIMEOUT).await?;
-    let units = parse_pid_units(&String::from_utf8_lossy(&out.stdout), pids);
-    let mut names = vec![unit_name(unit)];
-    let matches = |names: &[String]| -> Vec<u32> {
-        units
-            .iter()
-            .filter(|(_, u)| u.as_ref().is_some_and(|u| names.contains(u)))
-            .map(|(p, _)| *p)
-            .collect()
+    let mut found = PidUnits {
+        units: parse_pid_units(&String::from_utf8_lossy(&out.stdout), pids),
+        ours: Vec::new(),
     };
-    let mut ours = matches(&names);
-    if ours.is_empty() && units.iter().any(|(_, u)| u.is_some()) {
+    let mut names = vec![unit_name(unit)];
+    found.ours = found.matching(&names);
+    if found.ours.is_empty() && found.known() {
         let argv = [
             "systemctl",
             "show",
@@ -210,10 +215,10 @@ pub async fn pid_units<T: Transport>(
                     .split_whitespace()
                     .map(str::to_string),
             );
-            ours = matches(&names);
+            found.ours = found.matching(&names);
         }
     }
-    Ok(PidUnits { units, ours })
+    Ok(found)
 }
 
 /// `PID UNIT` lines; a pid the script did not answer for has no unit.
@@ -229,13 +234,6 @@ fn parse_pid_units(out: &str, pids: &[u32]) -> Vec<(u32, Option<String>)> {
                 .map(str::to_string);
             (*pid, unit)
         })
-        .collect()
-}
-
-fn lines(bytes: &[u8]) -> Vec<String> {
-    String::from_utf8_lossy(bytes)
-        .lines()
-        .map(str::to_string)
         .collect()
 }
 
