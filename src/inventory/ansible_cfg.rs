@@ -28,6 +28,8 @@ use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
 
+use super::kv::unquote;
+
 /// What the look-up and the settings depend on besides files.
 #[derive(Clone, Copy)]
 pub struct Context<'a> {
@@ -748,18 +750,6 @@ fn decimal_integer(text: &str) -> Result<i128, &'static str> {
     }
     let n: i128 = integral.parse().map_err(|_| "out of range")?;
     Ok(if negative { -n } else { n })
-}
-
-/// `unquote` (`ansible/parsing/quoting.py`): drop one pair of matching outer
-/// quotes, unless the closing one follows a backslash.
-fn unquote(s: &str) -> &str {
-    let chars: Vec<char> = s.chars().collect();
-    let n = chars.len();
-    if n > 1 && chars[0] == chars[n - 1] && matches!(chars[0], '"' | '\'') && chars[n - 2] != '\\' {
-        &s[1..s.len() - 1]
-    } else {
-        s
-    }
 }
 
 /// Ansible's `unfrackpath(path, follow=False, basedir=base)`

@@ -443,7 +443,7 @@ fn decode_escapes(word: &str) -> Result<String, String> {
 
 /// `unquote` (`ansible/parsing/quoting.py`): drop one pair of matching outer
 /// quotes, unless the closing one follows a backslash.
-fn unquote(s: &str) -> &str {
+pub(super) fn unquote(s: &str) -> &str {
     let chars: Vec<char> = s.chars().collect();
     let n = chars.len();
     if n > 1 && chars[0] == chars[n - 1] && matches!(chars[0], '"' | '\'') && chars[n - 2] != '\\' {
