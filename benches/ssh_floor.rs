@@ -21,6 +21,7 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(20);
+    let command = std::env::var("ZKRUN_BENCH_COMMAND").unwrap_or_else(|_| "true".into());
     let hosts: Vec<String> = hosts
         .split_whitespace()
         .map(|h| h.split('=').nth(1).unwrap_or(h).to_string())
@@ -44,9 +45,10 @@ fn main() {
         .await;
         let connected = t0.elapsed();
         let t1 = Instant::now();
+        let command = &command;
         futures_util::future::join_all(sessions.iter().map(|s| async move {
             for _ in 0..commands {
-                let out = s.command("true").output().await.expect("run");
+                let out = s.raw_command(&command).output().await.expect("run");
                 assert!(out.status.success());
             }
         }))

@@ -2,10 +2,14 @@
 //! where it stopped: which step of which host is pending, running, done or
 //! failed, and what was decided live (the rolling order).
 //!
-//! One state file per (playbook, inventory), written after every step
-//! transition: a temporary file in the same directory, fsync, rename, fsync
-//! of the directory. A crash at any point leaves the old file or the new one,
-//! never a mix. Mode 0600; no secrets (only ids, hosts and times).
+//! One state file per (playbook, inventory), written whole when a run
+//! starts and ends: a temporary file in the same directory, fsync, rename,
+//! fsync of the directory. A crash at any point leaves the old file or the
+//! new one, never a mix. In between, every change is appended to a journal
+//! beside it (`<state>.journal`, one JSON line per change) and made durable
+//! with one fdatasync for all changes since the last (group commit);
+//! reading the state replays the journal. Mode 0600; no secrets (only ids,
+//! hosts, times and facts, scrubbed).
 //!
 //! A run holds an exclusive lock (flock on `<state>.lock`), so a second zkrun
 //! against the same state is refused and told who holds it.
@@ -49,6 +53,49 @@ pub struct State {
     /// backup manifests).
     #[serde(default)]
     pub facts: BTreeMap<String, String>,
+    /// The sequence number of the last change applied: the journal's
+    /// entries up to it are in this file already.
+    #[serde(default)]
+    pub seq: u64,
+}
+
+/// One change to the state, as the journal keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum Change {
+    /// A step's phase (`host/task`).
+    Step {
+        key: String,
+        phase: Phase,
+    },
+    /// A step forgotten: a recovered host's turn starts over.
+    Forget {
+        key: String,
+    },
+    /// The rolling order, whole, as decided now.
+    Order {
+        order: Vec<String>,
+    },
+    Decision {
+        text: String,
+    },
+    /// `host/task/name` → value.
+    Fact {
+        key: String,
+        value: String,
+    },
+    Finished {
+        finished: bool,
+    },
+}
+
+/// A change with its place in the run: sequence number and Unix seconds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    pub seq: u64,
+    pub at: u64,
+    #[serde(flatten)]
+    pub change: Change,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,10 +118,12 @@ pub use crate::clock::now;
 pub use crate::plan::step_key as key;
 
 mod diff;
+mod journal;
 mod lock;
 mod store;
 
 pub use diff::{describe_changes, step_digests};
+pub use journal::Journal;
 pub use lock::Lock;
 pub use store::{archive, default_path, load, save};
 
@@ -96,22 +145,19 @@ impl State {
             decisions: Vec::new(),
             planned: step_digests(plan),
             facts: BTreeMap::new(),
+            seq: 0,
         }
     }
 
-    /// Records an event; true when the state changed and must be written.
-    pub fn record(&mut self, e: &Event) -> bool {
-        let t = now();
-        match e {
-            Event::StepStarted { host, task, .. } => {
-                self.steps.insert(
-                    key(host, task),
-                    StepRecord {
-                        phase: Phase::Running,
-                        at: t,
-                    },
-                );
-            }
+    /// Records an event: the changes it makes, applied, each with its
+    /// sequence number (empty when the event changes nothing).
+    pub fn record(&mut self, e: &Event) -> Vec<Entry> {
+        let at = now();
+        let changes = match e {
+            Event::StepStarted { host, task, .. } => vec![Change::Step {
+                key: key(host, task),
+                phase: Phase::Running,
+            }],
             Event::StepFinished {
                 host, task, status, ..
             } => {
@@ -120,43 +166,92 @@ impl State {
                     StepStatus::Skipped => Phase::Skipped,
                     StepStatus::Failed => Phase::Failed,
                 };
-                self.steps
-                    .insert(key(host, task), StepRecord { phase, at: t });
+                vec![Change::Step {
+                    key: key(host, task),
+                    phase,
+                }]
             }
             Event::Leader {
                 host: Some(h),
                 deferred: true,
             } => {
-                let before_last = self.order.len().saturating_sub(1);
-                crate::plan::defer(&mut self.order, before_last, h);
-                self.decisions.push(format!("leader {h} moved last"));
+                let mut order = self.order.clone();
+                let before_last = order.len().saturating_sub(1);
+                crate::plan::defer(&mut order, before_last, h);
+                vec![
+                    Change::Order { order },
+                    Change::Decision {
+                        text: format!("leader {h} moved last"),
+                    },
+                ]
             }
             Event::Fact {
                 host,
                 task,
                 name,
                 value,
-            } => {
-                self.facts
-                    .insert(format!("{host}/{task}/{name}"), value.clone());
-            }
-            Event::RecoveryFinished { host, reset, .. } if !reset.is_empty() => {
-                for task in reset {
-                    self.steps.remove(&key(host, task));
-                }
-                self.decisions.push(format!(
-                    "{host} brought back after a failure: its turn starts over"
-                ));
-            }
+            } => vec![Change::Fact {
+                key: format!("{host}/{task}/{name}"),
+                value: value.clone(),
+            }],
+            Event::RecoveryFinished { host, reset, .. } if !reset.is_empty() => reset
+                .iter()
+                .map(|task| Change::Forget {
+                    key: key(host, task),
+                })
+                .chain([Change::Decision {
+                    text: format!("{host} brought back after a failure: its turn starts over"),
+                }])
+                .collect(),
             // A run that ran nothing (a host unreachable, a step refused by
             // the look before the run) leaves nothing to resume.
-            Event::RunFinished(s) => {
-                self.finished = s.status == RunStatus::Ok || self.steps.is_empty()
-            }
-            _ => return false,
+            Event::RunFinished(s) => vec![Change::Finished {
+                finished: s.status == RunStatus::Ok || self.steps.is_empty(),
+            }],
+            _ => Vec::new(),
+        };
+        changes
+            .into_iter()
+            .map(|change| {
+                let entry = Entry {
+                    seq: self.seq + 1,
+                    at,
+                    change,
+                };
+                self.apply(&entry);
+                entry
+            })
+            .collect()
+    }
+
+    /// Applies one change; one already applied (its sequence number is not
+    /// past the state's) is left out, so a journal replays exactly once.
+    pub fn apply(&mut self, e: &Entry) {
+        if e.seq <= self.seq {
+            return;
         }
-        self.updated = t;
-        true
+        match &e.change {
+            Change::Step { key, phase } => {
+                self.steps.insert(
+                    key.clone(),
+                    StepRecord {
+                        phase: *phase,
+                        at: e.at,
+                    },
+                );
+            }
+            Change::Forget { key } => {
+                self.steps.remove(key);
+            }
+            Change::Order { order } => self.order = order.clone(),
+            Change::Decision { text } => self.decisions.push(text.clone()),
+            Change::Fact { key, value } => {
+                self.facts.insert(key.clone(), value.clone());
+            }
+            Change::Finished { finished } => self.finished = *finished,
+        }
+        self.seq = e.seq;
+        self.updated = e.at;
     }
 
     /// Steps finished earlier (done or skipped): a resumed run does not repeat them.
@@ -212,6 +307,7 @@ mod tests {
             decisions: Vec::new(),
             planned: BTreeMap::new(),
             facts: BTreeMap::new(),
+            seq: 0,
         }
     }
 

@@ -34,11 +34,11 @@ pub fn default_path(dir: &Path, playbook: &Path, inventory: &[String]) -> PathBu
     dir.join(format!("{stem}-{hex}.json"))
 }
 
-/// Reads a state file: None when there is none; an error that says what is
-/// wrong when it cannot be trusted.
 /// A state file is small: a run of thousands of hosts writes a few MiB.
-const MAX_STATE_BYTES: u64 = 64 * 1024 * 1024;
+pub(super) const MAX_STATE_BYTES: u64 = 64 * 1024 * 1024;
 
+/// Reads a state file, with its journal replayed: None when there is none;
+/// an error that says what is wrong when it cannot be trusted.
 pub fn load(path: &Path) -> Result<Option<State>, String> {
     // Only a regular file of sane size: a FIFO or /dev/zero given as
     // `--state` must not hang zkrun or eat its memory.
@@ -81,12 +81,13 @@ pub fn load(path: &Path) -> Result<Option<State>, String> {
             path.display()
         ));
     }
-    let state: State = serde_json::from_value(value).map_err(|e| {
+    let mut state: State = serde_json::from_value(value).map_err(|e| {
         format!(
             "the state file {} is not a zkrun state ({e})",
             path.display()
         )
     })?;
+    super::journal::replay(path, &mut state)?;
     // The run id becomes part of backup and log paths; the order is the
     // hosts the run restarts one by one: neither may be forged into
     // something else.
@@ -147,6 +148,13 @@ pub fn save(path: &Path, state: &State) -> Result<(), String> {
 
 /// Moves a finished or abandoned state aside (`--fresh`).
 pub fn archive(path: &Path) -> Result<PathBuf, String> {
+    // The archive holds what the journal adds: fold it in first.
+    if super::journal::path(path).exists() {
+        if let Some(state) = load(path)? {
+            save(path, &state)?;
+        }
+        let _ = fs::remove_file(super::journal::path(path));
+    }
     let to = path.with_extension(format!("json.{}", now()));
     fs::rename(path, &to).map_err(|e| format!("cannot archive {}: {e}", path.display()))?;
     Ok(to)

@@ -352,23 +352,25 @@ fn execute(
         Ok(r) => r,
         Err(code) => return code,
     };
-    // Every event reaches the front end and the checkpoint; a checkpoint
-    // that cannot be written stops the run before its next step. Group
-    // commit: the state is made durable (written, fsynced) before a step
-    // that changes a host starts, when a recovery or a reordering is
-    // decided, when a changing step ends, and at the end; what steps that
-    // only look (status, verify) recorded in between rides along with the
-    // next write. A SIGKILL can thus lose only the record of such looks,
-    // which a resume runs again; never the record of a change.
-    let dirty = std::cell::Cell::new(false);
-    let looking: std::cell::RefCell<std::collections::HashSet<(String, String)>> =
-        Default::default();
-    let save = |st: &checkpoint::State| {
-        dirty.set(false);
-        if let Err(err) = checkpoint::save(state_path, st) {
-            halt.store(true, std::sync::atomic::Ordering::SeqCst);
-            save_error.borrow_mut().get_or_insert(err);
+    // Every event reaches the front end and the checkpoint's journal, where
+    // the runner has it made durable before and after each step that
+    // changes a host (group commit: one fdatasync for every host that
+    // waits meanwhile); a journal that cannot be written stops the run
+    // before its next step. The state is saved whole at the end.
+    let journal = match checkpoint::Journal::create(state_path) {
+        Ok(j) => j,
+        Err(e) => {
+            return fail(
+                Diagnostic::new(format!("{e}; nothing was run")),
+                cli.output,
+                exit::RUN_FAILED,
+            );
         }
+    };
+    let durable = Checkpoint {
+        journal: &journal,
+        halt: &halt,
+        error: &save_error,
     };
     let timeline = report::timeline::Recorder::default();
     let roll = report::roll::RollReport::default();
@@ -379,31 +381,7 @@ fn execute(
             timeline.event(&e);
             roll.event(&e);
         }
-        let mut st = state.borrow_mut();
-        if st.record(&e) {
-            dirty.set(true);
-        }
-        let durable_now = match &e {
-            crate::event::Event::StepStarted {
-                host, task, kind, ..
-            } => {
-                let looks =
-                    crate::tasks::Kind::parse(kind).is_some_and(crate::tasks::Kind::reads_only);
-                if looks {
-                    looking.borrow_mut().insert((host.clone(), task.clone()));
-                }
-                !looks
-            }
-            crate::event::Event::StepFinished { host, task, .. } => {
-                !looking.borrow_mut().remove(&(host.clone(), task.clone()))
-            }
-            crate::event::Event::Output { .. } => false,
-            crate::event::Event::Fact { .. } | crate::event::Event::Connected { .. } => false,
-            _ => true,
-        };
-        if durable_now && dirty.get() {
-            save(&st);
-        }
+        journal.queue(&state.borrow_mut().record(&e));
     };
     let abort = async {
         let first = interrupted().await;
@@ -416,23 +394,28 @@ fn execute(
     };
     let summary = runtime.block_on(async {
         tokio::select! {
-            s = runner::run(plan, &ssh, &crate::zk::order::LeaderLast, &options, &emit) => Some(s),
+            s = runner::run(plan, &ssh, &crate::zk::order::LeaderLast, &options, &emit, &durable) => Some(s),
             signal = abort => {
                 // Dropping the run closes the running command's channel;
-                // the host's `timeout` wrapper bounds it in any case. The
-                // checkpoint marks the step as running.
+                // the command itself goes on (zkrun no longer ends it at
+                // its deadline). The checkpoint marks the step as running.
                 ssh.close().await;
                 errln!(
-                    "\nzkrun: {signal}: stopped at once. The command that was running may go on on its \
-                     host until its timeout. Logs: {}",
+                    "\nzkrun: {signal}: stopped at once. The command that was running goes on on its \
+                     host until it ends by itself. Logs: {}",
                     options.log_dir.display()
                 );
                 None
             }
         }
     });
-    if dirty.get() {
-        save(&state.borrow());
+    // The state whole, the journal folded in; if it cannot be written, the
+    // journal stays and a resume replays it.
+    match checkpoint::save(state_path, &state.borrow()) {
+        Ok(()) => journal.remove(),
+        Err(err) => {
+            save_error.borrow_mut().get_or_insert(err);
+        }
     }
     drop(lock);
     if let Some(path) = &cli.report {
@@ -457,6 +440,27 @@ fn execute(
         RunStatus::Ok => ExitCode::from(exit::OK),
         RunStatus::Failed => ExitCode::from(exit::RUN_FAILED),
         RunStatus::Interrupted => ExitCode::from(exit::INTERRUPTED),
+    }
+}
+
+/// The run's checkpoint as the runner sees it: a journal that cannot be
+/// written halts the run and is reported at its end.
+struct Checkpoint<'a> {
+    journal: &'a checkpoint::Journal,
+    halt: &'a std::sync::atomic::AtomicBool,
+    error: &'a std::cell::RefCell<Option<String>>,
+}
+
+impl runner::Durable for Checkpoint<'_> {
+    fn durable(&self) -> futures_util::future::LocalBoxFuture<'_, Result<(), String>> {
+        Box::pin(async {
+            let r = self.journal.durable().await;
+            if let Err(err) = &r {
+                self.halt.store(true, std::sync::atomic::Ordering::SeqCst);
+                self.error.borrow_mut().get_or_insert(err.clone());
+            }
+            r
+        })
     }
 }
 

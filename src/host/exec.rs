@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::event::{Event, Stream};
 use crate::host::PlanHost;
-use crate::host::transport::{Output, RemoteCommand, TIMED_OUT, Transport};
+use crate::host::transport::{Output, RemoteCommand, Transport};
 use crate::render::{Text, shell_quote};
 
 /// Why a step failed, in the operator's terms.
@@ -271,7 +271,7 @@ impl<'a, T: Transport> Exec<'a, T> {
         let lines: Vec<String> = text.lines().map(str::to_string).collect();
         let tail = lines[lines.len().saturating_sub(TAIL)..].to_vec();
         let mut e = match out.code {
-            Some(TIMED_OUT) => StepError::new(format!(
+            _ if out.timed_out => StepError::new(format!(
                 "`{shown}` ran past the step's timeout ({}s) and was ended on the host",
                 self.timeout.as_secs()
             ))

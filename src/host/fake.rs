@@ -21,7 +21,7 @@ pub struct Fake {
     /// (host, argv prefix joined by spaces) → answer. The longest prefix wins.
     answers: Mutex<Vec<Answer>>,
     unreachable: Mutex<HashMap<String, TransportError>>,
-    /// Every command run, as (host, argv without the timeout wrapper).
+    /// Every command run, as (host, argv without sudo).
     pub log: Mutex<Vec<(String, Vec<String>)>>,
     pub closed: Mutex<bool>,
 }
@@ -73,7 +73,7 @@ impl Fake {
             Ok(Output {
                 code: Some(0),
                 stdout: stdout.as_bytes().to_vec(),
-                stderr: Vec::new(),
+                ..Output::default()
             }),
         )
     }
@@ -84,8 +84,21 @@ impl Fake {
             prefix,
             Ok(Output {
                 code: Some(code),
-                stdout: Vec::new(),
                 stderr: stderr.as_bytes().to_vec(),
+                ..Output::default()
+            }),
+        )
+    }
+
+    /// Commands on `host` starting with `prefix` run past their deadline
+    /// and are ended (as the SSH transport ends them).
+    pub fn times_out(&self, host: &str, prefix: &str) -> &Self {
+        self.answer(
+            host,
+            prefix,
+            Ok(Output {
+                timed_out: true,
+                ..Output::default()
             }),
         )
     }

@@ -1,21 +1,18 @@
 //! `ansible_connection: local`: commands run on this machine, as the user
-//! zkrun runs as (with `sudo` when the host becomes), through the same
-//! `timeout` wrapper as on a remote host.
+//! zkrun runs as (with `sudo` when the host becomes), each in a process
+//! group of its own, so its deadline ends it as on a remote host.
 
 use std::process::Stdio;
-use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
 
-use super::transport::{LineSink, Output, TransportError};
+use super::transport::{LineSink, TransportError};
 
-/// Runs a wrapped argv here; `stdin` is written and closed first.
-pub async fn run(
+/// Starts a wrapped argv here; `stdin` is written and closed first.
+pub async fn spawn(
     argv: &[String],
     stdin: Option<&[u8]>,
-    backstop: Duration,
-    lines: Option<&LineSink<'_>>,
-) -> Result<Output, TransportError> {
+) -> Result<tokio::process::Child, TransportError> {
     let mut cmd = tokio::process::Command::new(&argv[0]);
     cmd.args(&argv[1..])
         .stdin(if stdin.is_some() {
@@ -25,6 +22,7 @@ pub async fn run(
         })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        .process_group(0)
         .kill_on_drop(true);
     let mut child = cmd
         .spawn()
@@ -35,25 +33,22 @@ pub async fn run(
             .map_err(|e| TransportError::Other(format!("writing the command's input: {e}")))?;
         drop(pipe);
     }
+    Ok(child)
+}
+
+/// Reads a started command's output to its end and waits for it.
+pub async fn collect(
+    mut child: tokio::process::Child,
+    lines: Option<&LineSink<'_>>,
+) -> Result<(Option<i32>, Vec<u8>, Vec<u8>), TransportError> {
     let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
-    let collect = async {
-        let (out, err) = tokio::join!(
-            super::ssh::read_lines(stdout, false, lines),
-            super::ssh::read_lines(stderr, true, lines)
-        );
-        let status = child.wait().await?;
-        Ok::<_, std::io::Error>((status, out, err))
-    };
-    match tokio::time::timeout(backstop, collect).await {
-        Ok(Ok((status, stdout, stderr))) => Ok(Output {
-            code: status.code(),
-            stdout,
-            stderr,
-        }),
-        Ok(Err(e)) => Err(TransportError::Other(e.to_string())),
-        Err(_) => Err(TransportError::Other(format!(
-            "the command did not end within {}s",
-            backstop.as_secs()
-        ))),
-    }
+    let (out, err) = tokio::join!(
+        super::ssh::read_lines(stdout, false, lines, None),
+        super::ssh::read_lines(stderr, true, lines, None)
+    );
+    let status = child
+        .wait()
+        .await
+        .map_err(|e| TransportError::Other(e.to_string()))?;
+    Ok((status.code(), out, err))
 }

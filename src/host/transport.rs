@@ -1,9 +1,11 @@
 //! How commands reach a host: a small trait, with SSH for real runs and a
 //! scripted fake for unit tests.
 //!
-//! Commands are argv vectors; the SSH transport escapes each word. Every
-//! command is wrapped in coreutils `timeout` on the host, so a step that runs
-//! past its deadline is ended there even if the connection is gone.
+//! Commands are argv vectors; the SSH transport escapes each word. A command
+//! that runs past its deadline is ended by the transport, over the same
+//! connection: SIGTERM to its process group, SIGKILL 5 s later (what
+//! coreutils `timeout -k 5s` did, without a process of its own on every
+//! command; see `ssh.rs`).
 
 use std::time::Duration;
 
@@ -32,8 +34,9 @@ pub enum Sudo {
     Password,
 }
 
-/// Exit code coreutils `timeout` reports when it ended the command.
-pub const TIMED_OUT: i32 = 124;
+/// Between SIGTERM and SIGKILL at a deadline, and how long the transport
+/// then waits for the command's end before it gives the host up.
+pub const KILL_AFTER: Duration = Duration::from_secs(5);
 
 impl RemoteCommand {
     pub fn new(argv: Vec<String>, timeout: Duration) -> RemoteCommand {
@@ -45,13 +48,13 @@ impl RemoteCommand {
         }
     }
 
-    /// The argv as it runs on the host: `[sudo …] timeout -k 5s <t> argv...`.
+    /// The argv as it runs on the host: `[sudo …] argv...`.
     /// `sudo` is `sudo -n` (no password) or, when the host needs the become
     /// password, `sudo -k -S -p ''`: `-k` makes sudo read exactly one
     /// password line from standard input every time (no cached
     /// credentials), so what follows that line is the command's own input.
     pub fn wrapped(&self, become_user: Option<&str>, sudo: Sudo) -> Vec<String> {
-        let mut out = Vec::with_capacity(self.argv.len() + 10);
+        let mut out = Vec::with_capacity(self.argv.len() + 8);
         if self.r#become {
             match sudo {
                 Sudo::NoPassword => out.extend(["sudo", "-n"].map(String::from)),
@@ -62,13 +65,6 @@ impl RemoteCommand {
             }
             out.push("--".into());
         }
-        let secs = self.timeout.as_secs_f64().max(1.0);
-        out.extend([
-            "timeout".into(),
-            "-k".into(),
-            "5s".into(),
-            format!("{secs:.0}s"),
-        ]);
         out.extend(self.argv.iter().cloned());
         out
     }
@@ -81,6 +77,8 @@ pub struct Output {
     pub code: Option<i32>,
     pub stdout: Vec<u8>,
     pub stderr: Vec<u8>,
+    /// It ran past its deadline and was ended (SIGTERM, then SIGKILL).
+    pub timed_out: bool,
 }
 
 impl Output {

@@ -51,13 +51,32 @@ pub struct Resume {
     pub facts: std::collections::HashMap<String, String>,
 }
 
-/// Runs the plan and returns what happened to each host.
+/// Whoever keeps the checkpoint: makes everything emitted so far durable
+/// (its journal written and synced); an error says why it could not.
+pub trait Durable {
+    fn durable(&self) -> futures_util::future::LocalBoxFuture<'_, Result<(), String>>;
+}
+
+/// No checkpoint (tests, previews): nothing to wait for.
+impl Durable for () {
+    fn durable(&self) -> futures_util::future::LocalBoxFuture<'_, Result<(), String>> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// Runs the plan and returns what happened to each host. A step that
+/// changes a host starts only once `durable` says what was emitted before
+/// it is on disk, and the run goes on after it only once its end is; steps
+/// that only look (status, verify) do not wait, their records ride along
+/// with the next write. A SIGKILL thus never loses the record of a change
+/// that began, only a look's, which a resume runs again.
 pub async fn run<T: Transport, P: Policy>(
     plan: &Plan,
     t: &T,
     policy: &P,
     o: &RunOptions,
     emit: &dyn Fn(Event),
+    durable: &dyn Durable,
 ) -> Summary {
     let started = Instant::now();
     let names: Vec<String> = plan.targets.clone();
@@ -73,6 +92,7 @@ pub async fn run<T: Transport, P: Policy>(
         policy,
         o,
         emit,
+        durable,
         failed: Vec::new(),
         done: Vec::new(),
         touched: RefCell::new(Vec::new()),
@@ -149,6 +169,7 @@ struct Runner<'a, T: Transport, P: Policy> {
     policy: &'a P,
     o: &'a RunOptions,
     emit: &'a dyn Fn(Event),
+    durable: &'a dyn Durable,
     failed: Vec<String>,
     /// Hosts whose rolling steps all succeeded.
     done: Vec<String>,

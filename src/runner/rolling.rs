@@ -59,6 +59,8 @@ impl<T: Transport, P: Policy> Runner<'_, T, P> {
                     host: last,
                     deferred,
                 });
+                // The order a resume must keep.
+                let _ = self.durable.durable().await;
             }
             let batch: Vec<String> = pending.drain(..take).collect();
             (self.emit)(Event::BatchStarted {
@@ -255,6 +257,8 @@ impl<T: Transport, P: Policy> Runner<'_, T, P> {
             }
         };
         (self.emit)(event);
+        // The turn that starts over is a decision a resume must know.
+        let _ = self.durable.durable().await;
     }
 
     /// A read-only context on host `h`, for the policy's look at it.

@@ -89,6 +89,7 @@ impl<T: Transport, P: Policy> Runner<'_, T, P> {
             return Ok(());
         };
         let attempts = task.retries.saturating_add(1);
+        let changes = !task.kind.reads_only();
         let mut last: Option<StepError> = None;
         let t0 = Instant::now();
         let mut log = Vec::new();
@@ -100,6 +101,14 @@ impl<T: Transport, P: Policy> Runner<'_, T, P> {
                 attempt,
                 attempts,
             });
+            if changes && let Err(e) = self.durable.durable().await {
+                // Not on disk, it would not be resumed right: not started.
+                last = Some(
+                    StepError::new(format!("{e}; the step was not started"))
+                        .help("free space or fix the state directory's permissions, then resume"),
+                );
+                break;
+            }
             let x = Exec {
                 transport: self.t,
                 host,
@@ -157,6 +166,11 @@ impl<T: Transport, P: Policy> Runner<'_, T, P> {
             tail,
             log: log_path,
         });
+        // Whoever keeps the checkpoint halts the run when it cannot write;
+        // the step's own outcome stands.
+        if changes {
+            let _ = self.durable.durable().await;
+        }
         match last {
             None => Ok(()),
             Some(e) => Err(e),

@@ -72,12 +72,19 @@ fn execute_with(
         .enable_all()
         .build()
         .unwrap();
-    let summary = rt.block_on(run(plan, fake, &LeaderLast, &options, &|e| {
-        if halt_after(&e) {
-            halt.store(true, std::sync::atomic::Ordering::SeqCst);
-        }
-        events.lock().unwrap().push(e)
-    }));
+    let summary = rt.block_on(run(
+        plan,
+        fake,
+        &LeaderLast,
+        &options,
+        &|e| {
+            if halt_after(&e) {
+                halt.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+            events.lock().unwrap().push(e)
+        },
+        &(),
+    ));
     (summary, events.into_inner().unwrap())
 }
 
@@ -181,13 +188,19 @@ fn retries_are_counted_and_reported() {
 fn timeouts_and_disconnects_say_what_happened() {
     let pb = "name: t\nhosts: zookeeper\nrolling: {order: inventory}\ntasks:\n  - {id: a, timeout: 5s, maintain: {command: [slow]}}\n";
     let fake = Fake::new();
-    fake.exit("zk1", "slow", 124, "");
+    fake.times_out("zk1", "slow");
     let (_, events) = execute(&plan(pb, 2), &fake);
     assert!(
         failure(&events).contains("ran past the step's timeout (5s)"),
         "{}",
         failure(&events)
     );
+    // An exit status of 124 is the command's own (no `timeout` wrapper
+    // speaks through it any more).
+    let fake = Fake::new();
+    fake.exit("zk1", "slow", 124, "");
+    let (_, events) = execute(&plan(pb, 2), &fake);
+    assert_eq!(failure(&events), "`slow` exited with status 124");
 
     let fake = Fake::new();
     fake.answer(
@@ -209,8 +222,8 @@ fn sudo_asking_for_a_password_is_explained() {
         "id",
         Ok(Output {
             code: Some(1),
-            stdout: Vec::new(),
             stderr: b"sudo: a password is required\n".to_vec(),
+            ..Output::default()
         }),
     );
     let (_, events) = execute(&plan(pb, 1), &fake);
@@ -381,9 +394,14 @@ fn no_recover_leaves_the_node_down_and_says_so() {
         .enable_all()
         .build()
         .unwrap();
-    let summary = rt.block_on(run(&p, &fake, &LeaderLast, &options, &|e| {
-        events.lock().unwrap().push(e)
-    }));
+    let summary = rt.block_on(run(
+        &p,
+        &fake,
+        &LeaderLast,
+        &options,
+        &|e| events.lock().unwrap().push(e),
+        &(),
+    ));
     assert_eq!(summary.left_down, ["zk1"]);
     assert_eq!(starts(&fake, "zk1"), 0);
     let text = zkrun::report::plain::summary_lines(&summary);
@@ -602,7 +620,7 @@ fn verify_reads_the_units_journal_after_the_cursor_its_start_recorded() {
     .after("*", "systemctl start", SRVR, Ok(Output {
         code: Some(0),
         stdout: FOLLOWER.as_bytes().to_vec(),
-        stderr: Vec::new(),
+        ..Output::default()
     }))
     .prints(
         "*",
