@@ -48,7 +48,7 @@ fn main() {
         let command = &command;
         futures_util::future::join_all(sessions.iter().map(|s| async move {
             for _ in 0..commands {
-                let out = s.raw_command(&command).output().await.expect("run");
+                let out = s.raw_command(command).output().await.expect("run");
                 assert!(out.status.success());
             }
         }))
