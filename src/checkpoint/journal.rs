@@ -117,10 +117,11 @@ impl Journal {
         })
     }
 
-    /// Queues entries for the next write (not yet on disk).
-    pub fn queue(&self, entries: &[Entry]) {
+    /// Queues entries for the next write (not yet on disk); returns their
+    /// batch, durable once `durable_batches()` reaches it (0: nothing queued).
+    pub fn queue(&self, entries: &[Entry]) -> u64 {
         if entries.is_empty() {
-            return;
+            return 0;
         }
         let mut q = self.queued.borrow_mut();
         for e in entries {
@@ -128,6 +129,12 @@ impl Journal {
             q.push(b'\n');
         }
         self.batches.set(self.batches.get() + 1);
+        self.batches.get()
+    }
+
+    /// How many batches are on disk.
+    pub fn durable_batches(&self) -> u64 {
+        self.durable.get()
     }
 
     /// Returns once everything queued before the call is on disk: one write

@@ -367,21 +367,65 @@ fn execute(
             );
         }
     };
+    let timeline = report::timeline::Recorder::default();
+    let roll = report::roll::RollReport::default();
+    let deliver = |e: &crate::event::Event| {
+        reporter.event(e);
+        if cli.report.is_some() {
+            timeline.event(e);
+            roll.event(e);
+        }
+    };
+    // Acknowledged after it is on disk: an event the runner waits on the
+    // journal for (a changing step's start, any step's end, a new order, a
+    // turn started over) reaches the front ends once the journal holds it,
+    // and the events after it wait in line. What zkrun has shown, its state has: a
+    // consumer that saw `step_finished` and killed zkrun finds the step
+    // done on resume.
+    let held: std::cell::RefCell<std::collections::VecDeque<(u64, crate::event::Event)>> =
+        Default::default();
+    let flush = |all: bool| loop {
+        let next = {
+            let mut q = held.borrow_mut();
+            match q.front() {
+                Some((batch, _)) if all || *batch <= journal.durable_batches() => q.pop_front(),
+                _ => None,
+            }
+        };
+        match next {
+            Some((_, e)) => deliver(&e),
+            None => break,
+        }
+    };
+    let emit = |mut e: crate::event::Event| {
+        use crate::event::{Event, StepStatus};
+        e.scrub();
+        let batch = journal.queue(&state.borrow_mut().record(&e));
+        let records_a_change = match &e {
+            Event::StepStarted { kind, .. } => {
+                !crate::tasks::Kind::parse(kind).is_some_and(crate::tasks::Kind::reads_only)
+            }
+            Event::StepFinished { status, .. } => {
+                matches!(status, StepStatus::Ok | StepStatus::Failed)
+            }
+            Event::Leader { deferred: true, .. } => true,
+            Event::RecoveryFinished { reset, .. } => !reset.is_empty(),
+            _ => false,
+        };
+        let batch = if records_a_change { batch } else { 0 };
+        let mut q = held.borrow_mut();
+        if q.is_empty() && batch <= journal.durable_batches() {
+            drop(q);
+            deliver(&e);
+        } else {
+            q.push_back((batch, e));
+        }
+    };
     let durable = Checkpoint {
         journal: &journal,
         halt: &halt,
         error: &save_error,
-    };
-    let timeline = report::timeline::Recorder::default();
-    let roll = report::roll::RollReport::default();
-    let emit = |mut e: crate::event::Event| {
-        e.scrub();
-        reporter.event(&e);
-        if cli.report.is_some() {
-            timeline.event(&e);
-            roll.event(&e);
-        }
-        journal.queue(&state.borrow_mut().record(&e));
+        written: &|| flush(false),
     };
     let abort = async {
         let first = interrupted().await;
@@ -396,27 +440,33 @@ fn execute(
         tokio::select! {
             s = runner::run(plan, &ssh, &crate::zk::order::LeaderLast, &options, &emit, &durable) => Some(s),
             signal = abort => {
-                // Dropping the run closes the running command's channel;
-                // the command itself goes on (zkrun no longer ends it at
-                // its deadline). The checkpoint marks the step as running.
+                // The command that was running goes on, with a watcher on
+                // its host for its deadline; the checkpoint marks the step
+                // as running.
+                let left = ssh.leave_deadlines().await;
                 ssh.close().await;
-                errln!(
-                    "\nzkrun: {signal}: stopped at once. The command that was running goes on on its \
-                     host until it ends by itself. Logs: {}",
-                    options.log_dir.display()
-                );
+                errln!("\nzkrun: {signal}: stopped at once.");
+                if !left.is_empty() {
+                    errln!(
+                        "The command that was running goes on on its host, ended at its deadline by a watcher zkrun left there:\n  {}",
+                        left.join("\n  ")
+                    );
+                }
+                errln!("Logs: {}", options.log_dir.display());
                 None
             }
         }
     });
     // The state whole, the journal folded in; if it cannot be written, the
-    // journal stays and a resume replays it.
+    // journal stays and a resume replays it. Then what was still held is
+    // shown (the end of the run among it).
     match checkpoint::save(state_path, &state.borrow()) {
         Ok(()) => journal.remove(),
         Err(err) => {
             save_error.borrow_mut().get_or_insert(err);
         }
     }
+    flush(true);
     drop(lock);
     if let Some(path) = &cli.report {
         write_report(path, &timeline.timeline(&roll.render()), cli.output);
@@ -449,15 +499,20 @@ struct Checkpoint<'a> {
     journal: &'a checkpoint::Journal,
     halt: &'a std::sync::atomic::AtomicBool,
     error: &'a std::cell::RefCell<Option<String>>,
+    /// Hands the events now on disk to the front ends.
+    written: &'a dyn Fn(),
 }
 
 impl runner::Durable for Checkpoint<'_> {
     fn durable(&self) -> futures_util::future::LocalBoxFuture<'_, Result<(), String>> {
         Box::pin(async {
             let r = self.journal.durable().await;
-            if let Err(err) = &r {
-                self.halt.store(true, std::sync::atomic::Ordering::SeqCst);
-                self.error.borrow_mut().get_or_insert(err.clone());
+            match &r {
+                Ok(()) => (self.written)(),
+                Err(err) => {
+                    self.halt.store(true, std::sync::atomic::Ordering::SeqCst);
+                    self.error.borrow_mut().get_or_insert(err.clone());
+                }
             }
             r
         })

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use openssh::{ControlPersist, KnownHosts, Session, SessionBuilder};
@@ -33,6 +34,7 @@ pub struct Ssh {
     /// ssh_config files written for hosts with ssh options of their own
     /// (`ansible_ssh_common_args`), in a directory only this user can read.
     configs: std::sync::Mutex<Option<PathBuf>>,
+    running: std::sync::Mutex<RunningNow>,
 }
 
 impl Ssh {
@@ -42,6 +44,7 @@ impl Ssh {
             sessions: Mutex::new(HashMap::new()),
             sudo: Mutex::new(HashMap::new()),
             configs: std::sync::Mutex::new(None),
+            running: Default::default(),
         }
     }
 
@@ -225,11 +228,12 @@ impl Ssh {
         sudo: Sudo,
         lines: Option<&LineSink<'_>>,
     ) -> Result<Output, TransportError> {
-        let pid: std::cell::Cell<Option<u32>> = std::cell::Cell::new(None);
+        let watch = Watch::default();
+        let (pid, signalled) = (&watch.pid, &watch.signalled);
         let mut collect: std::pin::Pin<Box<dyn std::future::Future<Output = Collected> + '_>> =
             if host.connection.kind == Kind::Local {
                 let child = super::local::spawn(argv, stdin).await?;
-                pid.set(child.id());
+                pid.store(child.id().unwrap_or(0), Ordering::Relaxed);
                 Box::pin(super::local::collect(child, lines))
             } else {
                 let session = self.session(host).await?;
@@ -257,19 +261,64 @@ impl Ssh {
                     })?;
                     drop(pipe);
                 }
-                let pid = &pid;
+                let pid = &**pid;
                 Box::pin(async move {
                     let (stdout, stderr) = (child.stdout().take(), child.stderr().take());
                     let (out, err) = tokio::join!(
                         read_lines(stdout, false, lines, None),
                         read_lines(stderr, true, lines, Some(pid))
                     );
-                    let status = child.wait().await.map_err(|e| classify(&e))?;
-                    Ok((status.code(), out, err))
+                    match child.wait().await {
+                        Ok(status) => Ok((status.code(), out, err)),
+                        Err(openssh::Error::RemoteProcessTerminated)
+                            if signalled.load(Ordering::Relaxed) =>
+                        {
+                            Ok((None, out, err))
+                        }
+                        Err(e) => Err(classify(&e)),
+                    }
                 })
             };
         let deadline = command.timeout.max(Duration::from_secs(1));
-        if let Ok(r) = tokio::time::timeout(deadline, &mut collect).await {
+        // Known while it runs, for zkrun stopping at once (`leave_deadlines`).
+        let id = {
+            let mut running = self.running.lock().expect("not poisoned");
+            running.next += 1;
+            let id = running.next;
+            running.commands.push(Running {
+                id,
+                host: host.clone(),
+                pid: pid.clone(),
+                deadline: std::time::Instant::now() + deadline,
+                r#become: command.r#become,
+                sudo,
+            });
+            id
+        };
+        let ran = self
+            .deadline(host, &mut collect, deadline, &watch, command, sudo)
+            .await;
+        self.running
+            .lock()
+            .expect("not poisoned")
+            .commands
+            .retain(|r| r.id != id);
+        ran
+    }
+
+    /// Waits for a command until its deadline, then ends it (see `exec`).
+    async fn deadline(
+        &self,
+        host: &PlanHost,
+        collect: &mut std::pin::Pin<Box<dyn std::future::Future<Output = Collected> + '_>>,
+        deadline: Duration,
+        watch: &Watch,
+        command: &RemoteCommand,
+        sudo: Sudo,
+    ) -> Result<Output, TransportError> {
+        let (pid, signalled) = (&*watch.pid, &watch.signalled);
+        let pid_of = |pid: &AtomicU32| Some(pid.load(Ordering::Relaxed)).filter(|p| *p != 0);
+        if let Ok(r) = tokio::time::timeout(deadline, &mut *collect).await {
             return finished(r, false);
         }
         // Past the deadline: end it as `timeout -k 5s` would have.
@@ -279,17 +328,18 @@ impl Ssh {
                 host.name,
                 2 * KILL_AFTER.as_secs(),
                 deadline.as_secs(),
-                pid.get()
+                pid_of(pid)
                     .map(|p| format!("; its process group on the host is {p}"))
                     .unwrap_or_default()
             ))
         };
-        let Some(group) = pid.get() else {
+        let Some(group) = pid_of(pid) else {
             return Err(lost("no process id"));
         };
+        signalled.store(true, Ordering::Relaxed);
         for signal in ["TERM", "KILL"] {
             Box::pin(self.signal(host, group, signal, command.r#become, sudo)).await;
-            if let Ok(r) = tokio::time::timeout(KILL_AFTER, &mut collect).await {
+            if let Ok(r) = tokio::time::timeout(KILL_AFTER, &mut *collect).await {
                 return finished(r, true);
             }
         }
@@ -314,6 +364,97 @@ impl Ssh {
         };
         let _ = self.run_raw(host, &kill, sudo, stdin).await;
     }
+
+    /// zkrun stops at once (a second Ctrl-C) while commands run: each is
+    /// left running, with a watcher on its host that ends it at its
+    /// deadline as zkrun would have (SIGTERM, SIGKILL 5 s later), unless
+    /// it ended by itself (the watcher checks the process's start time, so
+    /// a reused pid is never signalled). Returns what was left where.
+    pub async fn leave_deadlines(&self) -> Vec<String> {
+        let running: Vec<(PlanHost, u32, Duration, bool, Sudo)> = self
+            .running
+            .lock()
+            .expect("not poisoned")
+            .commands
+            .iter()
+            .filter_map(|r| {
+                let pid = r.pid.load(Ordering::Relaxed);
+                (pid != 0).then(|| {
+                    let left = r
+                        .deadline
+                        .saturating_duration_since(std::time::Instant::now());
+                    (r.host.clone(), pid, left, r.r#become, r.sudo)
+                })
+            })
+            .collect();
+        let mut left = Vec::new();
+        for (host, pid, after, r#become, sudo) in running {
+            // Field 22 of /proc/PID/stat (the 20th after the command name).
+            let script = "(trap '' HUP; p=$1; started() { sed 's/.*) //' /proc/$p/stat 2>/dev/null | cut -d' ' -f20; }; \
+                 s=$(started); sleep $2; for sig in TERM KILL; do \
+                 [ -n \"$s\" ] && [ \"$(started)\" = \"$s\" ] || exit 0; kill -s $sig -- -$p; sleep 5; done) \
+                 </dev/null >/dev/null 2>&1 &";
+            let mut watch = RemoteCommand::new(
+                vec![
+                    "sh".into(),
+                    "-c".into(),
+                    script.into(),
+                    "zkrun-deadline".into(),
+                    pid.to_string(),
+                    format!("{:.1}", after.as_secs_f64()),
+                ],
+                KILL_AFTER,
+            );
+            watch.r#become = r#become;
+            let stdin = match (&host.connection.become_password, sudo) {
+                (Some(p), Sudo::Password) if r#become => Some(format!("{}\n", p.0).into_bytes()),
+                _ => None,
+            };
+            let ok = tokio::time::timeout(KILL_AFTER, self.run_raw(&host, &watch, sudo, stdin))
+                .await
+                .is_ok_and(|r| r.is_ok_and(|o| o.success()));
+            left.push(if ok {
+                format!(
+                    "{}: pid {pid}, ended at its deadline in {}s",
+                    host.name,
+                    after.as_secs()
+                )
+            } else {
+                format!(
+                    "{}: pid {pid}, which nothing will end (the host did not take the watcher)",
+                    host.name
+                )
+            });
+        }
+        left
+    }
+}
+
+/// What zkrun knows of a command while it runs.
+#[derive(Default)]
+struct Watch {
+    /// Its pid (and process group) on the host; 0 until the shell said it.
+    pid: std::sync::Arc<AtomicU32>,
+    /// Set once zkrun signalled it at its deadline: its end by that signal
+    /// is then the expected one, not a lost connection.
+    signalled: std::sync::atomic::AtomicBool,
+}
+
+/// A command running now.
+struct Running {
+    id: u64,
+    host: PlanHost,
+    /// 0 until the login shell said it.
+    pid: std::sync::Arc<AtomicU32>,
+    deadline: std::time::Instant,
+    r#become: bool,
+    sudo: Sudo,
+}
+
+#[derive(Default)]
+struct RunningNow {
+    next: u64,
+    commands: Vec<Running>,
 }
 
 /// The first line the login shell writes to stderr before it `exec`s a command.
@@ -377,7 +518,7 @@ pub(super) async fn read_lines<R: tokio::io::AsyncRead + Unpin>(
     stream: Option<R>,
     is_stderr: bool,
     lines: Option<&LineSink<'_>>,
-    pid: Option<&std::cell::Cell<Option<u32>>>,
+    pid: Option<&AtomicU32>,
 ) -> Vec<u8> {
     let Some(stream) = stream else {
         return Vec::new();
@@ -391,13 +532,13 @@ pub(super) async fn read_lines<R: tokio::io::AsyncRead + Unpin>(
             Ok(0) | Err(_) => break,
             Ok(_) => {
                 if let Some(pid) = pid
-                    && pid.get().is_none()
+                    && pid.load(Ordering::Relaxed) == 0
                     && let Some(n) = std::str::from_utf8(&line)
                         .ok()
                         .and_then(|l| l.trim_end().strip_prefix(PID_MARK))
                         .and_then(|n| n.parse().ok())
                 {
-                    pid.set(Some(n));
+                    pid.store(n, Ordering::Relaxed);
                     continue;
                 }
                 if let Some(sink) = lines {

@@ -66,10 +66,10 @@ impl Durable for () {
 
 /// Runs the plan and returns what happened to each host. A step that
 /// changes a host starts only once `durable` says what was emitted before
-/// it is on disk, and the run goes on after it only once its end is; steps
-/// that only look (status, verify) do not wait, their records ride along
-/// with the next write. A SIGKILL thus never loses the record of a change
-/// that began, only a look's, which a resume runs again.
+/// it is on disk; a step that only looks (status, verify) does not wait to
+/// start. Every step's end is on disk before its host goes on. A SIGKILL
+/// thus never loses the record of a change that began, or of any step
+/// that ended; only a look that was running is run again on resume.
 pub async fn run<T: Transport, P: Policy>(
     plan: &Plan,
     t: &T,

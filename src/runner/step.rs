@@ -166,11 +166,11 @@ impl<T: Transport, P: Policy> Runner<'_, T, P> {
             tail,
             log: log_path,
         });
-        // Whoever keeps the checkpoint halts the run when it cannot write;
-        // the step's own outcome stands.
-        if changes {
-            let _ = self.durable.durable().await;
-        }
+        // Every step's end is on disk before the run goes on (one write for
+        // all hosts waiting meanwhile), so a run killed at any moment makes
+        // progress on resume. Whoever keeps the checkpoint halts the run
+        // when it cannot write; the step's own outcome stands.
+        let _ = self.durable.durable().await;
         match last {
             None => Ok(()),
             Some(e) => Err(e),

@@ -123,10 +123,15 @@ fn ctrl_c_twice_stops_at_once() {
         "the second Ctrl-C did not stop at once"
     );
     assert_eq!(out.status.code(), Some(3));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("stopped at once"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("stopped at once"), "{stderr}");
+    assert!(
+        stderr.contains("zk1: pid ") && stderr.contains("ended at its deadline"),
+        "{stderr}"
+    );
     let s: Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
     assert_eq!(s["steps"]["zk1/long"]["phase"], "running");
-    // The host's timeout wrapper ends the orphaned command.
+    // The watcher zkrun left on the host ends the orphaned command.
     eventually("the command on zk1 to end", Duration::from_secs(30), || {
         (!remote_running(tb, 1, "[s]leep 304")).then_some(())
     });
