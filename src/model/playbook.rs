@@ -107,9 +107,6 @@ pub struct Service {
     /// The live config file; data directories are read from it at run time.
     #[serde(default = "default_config")]
     pub config: Template,
-    /// The command-line client, used by `verify` for a client-level read.
-    #[serde(default = "default_cli")]
-    pub cli: Template,
     /// The server log, scanned by `verify` for fatal lines.
     #[serde(default = "default_log")]
     pub log: Template,
@@ -176,9 +173,6 @@ fn default_client_port() -> u16 {
 fn default_config() -> Template {
     Template::new("/etc/zookeeper/conf/zoo.cfg")
 }
-fn default_cli() -> Template {
-    Template::new("/usr/share/zookeeper/bin/zkCli.sh")
-}
 fn default_log() -> Template {
     Template::new("/var/log/zookeeper/zookeeper.log")
 }
@@ -192,7 +186,6 @@ impl Default for Service {
             client_port: default_client_port(),
             client_address: None,
             config: default_config(),
-            cli: default_cli(),
             log: default_log(),
             four_letter_words: AskVia::default(),
         }

@@ -589,7 +589,6 @@ fn render_service(
     let script = field(&s.script, "script");
     let unit = field(&s.unit, "unit");
     let config = field(&s.config, "config");
-    let cli = field(&s.cli, "cli");
     let log = field(&s.log, "log");
     let address = match &s.client_address {
         Some(t) => field(t, "client_address").map(|t| t.real().to_string()),
@@ -600,7 +599,6 @@ fn render_service(
         script: script?,
         unit: unit?,
         config: config?,
-        cli: cli?,
         log: log?,
         client: Endpoint {
             address: address?,

@@ -31,7 +31,6 @@ pub struct ServiceOnHost {
     pub script: Text,
     pub unit: Text,
     pub config: Text,
-    pub cli: Text,
     pub log: Text,
     pub client: Endpoint,
 }

@@ -25,7 +25,8 @@ pub struct VerifyArgs {
     /// Require the leader to count this node as a synced follower.
     #[serde(default = "yes")]
     pub synced: bool,
-    /// A znode to list with the command-line client, as a client-level check.
+    /// A znode to list as a client would (a session, `getChildren`, its
+    /// close, in ZooKeeper's own protocol), as a client-level check.
     #[serde(default)]
     pub read: Option<Template>,
     /// Fail on ERROR lines the server logged since its start (and show the
@@ -86,8 +87,8 @@ pub struct VerifyStep {
     pub modes: Vec<Mode>,
     pub synced: bool,
     pub client: Endpoint,
-    /// The client read, as an argv.
-    pub read: Option<Vec<Text>>,
+    /// The znode the client read lists.
+    pub read: Option<Text>,
     pub log: Option<Text>,
     /// The unit whose journal is read with the log (`manager: systemd`):
     /// a unit running the server in the foreground logs there.
@@ -100,13 +101,7 @@ pub struct VerifyStep {
 pub fn plan(args: &VerifyArgs, cx: &Cx) -> Option<VerifyStep> {
     let client = cx.service.client.clone();
     let read = match &args.read {
-        Some(path) => Some(vec![
-            cx.service.cli.clone(),
-            Text::plain("-server"),
-            Text::plain(client.to_string()),
-            Text::plain("ls"),
-            cx.text(path, &["verify", "read"])?,
-        ]),
+        Some(path) => Some(cx.text(path, &["verify", "read"])?),
         None => None,
     };
     Some(VerifyStep {
@@ -237,8 +232,20 @@ impl VerifyStep {
         if !timings.is_empty() {
             x.fact(Fact::MntrTimings, timings.join(" "));
         }
-        if let Some(read) = &self.read {
-            x.check(read, None).await?;
+        if let Some(path) = &self.read {
+            let read = probe::client_read(x, x.host, path.real())
+                .await
+                .map_err(|why| {
+                    StepError::new(format!(
+                        "{} serves but does not answer a client read of {path}: {why}",
+                        x.host.name
+                    ))
+                    .help("look at the node's log; a path that does not exist fails the read too (`verify: read:`)")
+                })?;
+            x.note(&format!(
+                "client read of {path}: {} children at zxid 0x{:x} (session 0x{:x}, closed)",
+                read.children, read.zxid, read.session
+            ));
         }
         Ok(())
     }
@@ -295,8 +302,8 @@ impl VerifyStep {
     }
 
     /// The client read, tried once per run against a live node before
-    /// anything is stopped: a client whose arguments differ (a packaged
-    /// shell that adds `-server` itself) fails here, not after a restart.
+    /// anything is stopped: a path that does not exist, or a client port
+    /// zkrun cannot reach from the host, fails here, not after a restart.
     pub async fn inspect<T: Transport>(&self, x: &Exec<'_, T>) -> super::Inspection {
         let Some(read) = &self.read else {
             return super::Inspection::default();
@@ -309,7 +316,7 @@ impl VerifyStep {
         ) {
             return super::Inspection::default();
         }
-        let memo = format!("*/verify_read {}", crate::render::shell_line(&read[..1]));
+        let memo = "*/verify_read".to_string();
         if x.facts
             .borrow_mut()
             .insert(memo, x.host.name.clone())
@@ -317,15 +324,15 @@ impl VerifyStep {
         {
             return super::Inspection::default();
         }
-        match x.run(read, None).await {
-            Ok(out) if out.success() => super::Inspection::note(format!(
-                "client read works against the live node on {}",
+        match probe::client_read(x, x.host, read.real()).await {
+            Ok(_) => super::Inspection::note(format!(
+                "client read of {read} works against the live node on {}",
                 x.host.name
             )),
             // A node that stopped serving meanwhile (an ensemble losing its
-            // quorum) says nothing about the client: the checks that look
-            // at the ensemble report that.
-            Ok(_)
+            // quorum) says nothing about the read: the checks that look at
+            // the ensemble report that.
+            Err(_)
                 if !matches!(
                     probe::node(x, x.host).await,
                     crate::zk::ensemble::NodeState::Serving(_)
@@ -333,19 +340,13 @@ impl VerifyStep {
             {
                 super::Inspection::default()
             }
-            Ok(out) => {
-                let shown = crate::render::shell_line(read);
-                let mut e = x.failure(&shown, &out);
-                e.message = format!(
-                    "the verify read fails against the live node on {} before anything is stopped: {}",
-                    x.host.name, e.message
-                );
-                super::Inspection::problem(e.help(
-                    "fix `service.cli` (a packaged shell such as zookeeper-shell adds -server itself) \
-                     or `verify: read:`; no node was stopped",
+            Err(why) => super::Inspection::problem(
+                StepError::new(format!(
+                    "the verify read of {read} fails against the live node on {} before anything is stopped: {why}",
+                    x.host.name
                 ))
-            }
-            Err(e) => super::Inspection::problem(e),
+                .help("fix `verify: read:` (a znode that exists), or drop it; no node was stopped"),
+            ),
         }
     }
 
@@ -360,7 +361,7 @@ impl VerifyStep {
             lines.push("and the leader counts it as a synced follower".into());
         }
         if let Some(read) = &self.read {
-            lines.push(format!("client read: {}", crate::render::shell_line(read)));
+            lines.push(format!("and answers a client read of {read} (getChildren)"));
         }
         match (&self.log, &self.journal) {
             (Some(log), Some(unit)) => lines.push(format!(

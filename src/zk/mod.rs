@@ -1,6 +1,7 @@
 //! Everything zkrun knows about ZooKeeper. Tasks call into this module; the
 //! plan and the runner stay service-neutral.
 
+pub mod client;
 pub mod config;
 pub mod elections;
 pub mod ensemble;

@@ -23,6 +23,46 @@ const FOUR_LETTER_WORD: &str = r#"exec 3<>"/dev/tcp/$0/$1" 2>/dev/null || exit 7
 printf %s "$2" >&3
 cat <&3"#;
 
+/// A client's session and read, the same way; the request is bash
+/// printf's format (every byte octal-escaped), the answer raw bytes.
+const CLIENT_READ: &str = r#"# a ZooKeeper session, one read, its close
+exec 3<>"/dev/tcp/$0/$1" 2>/dev/null || exit 7
+printf "$2" >&3
+cat <&3"#;
+
+/// A client read of `path` on the node of `host` (see `zk::client`), from
+/// its own host or, with `four_letter_words: direct`, from here.
+pub async fn client_read<T: Transport>(
+    x: &Exec<'_, T>,
+    host: &PlanHost,
+    path: &str,
+) -> Result<super::client::Read, String> {
+    let request = super::client::read_request(path);
+    let at = &host.zookeeper;
+    let reply = if host.four_letter_words == AskVia::Direct {
+        exchange_direct(host, &request, "a client read")
+            .await?
+            .ok_or_else(|| format!("nothing answers at {at}"))?
+    } else {
+        let port = at.port.to_string();
+        let escaped = super::client::printf_escaped(&request);
+        let argv = ["bash", "-c", CLIENT_READ, &at.address, &port, &escaped];
+        let out = x.query(host, &argv, PROBE_TIMEOUT).await?;
+        match out.code {
+            Some(0) => out.stdout,
+            Some(NOTHING_ANSWERS) => return Err(format!("nothing answers at {at}")),
+            code => {
+                return Err(format!(
+                    "the client read on {} failed (exit {code:?}): {}",
+                    host.name,
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ));
+            }
+        }
+    };
+    super::client::parse_read(&reply, path)
+}
+
 /// The reply to `word` from the node on `host`; None when nothing answers.
 pub async fn ask<T: Transport>(
     x: &Exec<'_, T>,
@@ -30,7 +70,8 @@ pub async fn ask<T: Transport>(
     word: &str,
 ) -> Result<Option<String>, String> {
     if host.four_letter_words == AskVia::Direct {
-        return ask_direct(host, word).await;
+        let reply = exchange_direct(host, word.as_bytes(), word).await?;
+        return Ok(reply.map(|r| String::from_utf8_lossy(&r).to_string()));
     }
     let port = host.zookeeper.port.to_string();
     let argv = [
@@ -53,8 +94,13 @@ pub async fn ask<T: Transport>(
     }
 }
 
-/// `four_letter_words: direct`: zkrun's own TCP connection to the client port.
-async fn ask_direct(host: &PlanHost, word: &str) -> Result<Option<String>, String> {
+/// `four_letter_words: direct`: zkrun's own TCP connection to the client
+/// port, `request` written, the answer read to the end; `what` names it.
+async fn exchange_direct(
+    host: &PlanHost,
+    request: &[u8],
+    what: &str,
+) -> Result<Option<Vec<u8>>, String> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let at = &host.zookeeper;
     let exchange = async {
@@ -63,20 +109,20 @@ async fn ask_direct(host: &PlanHost, word: &str) -> Result<Option<String>, Strin
             Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => return Ok(None),
             Err(e) => return Err(format!("connecting to {at} from here: {e}")),
         };
-        s.write_all(word.as_bytes())
+        s.write_all(request)
             .await
-            .map_err(|e| format!("asking `{word}` at {at}: {e}"))?;
+            .map_err(|e| format!("asking `{what}` at {at}: {e}"))?;
         let mut reply = Vec::new();
         s.read_to_end(&mut reply)
             .await
-            .map_err(|e| format!("reading `{word}` from {at}: {e}"))?;
-        Ok(Some(String::from_utf8_lossy(&reply).to_string()))
+            .map_err(|e| format!("reading `{what}` from {at}: {e}"))?;
+        Ok(Some(reply))
     };
     tokio::time::timeout(PROBE_TIMEOUT, exchange)
         .await
         .unwrap_or_else(|_| {
             Err(format!(
-                "no answer to `{word}` from {at} within {}s",
+                "no answer to `{what}` from {at} within {}s",
                 PROBE_TIMEOUT.as_secs()
             ))
         })

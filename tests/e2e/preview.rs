@@ -201,3 +201,32 @@ fn ssh_masters() -> usize {
         .unwrap();
     String::from_utf8_lossy(&out.stdout).lines().count()
 }
+
+/// The client read speaks ZooKeeper's protocol to a live node before the
+/// run: a znode that is not there refuses the run, saying so, and nothing
+/// is stopped.
+#[test]
+fn a_verify_read_of_a_missing_znode_refuses_the_run() {
+    let (tb, _turn) = testbed();
+    let dir = tempfile::tempdir().unwrap();
+    let pb = dir.path().join("pb.yaml");
+    let shipped = std::fs::read_to_string("playbooks/rolling-restart.yaml").unwrap();
+    assert!(shipped.contains("      read: /\n"));
+    std::fs::write(
+        &pb,
+        shipped.replace("      read: /\n", "      read: /zkrun-no-such-znode\n"),
+    )
+    .unwrap();
+    let pids = tb.zk_pids();
+    let (out, events) = tb.zkrun(&pb, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let refused: Vec<&Value> = events.iter().filter(|e| e["type"] == "refused").collect();
+    assert_eq!(refused.len(), 1, "one live read per run: {refused:?}");
+    let message = refused[0]["data"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("/zkrun-no-such-znode") && message.contains("NONODE"),
+        "{message}"
+    );
+    assert!(!events.iter().any(|e| e["type"] == "step_started"));
+    assert_eq!(tb.zk_pids(), pids, "a node was restarted");
+}
