@@ -215,7 +215,7 @@ pub fn load_and_plan(cli: &Cli) -> Result<Plan, Diagnostics> {
 /// The plan, with the inventory and settings it was built from.
 pub fn load_all(cli: &Cli) -> Result<(Plan, Inventory, Settings), Diagnostics> {
     let mut errors = Diagnostics::default();
-    let settings = settings(cli)?;
+    let mut settings = settings(cli)?;
     let pb_src = match &cli.playbook {
         Some(path) => Source::read(path, "playbook")
             .map_err(|d| errors.push(d))
@@ -252,6 +252,12 @@ pub fn load_all(cli: &Cli) -> Result<(Plan, Inventory, Settings), Diagnostics> {
         }
         _ => None,
     };
+    if playbook.as_ref().is_some_and(|p| p.service.cli.is_some()) {
+        settings.warnings.push(
+            "the playbook's `service.cli` is no longer used: verify's read speaks ZooKeeper's protocol itself; remove it"
+                .into(),
+        );
+    }
     if let (None, Some(inv)) = (&playbook, &inventory) {
         errors.extend(plan::build::check_connections(inv, &settings.connection));
     }

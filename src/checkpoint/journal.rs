@@ -49,13 +49,30 @@ pub(super) fn replay(state_path: &Path, state: &mut State) -> Result<(), String>
         _ => fs::read(&p).map_err(|e| format!("cannot read the journal {}: {e}", p.display()))?,
     };
     let mut lines = bytes.split_inclusive(|b| *b == b'\n');
+    // Another run's journal (or one torn before its header was whole)
+    // holds nothing of this state's run.
+    match lines.next().map(serde_json::from_slice::<Header>) {
+        Some(Ok(h)) if h.run_id == state.run_id => {}
+        _ => return Ok(()),
+    }
     let mut torn: Option<usize> = None;
     for (n, line) in lines.by_ref().enumerate() {
         let whole = line.ends_with(b"\n");
         match serde_json::from_slice::<Entry>(line) {
-            Ok(entry) if whole => state.apply(&entry),
+            // Entries follow each other: one already in the state is
+            // skipped; a gap means a lost write, not a torn tail.
+            Ok(entry) if whole && entry.seq <= state.seq + 1 => state.apply(&entry),
+            Ok(entry) if whole => {
+                return Err(format!(
+                    "the journal {} skips from change {} to {} at line {}; zkrun will not guess where the last run stopped",
+                    p.display(),
+                    state.seq,
+                    entry.seq,
+                    n + 2
+                ));
+            }
             _ => {
-                torn = Some(n + 1);
+                torn = Some(n + 2);
                 break;
             }
         }
@@ -82,25 +99,43 @@ pub struct Journal {
     /// One write and fdatasync at a time; those who wait for it meanwhile
     /// are covered by the next one.
     writer: tokio::sync::Mutex<()>,
+    /// The first write that failed: every later one fails with it.
+    failed: RefCell<Option<String>>,
+}
+
+/// The journal's first line: whose run it records. A journal left by
+/// another run (a crash between a fresh run's first save and the old
+/// journal's removal) is not replayed into this one.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Header {
+    run_id: String,
 }
 
 impl Journal {
-    /// An empty journal beside the state file. Call it after the state was
-    /// saved whole: an earlier journal, already in that state, is removed.
-    pub fn create(state_path: &Path) -> Result<Journal, String> {
+    /// An empty journal of run `run_id` beside the state file. Call it
+    /// after the state was saved whole: an earlier journal, already in that
+    /// state (or another run's), is removed.
+    pub fn create(state_path: &Path, run_id: &str) -> Result<Journal, String> {
         let p = path(state_path);
         let io = |e: std::io::Error| format!("cannot create the journal {}: {e}", p.display());
         match fs::remove_file(&p) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(e)),
             _ => {}
         }
-        let file = OpenOptions::new()
+        let mut file = OpenOptions::new()
             .append(true)
             .create_new(true)
             .mode(0o600)
             .custom_flags(O_NOFOLLOW)
             .open(&p)
             .map_err(io)?;
+        let mut header = serde_json::to_vec(&Header {
+            run_id: run_id.to_string(),
+        })
+        .expect("plain data serializes");
+        header.push(b'\n');
+        file.write_all(&header).map_err(io)?;
+        file.sync_data().map_err(io)?;
         // The journal's name must survive a crash as well as its lines.
         let dir = p
             .parent()
@@ -114,6 +149,7 @@ impl Journal {
             batches: Cell::new(0),
             durable: Cell::new(0),
             writer: tokio::sync::Mutex::new(()),
+            failed: RefCell::new(None),
         })
     }
 
@@ -145,6 +181,11 @@ impl Journal {
         if self.durable.get() >= mine {
             return Ok(());
         }
+        // After a failed write, what is on disk is unknown (half a line?):
+        // nothing more is appended, and nothing more is acknowledged.
+        if let Some(e) = self.failed.borrow().as_ref() {
+            return Err(e.clone());
+        }
         let upto = self.batches.get();
         let bytes = crate::scrub::bytes(&self.queued.take()).into_owned();
         let file = self.file.clone();
@@ -154,12 +195,14 @@ impl Journal {
         })
         .await
         .unwrap_or_else(|e| Err(std::io::Error::other(e.to_string())));
-        written.map_err(|e| {
-            format!(
+        if let Err(e) = written {
+            let e = format!(
                 "cannot write the journal {} ({e}); what the run did since its last write is not recorded",
                 self.path.display()
-            )
-        })?;
+            );
+            *self.failed.borrow_mut() = Some(e.clone());
+            return Err(e);
+        }
         self.durable.set(upto);
         Ok(())
     }
@@ -203,7 +246,7 @@ mod tests {
         let p = dir.path().join("s.json");
         let mut s = state();
         save(&p, &s).unwrap();
-        let j = Journal::create(&p).unwrap();
+        let j = Journal::create(&p, &s.run_id).unwrap();
         let a = [step(1, "zk1/stop", Phase::Running)];
         s.apply(&a[0]);
         j.queue(&a);
@@ -237,16 +280,25 @@ mod tests {
         let p = dir.path().join("s.json");
         save(&p, &state()).unwrap();
         let line = |e: &Entry| format!("{}\n", serde_json::to_string(e).unwrap());
+        let header = "{\"run_id\":\"20261130T000000-abcd\"}\n";
         let one = line(&step(1, "zk1/stop", Phase::Running));
         let two = line(&step(2, "zk1/stop", Phase::Done));
         for torn in [&two[..two.len() - 1], &two[..10], "\0\0\0\0"] {
-            fs::write(path(&p), format!("{one}{torn}")).unwrap();
+            fs::write(path(&p), format!("{header}{one}{torn}")).unwrap();
             let s = load(&p).unwrap().unwrap();
             assert_eq!(s.steps["zk1/stop"].phase, Phase::Running, "{torn:?}");
             assert_eq!(s.seq, 1);
         }
-        fs::write(path(&p), format!("{one}garbage\n{two}")).unwrap();
+        fs::write(path(&p), format!("{header}{one}garbage\n{two}")).unwrap();
         let e = load(&p).unwrap_err();
-        assert!(e.contains("corrupt at line 2"), "{e}");
+        assert!(e.contains("corrupt at line 3"), "{e}");
+        // A lost write between two that were made.
+        let three = line(&step(3, "zk2/stop", Phase::Running));
+        fs::write(path(&p), format!("{header}{one}{three}")).unwrap();
+        let e = load(&p).unwrap_err();
+        assert!(e.contains("skips from change 1 to 3"), "{e}");
+        // Another run's journal is not this one's.
+        fs::write(path(&p), format!("{{\"run_id\":\"other\"}}\n{one}{two}")).unwrap();
+        assert_eq!(load(&p).unwrap().unwrap().seq, 0);
     }
 }

@@ -357,7 +357,7 @@ fn execute(
     // changes a host (group commit: one fdatasync for every host that
     // waits meanwhile); a journal that cannot be written stops the run
     // before its next step. The state is saved whole at the end.
-    let journal = match checkpoint::Journal::create(state_path) {
+    let journal = match checkpoint::Journal::create(state_path, &plan.run_id) {
         Ok(j) => j,
         Err(e) => {
             return fail(
@@ -592,8 +592,15 @@ async fn interrupted() -> &'static str {
         Ok(s) => s,
         Err(_) => return std::future::pending().await,
     };
+    // A closed terminal or a dropped bastion session (SIGHUP) stops the
+    // run as SIGTERM does, not in the middle of a step.
+    let mut hup = match signal(SignalKind::hangup()) {
+        Ok(s) => s,
+        Err(_) => return std::future::pending().await,
+    };
     tokio::select! {
         _ = tokio::signal::ctrl_c() => "interrupted (SIGINT)",
         _ = term.recv() => "terminated (SIGTERM)",
+        _ = hup.recv() => "hung up (SIGHUP)",
     }
 }

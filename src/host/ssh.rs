@@ -35,6 +35,8 @@ pub struct Ssh {
     /// (`ansible_ssh_common_args`), in a directory only this user can read.
     configs: std::sync::Mutex<Option<PathBuf>>,
     running: std::sync::Mutex<RunningNow>,
+    /// This run's pid marker (see `exec`).
+    mark: String,
 }
 
 impl Ssh {
@@ -45,6 +47,7 @@ impl Ssh {
             sudo: Mutex::new(HashMap::new()),
             configs: std::sync::Mutex::new(None),
             running: Default::default(),
+            mark: pid_mark(),
         }
     }
 
@@ -229,7 +232,7 @@ impl Ssh {
         lines: Option<&LineSink<'_>>,
     ) -> Result<Output, TransportError> {
         let watch = Watch::default();
-        let (pid, signalled) = (&watch.pid, &watch.signalled);
+        let (pid, signalled, exited) = (&watch.pid, &watch.signalled, &watch.exited);
         let mut collect: std::pin::Pin<Box<dyn std::future::Future<Output = Collected> + '_>> =
             if host.connection.kind == Kind::Local {
                 let child = super::local::spawn(argv, stdin).await?;
@@ -238,7 +241,8 @@ impl Ssh {
             } else {
                 let session = self.session(host).await?;
                 let line = format!(
-                    "echo \"{PID_MARK}$$\" >/dev/stderr; exec {}",
+                    "echo \"{} $$\" >/dev/stderr; exec {}",
+                    self.mark,
                     argv.iter()
                         .map(|w| crate::render::shell_quote(w))
                         .collect::<Vec<_>>()
@@ -261,14 +265,22 @@ impl Ssh {
                     })?;
                     drop(pipe);
                 }
-                let pid = &**pid;
+                let pid = (&**pid, self.mark.as_str());
                 Box::pin(async move {
                     let (stdout, stderr) = (child.stdout().take(), child.stderr().take());
-                    let (out, err) = tokio::join!(
+                    // The exit status may come before the output's end (a
+                    // daemon it started still holds it): noted as it comes.
+                    let status = async {
+                        let s = child.wait().await;
+                        exited.store(true, Ordering::Relaxed);
+                        s
+                    };
+                    let (out, err, status) = tokio::join!(
                         read_lines(stdout, false, lines, None),
-                        read_lines(stderr, true, lines, Some(pid))
+                        read_lines(stderr, true, lines, Some(pid)),
+                        status
                     );
-                    match child.wait().await {
+                    match status {
                         Ok(status) => Ok((status.code(), out, err)),
                         Err(openssh::Error::RemoteProcessTerminated)
                             if signalled.load(Ordering::Relaxed) =>
@@ -317,33 +329,39 @@ impl Ssh {
         sudo: Sudo,
     ) -> Result<Output, TransportError> {
         let (pid, signalled) = (&*watch.pid, &watch.signalled);
-        let pid_of = |pid: &AtomicU32| Some(pid.load(Ordering::Relaxed)).filter(|p| *p != 0);
         if let Ok(r) = tokio::time::timeout(deadline, &mut *collect).await {
             return finished(r, false);
         }
+        let shown = command.argv.first().map_or("the command", String::as_str);
+        let secs = deadline.as_secs();
+        // It exited, but something it started (a daemon) holds its output:
+        // that is no command to end, and signalling its group would kill
+        // the daemon. (`timeout` had exited with its command, too.)
+        if watch.exited.load(Ordering::Relaxed) {
+            return Err(TransportError::Unended(format!(
+                "`{shown}` on {} exited, but a process it started still holds its output {secs}s later; zkrun stopped waiting and signalled nothing",
+                host.name
+            )));
+        }
         // Past the deadline: end it as `timeout -k 5s` would have.
-        let lost = |what: &str| {
-            TransportError::Disconnected(format!(
-                "{what} from {} within {}s of the command's deadline ({}){}",
-                host.name,
-                2 * KILL_AFTER.as_secs(),
-                deadline.as_secs(),
-                pid_of(pid)
-                    .map(|p| format!("; its process group on the host is {p}"))
-                    .unwrap_or_default()
-            ))
-        };
-        let Some(group) = pid_of(pid) else {
-            return Err(lost("no process id"));
+        let Some(group) = Some(pid.load(Ordering::Relaxed)).filter(|p| *p > 1) else {
+            return Err(TransportError::Unended(format!(
+                "`{shown}` ran past its deadline ({secs}s) on {}, but its shell never said its process id, so zkrun could not end it",
+                host.name
+            )));
         };
         signalled.store(true, Ordering::Relaxed);
         for signal in ["TERM", "KILL"] {
-            Box::pin(self.signal(host, group, signal, command.r#become, sudo)).await;
+            let sent = self.signal(host, group, signal, command.r#become, sudo);
+            let _ = tokio::time::timeout(KILL_AFTER, Box::pin(sent)).await;
             if let Ok(r) = tokio::time::timeout(KILL_AFTER, &mut *collect).await {
                 return finished(r, true);
             }
         }
-        Err(lost("no end"))
+        Err(TransportError::Unended(format!(
+            "`{shown}` ran past its deadline ({secs}s) on {} and did not end on SIGTERM or SIGKILL to its process group {group} (or the connection stopped answering)",
+            host.name
+        )))
     }
 
     /// Sends `signal` to a command's process group on its host, as the
@@ -379,7 +397,7 @@ impl Ssh {
             .iter()
             .filter_map(|r| {
                 let pid = r.pid.load(Ordering::Relaxed);
-                (pid != 0).then(|| {
+                (pid > 1).then(|| {
                     let left = r
                         .deadline
                         .saturating_duration_since(std::time::Instant::now());
@@ -433,6 +451,8 @@ impl Ssh {
 /// What zkrun knows of a command while it runs.
 #[derive(Default)]
 struct Watch {
+    /// Its exit status came (its output may still be held open).
+    exited: std::sync::atomic::AtomicBool,
     /// Its pid (and process group) on the host; 0 until the shell said it.
     pid: std::sync::Arc<AtomicU32>,
     /// Set once zkrun signalled it at its deadline: its end by that signal
@@ -457,8 +477,15 @@ struct RunningNow {
     commands: Vec<Running>,
 }
 
-/// The first line the login shell writes to stderr before it `exec`s a command.
-const PID_MARK: &str = "zkrun-pid ";
+/// What the login shell writes to stderr, with its pid, before it `exec`s
+/// a command: this run's own, so no command's output can pass for it.
+fn pid_mark() -> String {
+    use std::io::Read;
+    let mut b = [0u8; 6];
+    let _ = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut b));
+    let nonce: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!("zkrun-pid-{nonce}-{}", std::process::id())
+}
 
 /// A command's exit code (None: ended by a signal), stdout and stderr.
 type Collected = Result<(Option<i32>, Vec<u8>, Vec<u8>), TransportError>;
@@ -513,12 +540,14 @@ fn classify(e: &openssh::Error) -> TransportError {
 }
 
 /// Reads a stream to its end, handing each line to `lines` as it comes.
-/// With `pid`, the first `zkrun-pid N` line is taken out and N kept there.
+/// With `pid` (where to keep it, the mark), the first line ending in
+/// `MARK N` gives N and loses that part (what a login script printed
+/// before it without a newline stays).
 pub(super) async fn read_lines<R: tokio::io::AsyncRead + Unpin>(
     stream: Option<R>,
     is_stderr: bool,
     lines: Option<&LineSink<'_>>,
-    pid: Option<&AtomicU32>,
+    pid: Option<(&AtomicU32, &str)>,
 ) -> Vec<u8> {
     let Some(stream) = stream else {
         return Vec::new();
@@ -531,15 +560,19 @@ pub(super) async fn read_lines<R: tokio::io::AsyncRead + Unpin>(
         match reader.read_until(b'\n', &mut line).await {
             Ok(0) | Err(_) => break,
             Ok(_) => {
-                if let Some(pid) = pid
+                if let Some((pid, mark)) = pid
                     && pid.load(Ordering::Relaxed) == 0
-                    && let Some(n) = std::str::from_utf8(&line)
+                    && let Some((before, n)) = std::str::from_utf8(&line)
                         .ok()
-                        .and_then(|l| l.trim_end().strip_prefix(PID_MARK))
-                        .and_then(|n| n.parse().ok())
+                        .and_then(|l| l.trim_end().rsplit_once(&format!("{mark} ")))
+                        .and_then(|(before, n)| Some((before.len(), n.parse::<u32>().ok()?)))
                 {
                     pid.store(n, Ordering::Relaxed);
-                    continue;
+                    if before == 0 {
+                        continue;
+                    }
+                    line.truncate(before);
+                    line.push(b'\n');
                 }
                 if let Some(sink) = lines {
                     sink(
@@ -612,5 +645,39 @@ impl Transport for Ssh {
                 let _ = s.close().await;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn stderr_of(bytes: &[u8], mark: &str) -> (String, u32) {
+        let pid = AtomicU32::new(0);
+        let out = read_lines(Some(bytes), true, None, Some((&pid, mark))).await;
+        (String::from_utf8(out).unwrap(), pid.load(Ordering::Relaxed))
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn the_pid_marker_is_taken_out_of_stderr_and_nothing_else() {
+        let m = "zkrun-pid-0a1b2c-77";
+        assert_eq!(
+            stderr_of(b"zkrun-pid-0a1b2c-77 4242\nreal error\n", m).await,
+            ("real error\n".into(), 4242)
+        );
+        // A login script's line without a newline before it stays.
+        assert_eq!(
+            stderr_of(b"motd!zkrun-pid-0a1b2c-77 4242\nx\n", m).await,
+            ("motd!\nx\n".into(), 4242)
+        );
+        // Another run's marker, or one a command prints later, is output.
+        assert_eq!(
+            stderr_of(b"zkrun-pid-ffffff-1 1\n", m).await,
+            ("zkrun-pid-ffffff-1 1\n".into(), 0)
+        );
+        assert_eq!(
+            stderr_of(b"zkrun-pid-0a1b2c-77 9\nzkrun-pid-0a1b2c-77 10\n", m).await,
+            ("zkrun-pid-0a1b2c-77 10\n".into(), 9)
+        );
     }
 }

@@ -82,8 +82,10 @@ pub struct Output {
 }
 
 impl Output {
+    /// Exit status 0, before its deadline (a command that catches SIGTERM
+    /// and exits 0 still ran out of time).
     pub fn success(&self) -> bool {
-        self.code == Some(0)
+        self.code == Some(0) && !self.timed_out
     }
 }
 
@@ -98,6 +100,9 @@ pub enum TransportError {
     HostKey(String),
     /// The connection broke while a command ran: its outcome is unknown.
     Disconnected(String),
+    /// A command past its deadline that zkrun could not end: it may still
+    /// run on the host.
+    Unended(String),
     /// Anything else the client reported.
     Other(String),
 }
@@ -121,6 +126,10 @@ impl TransportError {
             TransportError::Disconnected(m) => (
                 format!("connection lost while a command ran: {m}"),
                 "the command's outcome on the host is unknown: look at the host before running again",
+            ),
+            TransportError::Unended(m) => (
+                m.clone(),
+                "look at the host (ps -ef): the command may still run there; end it before running again",
             ),
             TransportError::Other(m) => (m.clone(), "run ssh -v against the host for details"),
         }

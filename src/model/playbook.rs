@@ -107,6 +107,11 @@ pub struct Service {
     /// The live config file; data directories are read from it at run time.
     #[serde(default = "default_config")]
     pub config: Template,
+    /// No longer used: `verify`'s read speaks ZooKeeper's protocol itself.
+    /// Accepted so that older playbooks load; a note says to remove it.
+    #[serde(default, skip_serializing)]
+    #[schemars(skip)]
+    pub cli: Option<Template>,
     /// The server log, scanned by `verify` for fatal lines.
     #[serde(default = "default_log")]
     pub log: Template,
@@ -186,6 +191,7 @@ impl Default for Service {
             client_port: default_client_port(),
             client_address: None,
             config: default_config(),
+            cli: None,
             log: default_log(),
             four_letter_words: AskVia::default(),
         }

@@ -214,7 +214,7 @@ impl<T: Transport, P: Policy> Runner<'_, T, P> {
         let t0 = Instant::now();
         let mut result = Ok(());
         for (task, step) in &back {
-            if let Err(e) = self.attempts(task, step, batch).await {
+            if let Err(e) = self.attempts(task, step, batch, true).await {
                 result = Err(e);
                 break;
             }

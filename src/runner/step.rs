@@ -65,7 +65,7 @@ impl<T: Transport, P: Policy> Runner<'_, T, P> {
             });
             return Outcome::Ok;
         }
-        let (status, e) = match self.attempts(task, step, batch).await {
+        let (status, e) = match self.attempts(task, step, batch, keep_going).await {
             Ok(()) => (StepStatus::Ok, None),
             Err(e) => (StepStatus::Failed, Some(e)),
         };
@@ -78,11 +78,15 @@ impl<T: Transport, P: Policy> Runner<'_, T, P> {
 
     /// Runs a step's action with its retries, emitting its start and end;
     /// no halt or resume check (recovery runs steps through here directly).
+    /// `out_of_service`: the node is down and this step brings it back (or
+    /// confirms it): it runs even when the checkpoint cannot be written, as
+    /// a halt does not leave a node down for want of a record.
     pub(super) async fn attempts(
         &self,
         task: &TaskInfo,
         step: &Step,
         batch: &[String],
+        out_of_service: bool,
     ) -> Result<(), StepError> {
         let host = self.host(&step.host);
         let Some(action) = &step.action else {
@@ -101,7 +105,10 @@ impl<T: Transport, P: Policy> Runner<'_, T, P> {
                 attempt,
                 attempts,
             });
-            if changes && let Err(e) = self.durable.durable().await {
+            if changes
+                && let Err(e) = self.durable.durable().await
+                && !out_of_service
+            {
                 // Not on disk, it would not be resumed right: not started.
                 last = Some(
                     StepError::new(format!("{e}; the step was not started"))

@@ -167,10 +167,15 @@ complete "$tmp/version-2/$snap" || { echo "the copied snapshot is incomplete" >&
 # sha256 uses the CPU's SHA instructions (5x coreutils' on 64 MB here) and
 # writes the same lines (`-r`: "HASH *FILE", as `sha256sum -c` reads them).
 hasher=sha256sum
-! command -v openssl >/dev/null 2>&1 || hasher="openssl dgst -sha256 -r"
+! openssl dgst -sha256 -r /dev/null >/dev/null 2>&1 || hasher="openssl dgst -sha256 -r"
+# A hasher that failed part-way (the pipeline's status is sort's) leaves
+# fewer lines than files: no manifest, so the backup is not complete.
 (cd "$tmp" && find . -type f ! -name 'MANIFEST.*' -print0 \
   | nice -n 10 xargs -0 -r -n 2 -P "$(nproc 2>/dev/null || echo 2)" $hasher \
-  | sort -k 2 > MANIFEST.partial && mv MANIFEST.partial MANIFEST.sha256)
+  | sort -k 2 > MANIFEST.partial \
+  && [ "$(wc -l < MANIFEST.partial)" -eq "$(find . -type f ! -name 'MANIFEST.*' | wc -l)" ] \
+  && mv MANIFEST.partial MANIFEST.sha256) \
+  || { echo "hashing the copy in $tmp failed" >&2; exit 5; }
 mv "$tmp" "$dest"
 cat "$dest/MANIFEST.sha256"
 # Keep the newest $keep complete backups beside this one (only zkrun's: they have a manifest).

@@ -134,6 +134,11 @@ fn error_name(code: i32) -> String {
         -112 => "session expired (SESSIONEXPIRED)",
         -118 => "session moved (SESSIONMOVED)",
         -119 => "not read-only (NOTREADONLY)",
+        -115 => "authentication failed (AUTHFAILED)",
+        -124 => {
+            "the server requires SASL authentication (SESSIONCLOSEDREQUIRESASLAUTH), \
+             which zkrun's read does not do: drop `verify: read:` on such an ensemble"
+        }
         _ => return format!("error code {code}"),
     };
     name.into()

@@ -49,12 +49,16 @@ pub async fn client_read<T: Transport>(
         let argv = ["bash", "-c", CLIENT_READ, &at.address, &port, &escaped];
         let out = x.query(host, &argv, PROBE_TIMEOUT).await?;
         match out.code {
-            Some(0) => out.stdout,
+            // A node that refuses the session closes the connection with
+            // the read still unread: a reset, `cat` exits 1. What came
+            // before it says what happened.
+            Some(0 | 1) => out.stdout,
             Some(NOTHING_ANSWERS) => return Err(format!("nothing answers at {at}")),
             code => {
                 return Err(format!(
-                    "the client read on {} failed (exit {code:?}): {}",
+                    "the client read on {} failed ({}): {}",
                     host.name,
+                    code.map_or("ended by a signal".into(), |c| format!("exit {c}")),
                     String::from_utf8_lossy(&out.stderr).trim()
                 ));
             }

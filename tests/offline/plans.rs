@@ -332,6 +332,62 @@ fn a_local_connection_runs_its_commands_here() {
     let _ = std::fs::remove_file(&marker);
 }
 
+/// A command past its deadline is ended with its whole process group (a
+/// child it started too), and the step says it ran out of time even when
+/// the command catches SIGTERM and exits 0.
+#[test]
+fn a_local_command_past_its_deadline_is_ended_with_its_group() {
+    let tag = format!("zkrun-deadline-{}", std::process::id());
+    let dir = local_play(&format!(
+        "name: local\nhosts: here\ntasks:\n  - id: hang\n    run: parallel\n    timeout: 1s\n    maintain: {{shell: \"sleep 29.{n} & trap 'exit 0' TERM; sleep 28.{n}; wait\"}}\n",
+        n = std::process::id()
+    ));
+    let out = zkrun_in(
+        dir.path(),
+        &["pb.yaml", "-i", "inv.ini", "--fresh", "--output", "json"],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("ran past the step's timeout"), "{stdout}");
+    let left = std::process::Command::new("pgrep")
+        .args(["-f", &format!("sleep 2[89].{}", std::process::id())])
+        .output()
+        .unwrap();
+    assert!(
+        left.stdout.is_empty(),
+        "{tag}: left running: {}",
+        String::from_utf8_lossy(&left.stdout)
+    );
+}
+
+/// `service.cli` (the zkCli path the read once used) still loads, with a
+/// note that it is no longer used.
+#[test]
+fn an_old_service_cli_loads_with_a_note() {
+    let dir = tempfile::tempdir().unwrap();
+    let shipped = std::fs::read_to_string("playbooks/rolling-restart.yaml").unwrap();
+    let pb = dir.path().join("pb.yaml");
+    std::fs::write(
+        &pb,
+        shipped.replace(
+            "  client_port: 2181\n",
+            "  client_port: 2181\n  cli: /usr/share/zookeeper/bin/zkCli.sh\n",
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_zkrun"))
+        .arg(&pb)
+        .args(["-i", "examples/inventory-3.yaml", "--dry-run", "--offline"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("`service.cli` is no longer used"),
+        "{stderr}"
+    );
+}
+
 /// A printed plan's fingerprint is keyed with the run's own random key: no
 /// plain hash of inputs that hold secrets leaves zkrun.
 #[test]
