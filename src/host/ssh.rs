@@ -232,7 +232,7 @@ impl Ssh {
         lines: Option<&LineSink<'_>>,
     ) -> Result<Output, TransportError> {
         let watch = Watch::default();
-        let (pid, signalled, exited) = (&watch.pid, &watch.signalled, &watch.exited);
+        let (pid, signalled) = (&watch.pid, &watch.signalled);
         let mut collect: std::pin::Pin<Box<dyn std::future::Future<Output = Collected> + '_>> =
             if host.connection.kind == Kind::Local {
                 let child = super::local::spawn(argv, stdin).await?;
@@ -270,16 +270,13 @@ impl Ssh {
                     let (stdout, stderr) = (child.stdout().take(), child.stderr().take());
                     // The exit status may come before the output's end (a
                     // daemon it started still holds it): noted as it comes.
-                    let status = async {
-                        let s = child.wait().await;
-                        exited.store(true, Ordering::Relaxed);
-                        s
-                    };
-                    let (out, err, status) = tokio::join!(
+                    // The status only after the output's end: waiting for
+                    // both at once loses output (openssh 0.11's native mux).
+                    let (out, err) = tokio::join!(
                         read_lines(stdout, false, lines, None),
                         read_lines(stderr, true, lines, Some(pid)),
-                        status
                     );
+                    let status = child.wait().await;
                     match status {
                         Ok(status) => Ok((status.code(), out, err)),
                         Err(openssh::Error::RemoteProcessTerminated)
@@ -334,15 +331,6 @@ impl Ssh {
         }
         let shown = command.argv.first().map_or("the command", String::as_str);
         let secs = deadline.as_secs();
-        // It exited, but something it started (a daemon) holds its output:
-        // that is no command to end, and signalling its group would kill
-        // the daemon. (`timeout` had exited with its command, too.)
-        if watch.exited.load(Ordering::Relaxed) {
-            return Err(TransportError::Unended(format!(
-                "`{shown}` on {} exited, but a process it started still holds its output {secs}s later; zkrun stopped waiting and signalled nothing",
-                host.name
-            )));
-        }
         // Past the deadline: end it as `timeout -k 5s` would have.
         let Some(group) = Some(pid.load(Ordering::Relaxed)).filter(|p| *p > 1) else {
             return Err(TransportError::Unended(format!(
@@ -353,7 +341,16 @@ impl Ssh {
         signalled.store(true, Ordering::Relaxed);
         for signal in ["TERM", "KILL"] {
             let sent = self.signal(host, group, signal, command.r#become, sudo);
-            let _ = tokio::time::timeout(KILL_AFTER, Box::pin(sent)).await;
+            let sent = tokio::time::timeout(KILL_AFTER, Box::pin(sent)).await;
+            // It exited, but something it started (a daemon) holds its
+            // output: no command to end, and signalling its group would
+            // kill the daemon (`timeout` had exited with its command too).
+            if matches!(sent, Ok(Some(LEADER_GONE))) {
+                return Err(TransportError::Unended(format!(
+                    "`{shown}` on {} exited, but a process it started still holds its output {secs}s later; zkrun stopped waiting and signalled nothing",
+                    host.name
+                )));
+            }
             if let Ok(r) = tokio::time::timeout(KILL_AFTER, &mut *collect).await {
                 return finished(r, true);
             }
@@ -365,13 +362,24 @@ impl Ssh {
     }
 
     /// Sends `signal` to a command's process group on its host, as the
-    /// user the command ran as; best effort, bounded by its own deadline.
-    async fn signal(&self, host: &PlanHost, group: u32, signal: &str, r#become: bool, sudo: Sudo) {
+    /// user the command ran as, while the command itself (the group's
+    /// leader) runs; best effort. Returns the exit status of the `kill`
+    /// (`LEADER_GONE`: the command had exited, nothing was signalled).
+    async fn signal(
+        &self,
+        host: &PlanHost,
+        group: u32,
+        signal: &str,
+        r#become: bool,
+        sudo: Sudo,
+    ) -> Option<i32> {
         let mut kill = RemoteCommand::new(
             vec![
                 "sh".into(),
                 "-c".into(),
-                format!("kill -s {signal} -- -{group}"),
+                format!(
+                    "kill -0 {group} 2>/dev/null || exit {LEADER_GONE}; kill -s {signal} -- -{group}"
+                ),
             ],
             KILL_AFTER,
         );
@@ -380,7 +388,10 @@ impl Ssh {
             (Some(p), Sudo::Password) if r#become => Some(format!("{}\n", p.0).into_bytes()),
             _ => None,
         };
-        let _ = self.run_raw(host, &kill, sudo, stdin).await;
+        self.run_raw(host, &kill, sudo, stdin)
+            .await
+            .ok()
+            .and_then(|o| o.code)
     }
 
     /// zkrun stops at once (a second Ctrl-C) while commands run: each is
@@ -451,8 +462,6 @@ impl Ssh {
 /// What zkrun knows of a command while it runs.
 #[derive(Default)]
 struct Watch {
-    /// Its exit status came (its output may still be held open).
-    exited: std::sync::atomic::AtomicBool,
     /// Its pid (and process group) on the host; 0 until the shell said it.
     pid: std::sync::Arc<AtomicU32>,
     /// Set once zkrun signalled it at its deadline: its end by that signal
@@ -486,6 +495,9 @@ fn pid_mark() -> String {
     let nonce: String = b.iter().map(|x| format!("{x:02x}")).collect();
     format!("zkrun-pid-{nonce}-{}", std::process::id())
 }
+
+/// `signal`'s exit status when the command it was to signal had exited.
+const LEADER_GONE: i32 = 3;
 
 /// A command's exit code (None: ended by a signal), stdout and stderr.
 type Collected = Result<(Option<i32>, Vec<u8>, Vec<u8>), TransportError>;

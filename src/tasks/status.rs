@@ -14,10 +14,11 @@ use crate::zk::probe;
 /// How often checks look again.
 pub const POLL: std::time::Duration = std::time::Duration::from_millis(500);
 
-/// How often a node going out or coming back is looked at: every tenth of
-/// a second counts in its outage, and a look is one `ps` or one
-/// four-letter word on a multiplexed connection (a few milliseconds).
-pub const WATCH: std::time::Duration = std::time::Duration::from_millis(100);
+/// How often a node going out or coming back is looked at: each wait here
+/// counts in its outage (half the interval on average, three waits a
+/// node), and a look is one `ps` or one four-letter word on a multiplexed
+/// connection (a few milliseconds).
+pub const WATCH: std::time::Duration = std::time::Duration::from_millis(50);
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -195,6 +195,29 @@ fn a_command_past_its_timeout_is_ended_on_the_host() {
     );
 }
 
+/// A command that exited while a process it started still holds its
+/// output is not ended at the deadline: that process lives (a daemon a
+/// start script forgot to detach), and the step says what happened.
+#[test]
+fn a_daemon_holding_a_finished_commands_output_is_left_alone() {
+    let (tb, _turn) = testbed();
+    let dir = tempfile::tempdir().unwrap();
+    let tasks = "  - id: detach\n    timeout: 2s\n    maintain: {shell: \"sleep 306 & exit 0\"}\n";
+    let run = zkrun(tb, &write_playbook(dir.path(), tasks), &["--limit", "zk1"]);
+    assert_eq!(run.status.status.code(), Some(1));
+    let f = run.failure();
+    let message = f["message"].as_str().unwrap();
+    assert!(
+        message.contains("exited, but a process it started still holds its output"),
+        "{f}"
+    );
+    let out = tb.ssh(
+        1,
+        "pgrep -f '[s]leep 306' >/dev/null && echo alive; pkill -f '[s]leep 306'",
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "alive");
+}
+
 #[test]
 fn a_dropped_connection_mid_command_fails_the_step_and_stops_the_roll() {
     let (tb, _turn) = testbed();

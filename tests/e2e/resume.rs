@@ -262,7 +262,10 @@ fn killed_at_every_step_and_resumed_each_node_restarts_exactly_once() {
         (kills, watcher.join().unwrap(), run_id)
     });
     eprintln!("kill points tried and passed: {kills}");
-    assert!(kills >= 20, "only {kills} kill points were exercised");
+    // About one per step of the plan (17 on three nodes): a kill between
+    // two steps no longer costs the step before it (its end is on disk
+    // before it is shown), so a run needs fewer attempts than it did.
+    assert!(kills >= 15, "only {kills} kill points were exercised");
 
     // Each node restarted exactly once, quorum never lost, one backup each.
     let pids_after = tb.zk_pids();
