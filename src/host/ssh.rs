@@ -204,7 +204,7 @@ impl Ssh {
         stdin: Option<Vec<u8>>,
     ) -> Result<Output, TransportError> {
         let argv = command.wrapped(host.connection.become_user.as_deref(), sudo);
-        self.exec(host, &argv, stdin.as_deref(), command, sudo, None)
+        self.exec(host, &argv, stdin.as_deref(), command, None)
             .await
     }
 
@@ -228,7 +228,6 @@ impl Ssh {
         argv: &[String],
         stdin: Option<&[u8]>,
         command: &RemoteCommand,
-        sudo: Sudo,
         lines: Option<&LineSink<'_>>,
     ) -> Result<Output, TransportError> {
         let watch = Watch::default();
@@ -300,12 +299,11 @@ impl Ssh {
                 pid: pid.clone(),
                 deadline: std::time::Instant::now() + deadline,
                 r#become: command.r#become,
-                sudo,
             });
             id
         };
         let ran = self
-            .deadline(host, &mut collect, deadline, &watch, command, sudo)
+            .deadline(host, &mut collect, deadline, &watch, command)
             .await;
         self.running
             .lock()
@@ -323,7 +321,6 @@ impl Ssh {
         deadline: Duration,
         watch: &Watch,
         command: &RemoteCommand,
-        sudo: Sudo,
     ) -> Result<Output, TransportError> {
         let (pid, signalled) = (&*watch.pid, &watch.signalled);
         if let Ok(r) = tokio::time::timeout(deadline, &mut *collect).await {
@@ -340,7 +337,7 @@ impl Ssh {
         };
         signalled.store(true, Ordering::Relaxed);
         for signal in ["TERM", "KILL"] {
-            let sent = self.signal(host, group, signal, command.r#become, sudo);
+            let sent = self.signal(host, group, signal, command.r#become);
             let sent = tokio::time::timeout(KILL_AFTER, Box::pin(sent)).await;
             // It exited, but something it started (a daemon) holds its
             // output: no command to end, and signalling its group would
@@ -371,7 +368,6 @@ impl Ssh {
         group: u32,
         signal: &str,
         r#become: bool,
-        sudo: Sudo,
     ) -> Option<i32> {
         let mut kill = RemoteCommand::new(
             vec![
@@ -384,11 +380,7 @@ impl Ssh {
             KILL_AFTER,
         );
         kill.r#become = r#become;
-        let stdin = match (&host.connection.become_password, sudo) {
-            (Some(p), Sudo::Password) if r#become => Some(format!("{}\n", p.0).into_bytes()),
-            _ => None,
-        };
-        self.run_raw(host, &kill, sudo, stdin)
+        Transport::run(self, host, &kill, None)
             .await
             .ok()
             .and_then(|o| o.code)
@@ -400,7 +392,7 @@ impl Ssh {
     /// it ended by itself (the watcher checks the process's start time, so
     /// a reused pid is never signalled). Returns what was left where.
     pub async fn leave_deadlines(&self) -> Vec<String> {
-        let running: Vec<(PlanHost, u32, Duration, bool, Sudo)> = self
+        let running: Vec<(PlanHost, u32, Duration, bool)> = self
             .running
             .lock()
             .expect("not poisoned")
@@ -412,12 +404,12 @@ impl Ssh {
                     let left = r
                         .deadline
                         .saturating_duration_since(std::time::Instant::now());
-                    (r.host.clone(), pid, left, r.r#become, r.sudo)
+                    (r.host.clone(), pid, left, r.r#become)
                 })
             })
             .collect();
         let mut left = Vec::new();
-        for (host, pid, after, r#become, sudo) in running {
+        for (host, pid, after, r#become) in running {
             // Field 22 of /proc/PID/stat (the 20th after the command name).
             let script = "(trap '' HUP; p=$1; started() { sed 's/.*) //' /proc/$p/stat 2>/dev/null | cut -d' ' -f20; }; \
                  s=$(started); sleep $2; for sig in TERM KILL; do \
@@ -435,11 +427,7 @@ impl Ssh {
                 KILL_AFTER,
             );
             watch.r#become = r#become;
-            let stdin = match (&host.connection.become_password, sudo) {
-                (Some(p), Sudo::Password) if r#become => Some(format!("{}\n", p.0).into_bytes()),
-                _ => None,
-            };
-            let ok = tokio::time::timeout(KILL_AFTER, self.run_raw(&host, &watch, sudo, stdin))
+            let ok = tokio::time::timeout(KILL_AFTER, Transport::run(self, &host, &watch, None))
                 .await
                 .is_ok_and(|r| r.is_ok_and(|o| o.success()));
             left.push(if ok {
@@ -477,7 +465,6 @@ struct Running {
     pid: std::sync::Arc<AtomicU32>,
     deadline: std::time::Instant,
     r#become: bool,
-    sudo: Sudo,
 }
 
 #[derive(Default)]
@@ -643,7 +630,7 @@ impl Transport for Ssh {
             }
             _ => command.stdin.clone(),
         };
-        self.exec(host, &argv, stdin.as_deref(), command, sudo, lines)
+        self.exec(host, &argv, stdin.as_deref(), command, lines)
             .await
     }
 
