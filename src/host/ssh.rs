@@ -213,15 +213,16 @@ impl Ssh {
     /// `command.timeout`.
     ///
     /// The deadline costs nothing while the command runs: the login shell
-    /// says the command's pid and `exec`s it
-    /// (`echo "zkrun-pid $$" >/dev/stderr; exec ARGV`), so the pid is the
-    /// process group sshd made for it. At the deadline zkrun sends that group SIGTERM, and SIGKILL
-    /// 5 s later, over the same connection and with the command's own
-    /// `become` — the signals coreutils `timeout -k 5s` would send, without
-    /// its fork and exec on every command (0.35–0.7 ms of a 3.9 ms round
-    /// trip on loopback; `scripts/bench` measures both). If the connection
-    /// itself is lost, no one ends the command: the step fails as
-    /// "connection lost", its outcome unknown, naming the pid to look at.
+    /// says the command's pid after this run's marker and `exec`s it
+    /// (`echo "MARK $$" >/dev/stderr; exec ARGV`), so the pid is the
+    /// process group sshd made for it. At the deadline zkrun sends that
+    /// group SIGTERM, and SIGKILL 5 s later, over the same connection and
+    /// with the command's own `become` — the signals coreutils
+    /// `timeout -k 5s` would send, without its fork and exec on every
+    /// command (+22 % on 200 trivial commands over 10 hosts here;
+    /// `scripts/bench` measures both). If the connection itself is lost,
+    /// no one ends the command: the step fails as "connection lost", its
+    /// outcome unknown.
     async fn exec(
         &self,
         host: &PlanHost,
