@@ -352,11 +352,11 @@ fn execute(
         Ok(r) => r,
         Err(code) => return code,
     };
-    // Every event reaches the front end and the checkpoint's journal, where
-    // the runner has it made durable before and after each step that
-    // changes a host (group commit: one fdatasync for every host that
-    // waits meanwhile); a journal that cannot be written stops the run
-    // before its next step. The state is saved whole at the end.
+    // Every event reaches the checkpoint's journal, which the runner has
+    // made durable before each step that changes a host and after every
+    // step (group commit: one fdatasync for every host waiting meanwhile),
+    // and then the front ends; a journal that cannot be written stops the
+    // run before its next step. The state is saved whole at the end.
     let journal = match checkpoint::Journal::create(state_path, &plan.run_id) {
         Ok(j) => j,
         Err(e) => {

@@ -83,8 +83,9 @@ impl Kind {
         }
     }
 
-    /// Does a step of this kind only look (never change a host)? Its
-    /// checkpoint may share an fsync with the next one (group commit).
+    /// Does a step of this kind only look (never change a host)? It starts
+    /// without waiting for the checkpoint to reach the disk (its end still
+    /// does).
     pub fn reads_only(self) -> bool {
         matches!(self, Kind::Status | Kind::Verify)
     }
