@@ -398,21 +398,9 @@ fn execute(
         }
     };
     let emit = |mut e: crate::event::Event| {
-        use crate::event::{Event, StepStatus};
         e.scrub();
         let batch = journal.queue(&state.borrow_mut().record(&e));
-        let records_a_change = match &e {
-            Event::StepStarted { kind, .. } => {
-                !crate::tasks::Kind::parse(kind).is_some_and(crate::tasks::Kind::reads_only)
-            }
-            Event::StepFinished { status, .. } => {
-                matches!(status, StepStatus::Ok | StepStatus::Failed)
-            }
-            Event::Leader { deferred: true, .. } => true,
-            Event::RecoveryFinished { reset, .. } => !reset.is_empty(),
-            _ => false,
-        };
-        let batch = if records_a_change { batch } else { 0 };
+        let batch = if runner::waits_for_disk(&e) { batch } else { 0 };
         let mut q = held.borrow_mut();
         if q.is_empty() && batch <= journal.durable_batches() {
             drop(q);
@@ -443,7 +431,7 @@ fn execute(
                 // The command that was running goes on, with a watcher on
                 // its host for its deadline; the checkpoint marks the step
                 // as running.
-                let left = ssh.leave_deadlines().await;
+                let left = ssh.leave_deadlines(&plan.hosts).await;
                 ssh.close().await;
                 errln!("\nzkrun: {signal}: stopped at once.");
                 if !left.is_empty() {

@@ -233,61 +233,60 @@ impl Ssh {
     ) -> Result<Output, TransportError> {
         let watch = Watch::default();
         let (pid, signalled) = (&watch.pid, &watch.signalled);
-        let mut collect: std::pin::Pin<Box<dyn std::future::Future<Output = Collected> + '_>> =
-            if host.connection.kind == Kind::Local {
-                let child = super::local::spawn(argv, stdin).await?;
-                pid.store(child.id().unwrap_or(0), Ordering::Relaxed);
-                Box::pin(super::local::collect(child, lines))
+        let mut collect: Collecting<'_> = if host.connection.kind == Kind::Local {
+            let child = super::local::spawn(argv, stdin).await?;
+            pid.store(child.id().unwrap_or(0), Ordering::Relaxed);
+            Box::pin(super::local::collect(child, lines))
+        } else {
+            let session = self.session(host).await?;
+            let line = format!(
+                "echo \"{} $$\" >/dev/stderr; exec {}",
+                self.mark,
+                argv.iter()
+                    .map(|w| crate::render::shell_quote(w))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            );
+            let mut cmd = session.arc_raw_command(line);
+            cmd.stdin(if stdin.is_some() {
+                openssh::Stdio::piped()
             } else {
-                let session = self.session(host).await?;
-                let line = format!(
-                    "echo \"{} $$\" >/dev/stderr; exec {}",
-                    self.mark,
-                    argv.iter()
-                        .map(|w| crate::render::shell_quote(w))
-                        .collect::<Vec<_>>()
-                        .join(" ")
+                openssh::Stdio::null()
+            });
+            cmd.stdout(openssh::Stdio::piped())
+                .stderr(openssh::Stdio::piped());
+            let mut child = cmd.spawn().await.map_err(|e| classify(&e))?;
+            if let Some(bytes) = stdin
+                && let Some(mut pipe) = child.stdin().take()
+            {
+                pipe.write_all(bytes).await.map_err(|e| {
+                    TransportError::Disconnected(format!("writing the command's input: {e}"))
+                })?;
+                drop(pipe);
+            }
+            let pid = (&**pid, self.mark.as_str());
+            Box::pin(async move {
+                let (stdout, stderr) = (child.stdout().take(), child.stderr().take());
+                // The exit status may come before the output's end (a
+                // daemon it started still holds it): noted as it comes.
+                // The status only after the output's end: waiting for
+                // both at once loses output (openssh 0.11's native mux).
+                let (out, err) = tokio::join!(
+                    read_lines(stdout, false, lines, None),
+                    read_lines(stderr, true, lines, Some(pid)),
                 );
-                let mut cmd = session.arc_raw_command(line);
-                cmd.stdin(if stdin.is_some() {
-                    openssh::Stdio::piped()
-                } else {
-                    openssh::Stdio::null()
-                });
-                cmd.stdout(openssh::Stdio::piped())
-                    .stderr(openssh::Stdio::piped());
-                let mut child = cmd.spawn().await.map_err(|e| classify(&e))?;
-                if let Some(bytes) = stdin
-                    && let Some(mut pipe) = child.stdin().take()
-                {
-                    pipe.write_all(bytes).await.map_err(|e| {
-                        TransportError::Disconnected(format!("writing the command's input: {e}"))
-                    })?;
-                    drop(pipe);
-                }
-                let pid = (&**pid, self.mark.as_str());
-                Box::pin(async move {
-                    let (stdout, stderr) = (child.stdout().take(), child.stderr().take());
-                    // The exit status may come before the output's end (a
-                    // daemon it started still holds it): noted as it comes.
-                    // The status only after the output's end: waiting for
-                    // both at once loses output (openssh 0.11's native mux).
-                    let (out, err) = tokio::join!(
-                        read_lines(stdout, false, lines, None),
-                        read_lines(stderr, true, lines, Some(pid)),
-                    );
-                    let status = child.wait().await;
-                    match status {
-                        Ok(status) => Ok((status.code(), out, err)),
-                        Err(openssh::Error::RemoteProcessTerminated)
-                            if signalled.load(Ordering::Relaxed) =>
-                        {
-                            Ok((None, out, err))
-                        }
-                        Err(e) => Err(classify(&e)),
+                let status = child.wait().await;
+                match status {
+                    Ok(status) => Ok((status.code(), out, err)),
+                    Err(openssh::Error::RemoteProcessTerminated)
+                        if signalled.load(Ordering::Relaxed) =>
+                    {
+                        Ok((None, out, err))
                     }
-                })
-            };
+                    Err(e) => Err(classify(&e)),
+                }
+            })
+        };
         let deadline = command.timeout.max(Duration::from_secs(1));
         // Known while it runs, for zkrun stopping at once (`leave_deadlines`).
         let id = {
@@ -296,7 +295,7 @@ impl Ssh {
             let id = running.next;
             running.commands.push(Running {
                 id,
-                host: host.clone(),
+                host: host.name.clone(),
                 pid: pid.clone(),
                 deadline: std::time::Instant::now() + deadline,
                 r#become: command.r#become,
@@ -318,7 +317,7 @@ impl Ssh {
     async fn deadline(
         &self,
         host: &PlanHost,
-        collect: &mut std::pin::Pin<Box<dyn std::future::Future<Output = Collected> + '_>>,
+        collect: &mut Collecting<'_>,
         deadline: Duration,
         watch: &Watch,
         command: &RemoteCommand,
@@ -391,22 +390,22 @@ impl Ssh {
     /// left running, with a watcher on its host that ends it at its
     /// deadline as zkrun would have (SIGTERM, SIGKILL 5 s later), unless
     /// it ended by itself (the watcher checks the process's start time, so
-    /// a reused pid is never signalled). Returns what was left where.
-    pub async fn leave_deadlines(&self) -> Vec<String> {
-        let running: Vec<(PlanHost, u32, Duration, bool)> = self
+    /// a reused pid is never signalled). `hosts`: the play's. Returns what
+    /// was left where.
+    pub async fn leave_deadlines(&self, hosts: &[PlanHost]) -> Vec<String> {
+        let running: Vec<(&PlanHost, u32, Duration, bool)> = self
             .running
             .lock()
             .expect("not poisoned")
             .commands
             .iter()
             .filter_map(|r| {
-                let pid = r.pid.load(Ordering::Relaxed);
-                (pid > 1).then(|| {
-                    let left = r
-                        .deadline
-                        .saturating_duration_since(std::time::Instant::now());
-                    (r.host.clone(), pid, left, r.r#become)
-                })
+                let pid = Some(r.pid.load(Ordering::Relaxed)).filter(|p| *p > 1)?;
+                let host = hosts.iter().find(|h| h.name == r.host)?;
+                let left = r
+                    .deadline
+                    .saturating_duration_since(std::time::Instant::now());
+                Some((host, pid, left, r.r#become))
             })
             .collect();
         let mut left = Vec::new();
@@ -428,7 +427,7 @@ impl Ssh {
                 KILL_AFTER,
             );
             watch.r#become = r#become;
-            let ok = tokio::time::timeout(KILL_AFTER, Transport::run(self, &host, &watch, None))
+            let ok = tokio::time::timeout(KILL_AFTER, Transport::run(self, host, &watch, None))
                 .await
                 .is_ok_and(|r| r.is_ok_and(|o| o.success()));
             left.push(if ok {
@@ -461,7 +460,8 @@ struct Watch {
 /// A command running now.
 struct Running {
     id: u64,
-    host: PlanHost,
+    /// The host's name in the play.
+    host: String,
     /// 0 until the login shell said it.
     pid: std::sync::Arc<AtomicU32>,
     deadline: std::time::Instant,
@@ -489,6 +489,9 @@ const LEADER_GONE: i32 = 3;
 
 /// A command's exit code (None: ended by a signal), stdout and stderr.
 type Collected = Result<(Option<i32>, Vec<u8>, Vec<u8>), TransportError>;
+
+/// A started command, read to its end when awaited.
+type Collecting<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Collected> + 'a>>;
 
 fn finished(r: Collected, timed_out: bool) -> Result<Output, TransportError> {
     let (code, stdout, stderr) = r?;

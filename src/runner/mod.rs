@@ -64,6 +64,27 @@ impl Durable for () {
     }
 }
 
+/// Does the runner, having emitted `e`, wait for `durable` before it goes
+/// on? (A changing step's start, the end of a step that ran, a leader
+/// moved last, a recovered host's turn started over.) Whoever keeps the
+/// checkpoint shows such an event only once it is on disk.
+pub fn waits_for_disk(e: &Event) -> bool {
+    match e {
+        Event::StepStarted { kind, .. } => {
+            !crate::tasks::Kind::parse(kind).is_some_and(crate::tasks::Kind::reads_only)
+        }
+        Event::StepFinished { status, .. } => {
+            matches!(
+                status,
+                crate::event::StepStatus::Ok | crate::event::StepStatus::Failed
+            )
+        }
+        Event::Leader { deferred: true, .. } => true,
+        Event::RecoveryFinished { reset, .. } => !reset.is_empty(),
+        _ => false,
+    }
+}
+
 /// Runs the plan and returns what happened to each host. A step that
 /// changes a host starts only once `durable` says what was emitted before
 /// it is on disk; a step that only looks (status, verify) does not wait to

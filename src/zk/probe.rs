@@ -18,53 +18,57 @@ pub const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Exit code of the probe script when nothing answers on the port.
 const NOTHING_ANSWERS: i32 = 7;
 
-/// bash's /dev/tcp: no netcat needed on the host.
-const FOUR_LETTER_WORD: &str = r#"exec 3<>"/dev/tcp/$0/$1" 2>/dev/null || exit 7
-printf %s "$2" >&3
-cat <&3"#;
-
-/// A client's session and read, the same way; the request is bash
-/// printf's format (every byte octal-escaped), the answer raw bytes.
-const CLIENT_READ: &str = r#"# a ZooKeeper session, one read, its close
-exec 3<>"/dev/tcp/$0/$1" 2>/dev/null || exit 7
+/// bash's /dev/tcp: no netcat needed on the host. The request is bash
+/// printf's format (every byte octal-escaped, see `client::printf_escaped`),
+/// so any bytes cross the command line; the answer comes back raw.
+const EXCHANGE: &str = r#"exec 3<>"/dev/tcp/$0/$1" 2>/dev/null || exit 7
 printf "$2" >&3
 cat <&3"#;
 
-/// A client read of `path` on the node of `host` (see `zk::client`), from
-/// its own host or, with `four_letter_words: direct`, from here.
+/// `request` to the node on `host`'s client port and its whole answer,
+/// asked from the node's own host (or, `four_letter_words: direct`, from
+/// here); None when nothing answers. `what` names the request in errors.
+/// `reset_ends`: a connection reset (`cat` exits 1) ends the answer instead
+/// of failing it — a node refusing a session resets with the rest unread.
+async fn exchange<T: Transport>(
+    x: &Exec<'_, T>,
+    host: &PlanHost,
+    request: &[u8],
+    what: &str,
+    reset_ends: bool,
+) -> Result<Option<Vec<u8>>, String> {
+    if host.four_letter_words == AskVia::Direct {
+        return exchange_direct(host, request, what).await;
+    }
+    let at = &host.zookeeper;
+    let port = at.port.to_string();
+    let escaped = super::client::printf_escaped(request);
+    let argv = ["bash", "-c", EXCHANGE, &at.address, &port, &escaped];
+    let out = x.query(host, &argv, PROBE_TIMEOUT).await?;
+    match out.code {
+        Some(0) => Ok(Some(out.stdout)),
+        Some(1) if reset_ends => Ok(Some(out.stdout)),
+        Some(NOTHING_ANSWERS) => Ok(None),
+        code => Err(format!(
+            "asking `{what}` on {} failed ({}): {}",
+            host.name,
+            code.map_or("ended by a signal".into(), |c| format!("exit {c}")),
+            String::from_utf8_lossy(&out.stderr).trim()
+        )),
+    }
+}
+
+/// A client read of `path` on the node of `host` (see `zk::client`).
 pub async fn client_read<T: Transport>(
     x: &Exec<'_, T>,
     host: &PlanHost,
     path: &str,
 ) -> Result<super::client::Read, String> {
     let request = super::client::read_request(path);
-    let at = &host.zookeeper;
-    let reply = if host.four_letter_words == AskVia::Direct {
-        exchange_direct(host, &request, "a client read")
-            .await?
-            .ok_or_else(|| format!("nothing answers at {at}"))?
-    } else {
-        let port = at.port.to_string();
-        let escaped = super::client::printf_escaped(&request);
-        let argv = ["bash", "-c", CLIENT_READ, &at.address, &port, &escaped];
-        let out = x.query(host, &argv, PROBE_TIMEOUT).await?;
-        match out.code {
-            // A node that refuses the session closes the connection with
-            // the read still unread: a reset, `cat` exits 1. What came
-            // before it says what happened.
-            Some(0 | 1) => out.stdout,
-            Some(NOTHING_ANSWERS) => return Err(format!("nothing answers at {at}")),
-            code => {
-                return Err(format!(
-                    "the client read on {} failed ({}): {}",
-                    host.name,
-                    code.map_or("ended by a signal".into(), |c| format!("exit {c}")),
-                    String::from_utf8_lossy(&out.stderr).trim()
-                ));
-            }
-        }
-    };
-    super::client::parse_read(&reply, path)
+    match exchange(x, host, &request, "a client read", true).await? {
+        Some(reply) => super::client::parse_read(&reply, path),
+        None => Err(format!("nothing answers at {}", host.zookeeper)),
+    }
 }
 
 /// The reply to `word` from the node on `host`; None when nothing answers.
@@ -73,29 +77,8 @@ pub async fn ask<T: Transport>(
     host: &PlanHost,
     word: &str,
 ) -> Result<Option<String>, String> {
-    if host.four_letter_words == AskVia::Direct {
-        let reply = exchange_direct(host, word.as_bytes(), word).await?;
-        return Ok(reply.map(|r| String::from_utf8_lossy(&r).to_string()));
-    }
-    let port = host.zookeeper.port.to_string();
-    let argv = [
-        "bash",
-        "-c",
-        FOUR_LETTER_WORD,
-        &host.zookeeper.address,
-        &port,
-        word,
-    ];
-    let out = x.query(host, &argv, PROBE_TIMEOUT).await?;
-    match out.code {
-        Some(0) => Ok(Some(String::from_utf8_lossy(&out.stdout).to_string())),
-        Some(NOTHING_ANSWERS) => Ok(None),
-        code => Err(format!(
-            "asking `{word}` on {} failed (exit {code:?}): {}",
-            host.name,
-            String::from_utf8_lossy(&out.stderr).trim()
-        )),
-    }
+    let reply = exchange(x, host, word.as_bytes(), word, false).await?;
+    Ok(reply.map(|r| String::from_utf8_lossy(&r).to_string()))
 }
 
 /// `four_letter_words: direct`: zkrun's own TCP connection to the client
