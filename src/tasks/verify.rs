@@ -208,7 +208,14 @@ impl VerifyStep {
             return Err(e);
         }
         if let Some(log) = &self.log {
-            self.log_errors(x, log).await?;
+            // Peers of the same batch restart with this node: its
+            // connections to them close, and ZooKeeper says so at ERROR.
+            let mates: Vec<u32> = ids
+                .iter()
+                .filter(|i| batch_mates.contains(&i.host.as_str()))
+                .filter_map(|i| i.myid)
+                .collect();
+            self.log_errors(x, log, &mates).await?;
         }
         // Who leads now, and the leader's own timings when `mntr` answers,
         // for the record and the roll report.
@@ -252,8 +259,15 @@ impl VerifyStep {
 
     /// No ERROR line since the start: in the log file after the offset the
     /// start recorded, and in the unit's journal after its cursor. Either
-    /// is read only when the start recorded where it ended.
-    async fn log_errors<T: Transport>(&self, x: &Exec<'_, T>, log: &Text) -> Result<(), StepError> {
+    /// is read only when the start recorded where it ended. A closed
+    /// connection to a peer in `mates` (server ids restarting in this
+    /// batch) is a note; to any other peer, an error.
+    async fn log_errors<T: Transport>(
+        &self,
+        x: &Exec<'_, T>,
+        log: &Text,
+        mates: &[u32],
+    ) -> Result<(), StepError> {
         let mut file = log_errors::Judged::default();
         if let Some(offset) = x.recall(Fact::LogOffset).and_then(|o| o.parse().ok()) {
             let out = probe::error_lines_since(x, x.host, log.real(), offset)
@@ -273,6 +287,18 @@ impl VerifyStep {
             let mut journal = log_errors::judge(&out, &format!("the journal of {unit}"));
             errors = probe::merged(errors, std::mem::take(&mut journal.errors));
             replays.push(journal);
+        }
+        for (sid, line) in replays
+            .iter_mut()
+            .flat_map(|j| std::mem::take(&mut j.peers_gone))
+        {
+            if mates.contains(&sid) {
+                x.note(&format!(
+                    "server {sid} restarts in this batch; its connection closing is logged at ERROR: {line}"
+                ));
+            } else {
+                errors = probe::merged(errors, vec![line]);
+            }
         }
         // The same start seen in the file and the journal is told once.
         if let Some((r, digest)) = replays

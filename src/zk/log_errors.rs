@@ -15,6 +15,10 @@
 /// - `zkrun-end`: the program ran to its end. Without it the filter did
 ///   not run (no awk, a syntax it refused), and nothing was checked.
 ///
+/// - `zkrun-peer-gone SID LINE`: the connection to peer SID closed under
+///   a message (`QuorumCnxManager$SendWorker`, "Failed to send last
+///   message", at ERROR): a peer restarting does that.
+///
 /// Left out at once: "Exiting JVM with code 0". ZooKeeper logs every JVM
 /// exit at ERROR, a clean one too, and on Debian each zkCli read writes one
 /// into the same log (`ServiceUtils.requestSystemExit`).
@@ -45,6 +49,11 @@ pub const FILTER: &str = r#"
 }
 !/(^|[ \t])ERROR[ \t]/ { next }
 /Exiting JVM with code 0$/ { next }
+/\[SendWorker:[0-9]+:QuorumCnxManager/ && /Failed to send last message/ {
+    s = $0; sub(/.*\[SendWorker:/, "", s); sub(/:.*/, "", s)
+    print "zkrun-peer-gone " s " " $0
+    next
+}
 { kept[total % 20] = $0; total++ }
 END {
     from = total > 20 ? total - 20 : 0
@@ -74,6 +83,9 @@ pub struct Judged {
     pub replayed: Option<Replayed>,
     /// The zxid of a digest mismatch that the replay explains.
     pub digest_on_replay: Option<u64>,
+    /// Connections to peers that closed (their server id, the line): for
+    /// the caller to judge, who knows which peers restarted meanwhile.
+    pub peers_gone: Vec<(u32, String)>,
 }
 
 /// Judges `FILTER`'s output; `what` names the log in a failure to read it.
@@ -97,6 +109,12 @@ pub fn judge(output: &str, what: &str) -> Judged {
     for line in output.lines() {
         if let Some(summary) = line.strip_prefix("zkrun-replayed ") {
             judged.replayed = parse_replayed(summary);
+        } else if let Some((sid, line)) = line
+            .strip_prefix("zkrun-peer-gone ")
+            .and_then(|l| l.split_once(' '))
+            .and_then(|(sid, l)| Some((sid.parse().ok()?, l)))
+        {
+            judged.peers_gone.push((sid, line.to_string()));
         } else if let Some(z) = line.strip_prefix("zkrun-digest-on-replay ") {
             judged.digest_on_replay = judged.digest_on_replay.or(z.trim().parse().ok());
         } else if let Some(rc) = line.strip_prefix("zkrun-rc ") {
@@ -211,6 +229,17 @@ mod tests {
         let judged = judge(&filter(log), "the log");
         assert_eq!(judged.errors.len(), 1);
         assert_eq!(judged.replayed, None);
+    }
+
+    /// Seen on a serial-2 roll: the node restarted with zk1 and logged its
+    /// connection to server 1 closing. The caller judges it by the batch.
+    #[test]
+    fn a_closed_peer_connection_is_told_apart_with_its_server_id() {
+        let line = "2026-11-30 10:26:06,192 - ERROR [SendWorker:1:QuorumCnxManager$SendWorker@1265] - Failed to send last message. Shutting down thread.";
+        let other = "2026-11-30 10:26:06,300 - ERROR [main:QuorumPeer@1] - something else";
+        let judged = judge(&filter(&format!("{line}\n{other}\n")), "the log");
+        assert_eq!(judged.peers_gone, [(1, line.to_string())]);
+        assert_eq!(judged.errors, [other.to_string()]);
     }
 
     #[test]
