@@ -138,12 +138,57 @@ room() {
 ///
 /// The newest *valid* snapshot (it ends with the bytes 00 00 00 01 2F; one
 /// still being written does not), every txn log after it and the newest log
-/// at or before it (ZooKeeper's own recovery rule), both epoch files, `myid`
+/// at or before it (ZooKeeper's own recovery rule; each up to its last
+/// non-zero byte, see `log_end`), both epoch files, `myid`
 /// (dereferenced) and the config files. Then a sha256 manifest, which also
 /// marks the backup complete: a second run with the same `dest` skips it.
 const BACKUP: &str = concat!(
     data_dirs!(),
-    r#"if [ -f "$dest/MANIFEST.sha256" ]; then echo "already backed up: $dest"; cat "$dest/MANIFEST.sha256"; exit 0; fi
+    r#"# ZooKeeper preallocates each txn log with zeros (preAllocSize, 64 MiB) and
+# reads a zero-length record, or the end of the file, as the log's end
+# (FileTxnLog: "we define EOF to be an empty transaction"; a torn last record
+# ends it too). So a copy up to the last non-zero byte restores the same
+# transactions, and the manifest hashes what was written, not 64 MiB of
+# zeros. The 16-byte file header is always kept whole: a short header does
+# not read as an end. perl (Debian's perl-base) finds that byte from the end,
+# skipping holes (lseek SEEK_DATA 3 / SEEK_HOLE 4, which report a whole file
+# as data where the filesystem has no holes). Zeros inside the written part
+# are copied as they are. Without perl the whole file is copied.
+log_end() {
+  perl -e '
+    open(my $f, "<:raw", $ARGV[0]) or die "$ARGV[0]: $!\n";
+    my $size = -s $f; my @data; my $at = 0;
+    while ($at < $size) {
+      my $d = sysseek($f, $at, 3);
+      if (!defined $d) { last if $!{ENXIO}; @data = ([0, $size]); last }
+      my $h = sysseek($f, $d, 4); $h = $size if !defined $h || $h > $size;
+      push @data, [$d, $h]; $at = $h;
+    }
+    my $end = 0;
+    SEG: for my $s (reverse @data) {
+      my ($lo, $hi) = @$s;
+      while ($hi > $lo) {
+        my $n = $hi - $lo < 1048576 ? $hi - $lo : 1048576;
+        sysseek($f, $hi - $n, 0) or die "seek: $!\n";
+        (sysread($f, my $buf, $n) // -1) == $n or die "short read\n";
+        my $back = reverse $buf;
+        if ($back =~ /[^\0]/) { $end = $hi - $-[0]; last SEG }
+        $hi -= $n;
+      }
+    }
+    $end = $size < 16 ? $size : 16 if $end < 16;
+    print "$end\n";
+  ' "$1"
+}
+copy_log() {
+  if end=$(log_end "$1" 2>/dev/null) && [ -n "$end" ]; then
+    head -c "$end" "$1" >"$2"
+    cp -p --attributes-only "$1" "$2"
+  else
+    cp -p "$1" "$2"
+  fi
+}
+if [ -f "$dest/MANIFEST.sha256" ]; then echo "already backed up: $dest"; cat "$dest/MANIFEST.sha256"; exit 0; fi
 snap=$(newest_snapshot)
 snapz=${snap#snapshot.}; snapz=${snapz%%.*}
 [ -n "$snap" ] || { echo "no complete snapshot in $snaps: a backup without one cannot be restored" >&2; exit 4; }
@@ -153,8 +198,8 @@ room "$tmp" || { rm -rf "$tmp"; exit 6; }
 cp -p "$snaps/$snap" "$tmp/version-2/"
 older=""
 for z in $(ls -1 "$txns" | grep '^log\.[0-9a-f]*$' | newest_first log); do
-  if [ $((0x$z)) -gt $((0x$snapz)) ]; then cp -p "$txns/log.$z" "$tmp/version-2/"
-  elif [ -z "$older" ]; then older=$z; cp -p "$txns/log.$z" "$tmp/version-2/"; fi
+  if [ $((0x$z)) -gt $((0x$snapz)) ]; then copy_log "$txns/log.$z" "$tmp/version-2/log.$z"
+  elif [ -z "$older" ]; then older=$z; copy_log "$txns/log.$z" "$tmp/version-2/log.$z"; fi
 done
 for f in currentEpoch acceptedEpoch; do [ ! -f "$snaps/$f" ] || cp -p "$snaps/$f" "$tmp/version-2/"; done
 cp -L "$data/myid" "$tmp/myid"
@@ -162,7 +207,7 @@ cp -p "$conf" "$tmp/"
 for f in "$(dirname "$conf")"/zoo.cfg.dynamic.*; do [ ! -f "$f" ] || cp -p "$f" "$tmp/"; done
 # The copy must still be a complete snapshot.
 complete "$tmp/version-2/$snap" || { echo "the copied snapshot is incomplete" >&2; exit 5; }
-# Hashing is most of the time (each txn log is preallocated to 64 MB): one
+# Hashing is most of the time (a snapshot holds every znode): one
 # hasher per core, niced, so the node beside it keeps serving. OpenSSL's
 # sha256 uses the CPU's SHA instructions (5x coreutils' on 64 MB here) and
 # writes the same lines (`-r`: "HASH *FILE", as `sha256sum -c` reads them).
@@ -309,5 +354,125 @@ impl BackupStep {
             lines.push(format!("keep the newest {} backups beside it", self.keep));
         }
         lines
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fs;
+    use std::io::{Seek, SeekFrom, Write};
+    use std::os::unix::fs::MetadataExt;
+    use std::path::Path;
+    use std::process::Command;
+
+    const MIB: u64 = 1 << 20;
+
+    /// A txn log as ZooKeeper leaves it: `written` bytes, then preallocated
+    /// to 64 MiB by one zero byte at the end (a hole between, where the
+    /// filesystem has holes).
+    fn txn_log(path: &Path, written: &[u8]) {
+        let mut f = fs::File::create(path).unwrap();
+        f.write_all(written).unwrap();
+        f.seek(SeekFrom::Start(64 * MIB - 1)).unwrap();
+        f.write_all(&[0]).unwrap();
+    }
+
+    /// Runs the real backup script on a data dir laid out by `logs`
+    /// (name, bytes written) beside snapshot.5; returns the backup dir.
+    fn back_up(dir: &Path, logs: &[(&str, Vec<u8>)]) -> std::path::PathBuf {
+        let data = dir.join("data");
+        fs::create_dir_all(data.join("version-2")).unwrap();
+        fs::write(data.join("myid"), "1\n").unwrap();
+        let conf = dir.join("zoo.cfg");
+        fs::write(&conf, format!("dataDir={}\n", data.display())).unwrap();
+        // A complete snapshot ends with 00 00 00 01 2F.
+        fs::write(data.join("version-2/snapshot.5"), b"snap\0\0\0\x01/").unwrap();
+        for (name, bytes) in logs {
+            txn_log(&data.join("version-2").join(name), bytes);
+        }
+        let dest = dir.join("backup");
+        let out = Command::new("sh")
+            .args(["-c", super::BACKUP, "zkrun-backup"])
+            .arg(&conf)
+            .arg(&dest)
+            .arg("0")
+            .arg(&data)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let check = Command::new("sha256sum")
+            .args(["-c", "--quiet", "MANIFEST.sha256"])
+            .current_dir(&dest)
+            .output()
+            .unwrap();
+        assert!(check.status.success(), "{check:?}");
+        dest
+    }
+
+    #[test]
+    fn a_txn_log_is_copied_up_to_its_last_written_byte_with_its_zeros_inside() {
+        let dir = tempfile::tempdir().unwrap();
+        // Header, a record, a run of zeros inside the written part (a znode
+        // holding zeros), the last record ending in its 'B'.
+        let mut written = b"ZKLG\0\0\0\x02\0\0\0\0\0\0\0\0rec1".to_vec();
+        written.extend(std::iter::repeat_n(0u8, (MIB + 5) as usize));
+        written.extend(b"rec2\0\0B");
+        let header_only = b"ZKLG\0\0\0\x02\0\0\0\0\0\0\0\0".to_vec();
+        let dest = back_up(
+            dir.path(),
+            &[
+                ("log.3", b"ZKLG\0\0\0\x02\0\0\0\0\0\0\0\0old".to_vec()),
+                ("log.6", written.clone()),
+                ("log.9", header_only.clone()),
+            ],
+        );
+        let copied = |name: &str| fs::read(dest.join("version-2").join(name)).unwrap();
+        assert_eq!(copied("log.6"), written);
+        // The header stays whole even though its dbid is zeros.
+        assert_eq!(copied("log.9"), header_only);
+        assert_eq!(copied("log.3"), b"ZKLG\0\0\0\x02\0\0\0\0\0\0\0\0old");
+        // Mode and mtime as the original's (cp -p).
+        let (a, b) = (
+            fs::metadata(dir.path().join("data/version-2/log.6")).unwrap(),
+            fs::metadata(dest.join("version-2/log.6")).unwrap(),
+        );
+        assert_eq!((a.mode(), a.mtime()), (b.mode(), b.mtime()));
+        // The snapshot is copied whole.
+        assert_eq!(copied("snapshot.5"), b"snap\0\0\0\x01/");
+    }
+
+    #[test]
+    fn a_txn_log_without_holes_is_cut_where_its_zeros_begin() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("plain");
+        fs::create_dir_all(&data).unwrap();
+        // Zeros written out (a filesystem without holes, or a copy made by a
+        // tool that fills them): the same cut.
+        let mut bytes = b"ZKLG\0\0\0\x02\0\0\0\0\0\0\0\x07rec\0B".to_vec();
+        let written = bytes.len();
+        bytes.resize((3 * MIB) as usize, 0);
+        let log = data.join("log.1");
+        fs::write(&log, &bytes).unwrap();
+        let out = Command::new("sh")
+            .args(["-c", &format!("{}\nlog_end \"$1\"", log_end_fn()), "t"])
+            .arg(&log)
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            written.to_string()
+        );
+    }
+
+    /// The `log_end` function, cut out of the script.
+    fn log_end_fn() -> &'static str {
+        let s = super::BACKUP;
+        let a = s.find("log_end() {").unwrap();
+        let b = a + s[a..].find("\n}\n").unwrap() + 2;
+        &s[a..b]
     }
 }

@@ -249,6 +249,61 @@ impl Drop for Standalone<'_> {
     }
 }
 
+/// A backup restores: a ZooKeeper started alone on nothing but zk1's backup
+/// serves a znode written just before it, which only the newest txn log
+/// holds (that log is copied up to its last written byte, not its 64 MiB of
+/// preallocated zeros).
+#[test]
+fn a_backup_restores_into_a_standalone_zookeeper_with_the_writes_after_its_snapshot() {
+    let (tb, _turn) = testbed();
+    let dir = tempfile::tempdir().unwrap();
+    let cli = format!(
+        "/usr/share/zookeeper/bin/zkCli.sh -server {}:2181",
+        tb.address(1)
+    );
+    let znode = format!("/zkrun-restore-{}", std::process::id());
+    let value = format!(
+        "written-before-the-backup-{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    // Through zk1: its reply comes once zk1 itself has logged the write.
+    let out = tb.ssh(1, &format!("{cli} create {znode} {value} 2>&1"));
+    assert!(out.status.success(), "{}", text(&out));
+
+    // The shipped playbook's preflight and backup, nothing after.
+    let shipped = shipped();
+    let cut = shipped.find("  # Before each host").unwrap();
+    let pb = write(dir.path(), "backup.yaml", &shipped[..cut]);
+    let (out, events) = tb.zkrun(&pb, &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let run_id = events[0]["data"]["run_id"].as_str().unwrap();
+    let backup = format!("/var/backups/zookeeper/{run_id}");
+    let out = tb.ssh(1, &format!("stat -c '%s %n' {backup}/version-2/log.*"));
+    let sizes = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success() && !sizes.is_empty(), "{}", text(&out));
+    for line in sizes.lines() {
+        let size: u64 = line.split(' ').next().unwrap().parse().unwrap();
+        assert!(size < 64 << 20, "a txn log copied whole: {line}");
+    }
+
+    tb.hook(&["zk-standalone", "1", &backup]);
+    let rejoin = Standalone(tb, 1);
+    let out = tb.ssh(1, &format!("{cli} get {znode} 2>/dev/null"));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        said.lines().last().map(str::trim),
+        Some(value.as_str()),
+        "the restored server does not have {znode}: {}",
+        text(&out)
+    );
+    drop(rejoin);
+    let out = tb.ssh(1, &format!("{cli} delete {znode} 2>&1"));
+    assert!(out.status.success(), "{}", text(&out));
+}
+
 #[test]
 fn a_standalone_member_fails_the_preflight_by_name() {
     let (tb, _turn) = testbed();
