@@ -1,7 +1,10 @@
 //! The short report printed after a roll: per node, how long it was out of
 //! service (its stop began → its verify passed) and how long it took to sync
 //! once started; the leaders seen and so the elections; the leader's own
-//! `mntr` timings; the whole run's time against the sum of the restarts.
+//! `mntr` timings; the roll's time (its first batch began → its last node
+//! synced: the restarts and the gates between them) and the whole run's
+//! (connect, preflight, backups and the final check as well) against the
+//! sum of the restarts.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -34,12 +37,18 @@ struct Inner {
     epochs: Option<(u32, u32)>,
     leader_restarts: u32,
     run_ms: Option<u64>,
+    /// The first batch began; the last node counted in `nodes` came back.
+    roll: Option<(Instant, Instant)>,
 }
 
 impl RollReport {
     pub fn event(&self, e: &Event) {
         let mut i = self.inner.lock().expect("not poisoned");
         match e {
+            Event::BatchStarted { .. } if i.roll.is_none() => {
+                let now = Instant::now();
+                i.roll = Some((now, now));
+            }
             Event::StepStarted {
                 host,
                 task,
@@ -74,6 +83,9 @@ impl RollReport {
                         .map(|t| t.elapsed().as_secs_f64());
                     i.nodes
                         .push((host.clone(), t0.elapsed().as_secs_f64(), synced));
+                    if let Some((_, end)) = &mut i.roll {
+                        *end = Instant::now();
+                    }
                 }
             }
             Event::Leader { host: Some(h), .. } => i.saw_leader(h),
@@ -134,13 +146,24 @@ impl RollReport {
             );
         }
         let total: f64 = i.nodes.iter().map(|(_, s, _)| s).sum();
-        let _ = write!(out, "  sum of node restarts {total:.1}s");
-        match i.run_ms {
-            Some(ms) if total > 0.0 => {
-                let run = ms as f64 / 1000.0;
-                let _ = writeln!(out, ", whole run {run:.1}s ({:.2}×)", run / total);
+        let _ = writeln!(out, "  sum of node restarts {total:.1}s");
+        if total > 0.0 {
+            if let Some((began, ended)) = i.roll {
+                let roll = ended.duration_since(began).as_secs_f64();
+                let _ = writeln!(
+                    out,
+                    "  the roll {roll:.1}s ({:.2}× the restarts; the gates between nodes included)",
+                    roll / total
+                );
             }
-            _ => out.push('\n'),
+            if let Some(ms) = i.run_ms {
+                let run = ms as f64 / 1000.0;
+                let _ = writeln!(
+                    out,
+                    "  whole run {run:.1}s ({:.2}×; connect, checks before the roll, backups and the final check included)",
+                    run / total
+                );
+            }
         }
         if !i.leaders.is_empty() {
             let _ = writeln!(out, "  leaders seen: {}", i.leaders.join(" → "));
@@ -247,6 +270,11 @@ mod tests {
             host: Some("zk2".into()),
             deferred: true,
         });
+        r.event(&Event::BatchStarted {
+            index: 1,
+            total: 2,
+            hosts: vec!["zk1".into()],
+        });
         for h in ["zk1", "zk2"] {
             r.event(&started(h, "stop"));
             r.event(&started(h, "start"));
@@ -258,6 +286,18 @@ mod tests {
         let out = r.render();
         assert!(out.contains("leaders seen: zk2 → zk1"), "{out}");
         assert!(out.contains("synced 0.0s after its start"), "{out}");
+        assert!(out.contains("\n  the roll 0.0s ("), "{out}");
+        r.event(&Event::RunFinished(crate::event::Summary {
+            status: crate::event::RunStatus::Ok,
+            done: vec![],
+            failed: vec![],
+            not_started: vec![],
+            in_progress: vec![],
+            recovered: vec![],
+            left_down: vec![],
+            ms: 4000,
+        }));
+        assert!(r.render().contains("\n  whole run 4.0s ("), "{out}");
     }
 
     #[test]

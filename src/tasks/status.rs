@@ -67,8 +67,13 @@ impl StatusStep {
     /// a failure shows the last view as a table.
     pub async fn execute<T: Transport>(&self, x: &Exec<'_, T>) -> Result<(), StepError> {
         // Who is a voter comes from the configs: an observer that is down
-        // must not count as a voter owed a place in the quorum.
-        let ids = probe::identities(x, self.config.real()).await;
+        // must not count as a voter owed a place in the quorum. The configs
+        // (three commands in a row a host) and the first look at the nodes
+        // do not depend on each other, so they are asked together: where
+        // each host has its own CPUs, a check costs the longer of the two
+        // round-trip chains, not their sum.
+        let (ids, first) = tokio::join!(probe::identities(x, self.config.real()), probe::view(x));
+        let mut first = Some(first);
         if self.require == Require::Healthy {
             ensemble::identities(&ids).map_err(|why| {
                 StepError::new(format!("node identities do not add up: {why}")).help(
@@ -85,7 +90,10 @@ impl StatusStep {
         };
         let mut last = View::default();
         let result = probe::poll(x, POLL, async || {
-            last = probe::view(x).await;
+            last = match first.take() {
+                Some(v) => v,
+                None => probe::view(x).await,
+            };
             last.observers.clone_from(&observers);
             match self.require {
                 Require::Healthy => ensemble::healthy(&last),
