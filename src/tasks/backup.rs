@@ -145,26 +145,43 @@ room() {
 const BACKUP: &str = concat!(
     data_dirs!(),
     r#"# ZooKeeper preallocates each txn log with zeros (preAllocSize, 64 MiB) and
-# reads a zero-length record, or the end of the file, as the log's end
-# (FileTxnLog: "we define EOF to be an empty transaction"; a torn last record
-# ends it too). So a copy up to the last non-zero byte restores the same
-# transactions, and the manifest hashes what was written, not 64 MiB of
-# zeros. The 16-byte file header is always kept whole: a short header does
-# not read as an end. perl (Debian's perl-base) finds that byte from the end,
-# skipping holes (lseek SEEK_DATA 3 / SEEK_HOLE 4, which report a whole file
-# as data where the filesystem has no holes). Zeros inside the written part
-# are copied as they are. Without perl the whole file is copied.
+# reads a zero-length record, a torn last record or the end of the file as
+# the log's end (FileTxnLog.FileTxnIterator.next, Util.readTxnBytes). So a
+# copy that stops where the zeros begin restores the same transactions, and
+# the manifest hashes what was written, not 64 MiB of zeros. Where they
+# begin, perl (Debian's perl-base) finds two ways and keeps the longer:
+#  - ZooKeeper's own reading: the 16-byte header, then records (crc 8 bytes,
+#    length 4, the txn, 'B') while the length is not 0 and each ends in 'B';
+#  - the last non-zero byte, found from the end, holes skipped (lseek
+#    SEEK_DATA 3 / SEEK_HOLE 4; a filesystem without holes reports the whole
+#    file as data).
+# Each alone could stop short: the walk at a record it cannot read, the
+# holes where a filesystem reports fresh appends as a hole (OpenZFS before
+# 2.2.2). Zeros inside the written part are copied; the header is always
+# whole (a short one is not read as an end). Without perl, or where it
+# fails, the whole file is copied and the step's log says why.
 log_end() {
   perl -e '
     open(my $f, "<:raw", $ARGV[0]) or die "$ARGV[0]: $!\n";
-    my $size = -s $f; my @data; my $at = 0;
+    my $size = -s $f;
+    my $walk = 0;
+    if ((read($f, my $head, 16) // 0) == 16) {
+      $walk = 16;
+      while ((read($f, my $rec, 12) // 0) == 12) {
+        my $len = unpack("N", substr($rec, 8, 4));
+        last if $len == 0 || $len > $size - $walk - 13;
+        last unless (read($f, my $body, $len + 1) // 0) == $len + 1 && substr($body, -1) eq "B";
+        $walk += 12 + $len + 1;
+      }
+    }
+    my @data; my $at = 0;
     while ($at < $size) {
       my $d = sysseek($f, $at, 3);
       if (!defined $d) { last if $!{ENXIO}; @data = ([0, $size]); last }
       my $h = sysseek($f, $d, 4); $h = $size if !defined $h || $h > $size;
       push @data, [$d, $h]; $at = $h;
     }
-    my $end = 0;
+    my $last = 0;
     SEG: for my $s (reverse @data) {
       my ($lo, $hi) = @$s;
       while ($hi > $lo) {
@@ -172,21 +189,29 @@ log_end() {
         sysseek($f, $hi - $n, 0) or die "seek: $!\n";
         (sysread($f, my $buf, $n) // -1) == $n or die "short read\n";
         my $back = reverse $buf;
-        if ($back =~ /[^\0]/) { $end = $hi - $-[0]; last SEG }
+        if ($back =~ /[^\0]/) { $last = $hi - $-[0]; last SEG }
         $hi -= $n;
       }
     }
-    $end = $size < 16 ? $size : 16 if $end < 16;
+    my $end = $size < 16 ? $size : 16;
+    for ($walk, $last) { $end = $_ if $_ > $end }
     print "$end\n";
   ' "$1"
 }
+# A log shorter than its 16-byte header (one caught as ZooKeeper created it)
+# holds no transaction, and ZooKeeper 3.8 refuses to start on it: left out.
 copy_log() {
-  if end=$(log_end "$1" 2>/dev/null) && [ -n "$end" ]; then
-    head -c "$end" "$1" >"$2"
-    cp -p --attributes-only "$1" "$2"
-  else
-    cp -p "$1" "$2"
-  fi
+  size=$(stat -c %s "$1")
+  if [ "$size" -lt 16 ]; then echo "left out $1: $size bytes, less than a txn log's header" >&2; return 0; fi
+  end=$(log_end "$1" 2>&1) || true
+  case $end in
+    '' | *[!0-9]*)
+      echo "copying $1 whole: ${end:-perl printed nothing}" >&2
+      cp -p "$1" "$2" ;;
+    *)
+      head -c "$end" "$1" >"$2"
+      cp -p --attributes-only "$1" "$2" 2>/dev/null || { rm -f "$2"; cp -p "$1" "$2"; } ;;
+  esac
 }
 if [ -f "$dest/MANIFEST.sha256" ]; then echo "already backed up: $dest"; cat "$dest/MANIFEST.sha256"; exit 0; fi
 snap=$(newest_snapshot)
@@ -380,6 +405,15 @@ mod tests {
     /// Runs the real backup script on a data dir laid out by `logs`
     /// (name, bytes written) beside snapshot.5; returns the backup dir.
     fn back_up(dir: &Path, logs: &[(&str, Vec<u8>)]) -> std::path::PathBuf {
+        back_up_with(dir, logs, None).0
+    }
+
+    /// The same, with `path_first` ahead of PATH; also returns stderr.
+    fn back_up_with(
+        dir: &Path,
+        logs: &[(&str, Vec<u8>)],
+        path_first: Option<&Path>,
+    ) -> (std::path::PathBuf, String) {
         let data = dir.join("data");
         fs::create_dir_all(data.join("version-2")).unwrap();
         fs::write(data.join("myid"), "1\n").unwrap();
@@ -391,7 +425,12 @@ mod tests {
             txn_log(&data.join("version-2").join(name), bytes);
         }
         let dest = dir.join("backup");
-        let out = Command::new("sh")
+        let mut sh = Command::new("sh");
+        if let Some(first) = path_first {
+            let path = std::env::var("PATH").unwrap_or_default();
+            sh.env("PATH", format!("{}:{path}", first.display()));
+        }
+        let out = sh
             .args(["-c", super::BACKUP, "zkrun-backup"])
             .arg(&conf)
             .arg(&dest)
@@ -410,7 +449,66 @@ mod tests {
             .output()
             .unwrap();
         assert!(check.status.success(), "{check:?}");
-        dest
+        (dest, String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+
+    /// A txn log in ZooKeeper's format: header, then per txn crc (8 bytes),
+    /// length (4, big-endian), the txn, 'B'.
+    fn records(txns: &[&[u8]]) -> Vec<u8> {
+        let mut v = b"ZKLG\0\0\0\x02\0\0\0\0\0\0\0\0".to_vec();
+        for t in txns {
+            v.extend(7u64.to_be_bytes());
+            v.extend((t.len() as u32).to_be_bytes());
+            v.extend(*t);
+            v.push(b'B');
+        }
+        v
+    }
+
+    #[test]
+    fn a_txn_log_in_zookeepers_format_is_cut_after_its_last_record() {
+        let dir = tempfile::tempdir().unwrap();
+        // A txn ending in zeros: the record still ends in its 'B'.
+        let written = records(&[b"create /a", b"set /a \0\0\0\0"]);
+        let dest = back_up(dir.path(), &[("log.6", written.clone())]);
+        assert_eq!(fs::read(dest.join("version-2/log.6")).unwrap(), written);
+    }
+
+    #[test]
+    fn without_perl_a_txn_log_is_copied_whole_and_the_log_says_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("bin");
+        fs::create_dir(&bin).unwrap();
+        let perl = bin.join("perl");
+        fs::write(&perl, "#!/bin/sh\necho 'perl: not here' >&2\nexit 127\n").unwrap();
+        let mut mode = fs::metadata(&perl).unwrap().permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut mode, 0o755);
+        fs::set_permissions(&perl, mode).unwrap();
+        let (dest, said) = back_up_with(
+            dir.path(),
+            &[("log.6", records(&[b"create /a"]))],
+            Some(&bin),
+        );
+        assert_eq!(
+            fs::metadata(dest.join("version-2/log.6")).unwrap().len(),
+            64 * MIB
+        );
+        assert!(said.contains("whole: perl: not here"), "{said}");
+    }
+
+    #[test]
+    fn a_txn_log_shorter_than_its_header_is_left_out_and_one_of_zeros_keeps_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data/version-2");
+        fs::create_dir_all(&data).unwrap();
+        // Caught as ZooKeeper created it: no header yet.
+        fs::write(data.join("log.9"), b"ZKL").unwrap();
+        let (dest, said) = back_up_with(dir.path(), &[("log.6", vec![])], None);
+        assert!(!dest.join("version-2/log.9").exists());
+        assert!(said.contains("log.9: 3 bytes"), "{said}");
+        // Nothing but a hole: ZooKeeper cannot read it either; its first
+        // 16 bytes are kept, so the copy fails the same way.
+        assert_eq!(fs::read(dest.join("version-2/log.6")).unwrap(), [0; 16]);
     }
 
     #[test]

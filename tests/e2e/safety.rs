@@ -269,9 +269,16 @@ fn a_backup_restores_into_a_standalone_zookeeper_with_the_writes_after_its_snaps
             .unwrap()
             .as_nanos()
     );
-    // Through zk1: its reply comes once zk1 itself has logged the write.
+    // Through zk1. A follower may answer before its own log is flushed; it
+    // flushes as soon as its queue is empty, long before the backup below.
     let out = tb.ssh(1, &format!("{cli} create {znode} {value} 2>&1"));
     assert!(out.status.success(), "{}", text(&out));
+    let out = tb.ssh(1, &format!("{cli} stat {znode} 2>/dev/null"));
+    let written = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("mZxid = 0x").map(str::to_string))
+        .unwrap_or_else(|| panic!("no mZxid: {}", text(&out)));
+    let written = u64::from_str_radix(&written, 16).unwrap();
 
     // The shipped playbook's preflight and backup, nothing after.
     let shipped = shipped();
@@ -288,6 +295,17 @@ fn a_backup_restores_into_a_standalone_zookeeper_with_the_writes_after_its_snaps
         let size: u64 = line.split(' ').next().unwrap().parse().unwrap();
         assert!(size < 64 << 20, "a txn log copied whole: {line}");
     }
+    // The write is newer than the snapshot: only a txn log holds it.
+    let out = tb.ssh(1, &format!("ls {backup}/version-2"));
+    let snapshot = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("snapshot.").map(str::to_string))
+        .unwrap_or_else(|| panic!("no snapshot in the backup: {}", text(&out)));
+    let snapshot = u64::from_str_radix(snapshot.split('.').next().unwrap(), 16).unwrap();
+    assert!(
+        written > snapshot,
+        "{znode} (zxid {written:#x}) is in the snapshot ({snapshot:#x})"
+    );
 
     tb.hook(&["zk-standalone", "1", &backup]);
     let rejoin = Standalone(tb, 1);
