@@ -163,6 +163,36 @@ def elections(samples, start, until):
     }
 
 
+def gap_during(samples, gap_at):
+    """What the ensemble looked like during a client gap (from, to): the
+    nodes seen not serving in it (their state as of the sample before it
+    counts from its start), and whether it was without a leader at any
+    point. Says which restart a gap belongs to, and whether an election was
+    part of it."""
+    a, b = gap_at
+    state, down, leaderless = {}, set(), False
+
+    def look():
+        nonlocal leaderless
+        down.update(n for n, m in state.items() if m not in GOOD)
+        if state and "leader" not in state.values():
+            leaderless = True
+
+    opened = False
+    for t, n, m in sorted(samples, key=lambda x: x[0]):
+        if t > b:
+            break
+        if t >= a and not opened:
+            look()
+            opened = True
+        state[n] = m
+        if t >= a:
+            look()
+    if not opened:
+        look()
+    return {"down": sorted(down), "leaderless": leaderless}
+
+
 def analyze(samples, client, nodes, marks, stopped_at, after_ms, znode):
     """samples: (t, node, mode); client: (t, line); nodes: names in order."""
     first = min([t for t, _, _ in samples] + [t for t, _ in client] + [stopped_at])
@@ -189,6 +219,7 @@ def analyze(samples, client, nodes, marks, stopped_at, after_ms, znode):
         "writes_failed_in_window": sum(start <= t <= until for t in failed),
         "longest_gap_ms": round(gap),
         "longest_gap_between_ms": [round(x) for x in gap_at] if gap_at else None,
+        "longest_gap_during": gap_during(samples, gap_at) if gap_at else None,
         "outage_ms": {n: round(out[n]) for n in nodes},
         "outage_runs": {n: runs[n] for n in nodes},
         **el,
@@ -503,6 +534,13 @@ def selftest():
     assert longest_gap([], 100, 600) == (500, (100, 600))
     # writes only after the window: ignored
     assert longest_gap([5000], 100, 600) == (500, (100, 600))
+
+    # what a gap overlapped: a follower's restart, then the leader's
+    seq = [(0, "a", "leader"), (0, "b", "follower"), (100, "b", "down"), (300, "b", "follower"),
+           (500, "a", "down"), (510, "b", "looking"), (800, "b", "leader"), (900, "a", "follower")]
+    assert gap_during(seq, (150, 250)) == {"down": ["b"], "leaderless": False}
+    assert gap_during(seq, (450, 850)) == {"down": ["a", "b"], "leaderless": True}
+    assert gap_during(seq, (950, 990)) == {"down": [], "leaderless": False}
 
     # outages and elections on the synthetic roll
     s = _synthetic_roll()
