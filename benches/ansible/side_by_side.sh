@@ -148,7 +148,7 @@ sbs_roll() {
 		# ZOOKEEPER-4409). The bench keeps the lines and resumes, as an SRE
 		# would once they are read; the resume redoes that node's turn.
 		while [ $rc -eq 1 ] && grep -q "has ERROR lines since it started" "$dir/roll.out" &&
-			[ "$(cat "$dir/stops" 2>/dev/null | wc -l)" -lt 3 ]; do
+			[ "$({ wc -l <"$dir/stops"; } 2>/dev/null || echo 0)" -lt 3 ]; do
 			grep -A1 "last output:" "$dir/roll.out" | tail -n 1 | sed 's/^ *| *//' >>"$dir/stops"
 			printf '  %-7s #%s: stopped on a ZooKeeper ERROR line, resumed: %s\n' zkrun "$k" "$(tail -n 1 "$dir/stops" | cut -c1-110)"
 			rc=0
