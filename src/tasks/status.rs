@@ -72,7 +72,9 @@ impl StatusStep {
         // do not depend on each other, so they are asked together: where
         // each host has its own CPUs, a check costs the longer of the two
         // round-trip chains, not their sum.
-        let (ids, first) = tokio::join!(probe::identities(x, self.config.real()), probe::view(x));
+        let (ids, first) =
+            futures_util::future::join(probe::identities(x, self.config.real()), probe::view(x))
+                .await;
         let mut first = Some(first);
         if self.require == Require::Healthy {
             ensemble::identities(&ids).map_err(|why| {

@@ -6,6 +6,7 @@
 #[path = "../support/cli.rs"]
 mod cli;
 
+mod backup_script;
 mod errors;
 mod layering;
 mod loader_never_panics;
