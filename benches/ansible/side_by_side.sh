@@ -149,7 +149,7 @@ sbs_roll() {
 		# would once they are read; the resume redoes that node's turn.
 		while [ $rc -eq 1 ] && grep -q "has ERROR lines since it started" "$dir/roll.out" &&
 			[ "$({ wc -l <"$dir/stops"; } 2>/dev/null || echo 0)" -lt 3 ]; do
-			grep -A1 "last output:" "$dir/roll.out" | tail -n 1 | sed 's/^ *| *//' >>"$dir/stops"
+			{ grep -A1 "last output:" "$dir/roll.out" || echo "(no output shown)"; } | tail -n 1 | sed 's/^ *| *//' >>"$dir/stops"
 			printf '  %-7s #%s: stopped on a ZooKeeper ERROR line, resumed: %s\n' zkrun "$k" "$(tail -n 1 "$dir/stops" | cut -c1-110)"
 			rc=0
 			"${zkroll[@]}" --resume >"$dir/roll.out" 2>&1 || rc=$?

@@ -1,10 +1,10 @@
 //! The short report printed after a roll: per node, how long it was out of
 //! service (its stop began → its verify passed) and how long it took to sync
 //! once started; the leaders seen and so the elections; the leader's own
-//! `mntr` timings; the roll's time (its first batch began → its last node
-//! synced: the restarts and the gates between them) and the whole run's
-//! (connect, preflight, backups and the final check as well) against the
-//! sum of the restarts.
+//! `mntr` timings; the roll's time (the first stop → the last node synced:
+//! the restarts and the gates between them) and the whole run's (connect,
+//! preflight, backups and the final check as well) against the time a node
+//! was out (the sum of the restarts when they went one at a time).
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -37,18 +37,14 @@ struct Inner {
     epochs: Option<(u32, u32)>,
     leader_restarts: u32,
     run_ms: Option<u64>,
-    /// The first batch began; the last node counted in `nodes` came back.
-    roll: Option<(Instant, Instant)>,
+    /// When each node counted in `nodes` went out and came back.
+    windows: Vec<(Instant, Instant)>,
 }
 
 impl RollReport {
     pub fn event(&self, e: &Event) {
         let mut i = self.inner.lock().expect("not poisoned");
         match e {
-            Event::BatchStarted { .. } if i.roll.is_none() => {
-                let now = Instant::now();
-                i.roll = Some((now, now));
-            }
             Event::StepStarted {
                 host,
                 task,
@@ -83,9 +79,7 @@ impl RollReport {
                         .map(|t| t.elapsed().as_secs_f64());
                     i.nodes
                         .push((host.clone(), t0.elapsed().as_secs_f64(), synced));
-                    if let Some((_, end)) = &mut i.roll {
-                        *end = Instant::now();
-                    }
+                    i.windows.push((t0, Instant::now()));
                 }
             }
             Event::Leader { host: Some(h), .. } => i.saw_leader(h),
@@ -147,21 +141,26 @@ impl RollReport {
         }
         let total: f64 = i.nodes.iter().map(|(_, s, _)| s).sum();
         let _ = writeln!(out, "  sum of node restarts {total:.1}s");
-        if total > 0.0 {
-            if let Some((began, ended)) = i.roll {
-                let roll = ended.duration_since(began).as_secs_f64();
-                let _ = writeln!(
-                    out,
-                    "  the roll {roll:.1}s ({:.2}× the restarts; the gates between nodes included)",
-                    roll / total
-                );
-            }
+        // Nodes of one batch are out together: measured against the time
+        // any node was out, which is the sum when they go one at a time.
+        let (out_time, roll) = time_out(&i.windows);
+        if out_time > 0.0 {
+            let what = if (out_time - total).abs() < 0.05 {
+                "the restarts"
+            } else {
+                "the time a node was out"
+            };
+            let _ = writeln!(
+                out,
+                "  the roll {roll:.1}s, first stop → last node synced ({:.2}× {what})",
+                roll / out_time
+            );
             if let Some(ms) = i.run_ms {
                 let run = ms as f64 / 1000.0;
                 let _ = writeln!(
                     out,
-                    "  whole run {run:.1}s ({:.2}×; connect, checks before the roll, backups and the final check included)",
-                    run / total
+                    "  whole run {run:.1}s ({:.2}×, with connect, checks, backups, final check)",
+                    run / out_time
                 );
             }
         }
@@ -191,6 +190,33 @@ impl Inner {
             self.leaders.push(h.to_string());
         }
     }
+}
+
+/// Seconds during which at least one of `windows` was open, and from the
+/// first opening to the last closing.
+fn time_out(windows: &[(Instant, Instant)]) -> (f64, f64) {
+    let mut w = windows.to_vec();
+    w.sort();
+    let (Some(first), Some(last)) = (w.first(), w.iter().map(|x| x.1).max()) else {
+        return (0.0, 0.0);
+    };
+    let span = last.duration_since(first.0).as_secs_f64();
+    let mut out = 0.0;
+    let mut open: Option<(Instant, Instant)> = None;
+    for (a, b) in w {
+        open = match open {
+            Some((oa, ob)) if a <= ob => Some((oa, ob.max(b))),
+            Some((oa, ob)) => {
+                out += ob.duration_since(oa).as_secs_f64();
+                Some((a, b))
+            }
+            None => Some((a, b)),
+        };
+    }
+    if let Some((oa, ob)) = open {
+        out += ob.duration_since(oa).as_secs_f64();
+    }
+    (out, span)
 }
 
 /// `zk_avg_election_time=119.0 zk_max_election_time=213 ...` → a short line.
@@ -228,6 +254,19 @@ fn mntr_line(fact: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn time_out_merges_nodes_out_together() {
+        let t = Instant::now();
+        let at = |ms: u64| t + std::time::Duration::from_millis(ms);
+        // One at a time, a gate between: the sum.
+        let (out, span) = time_out(&[(at(0), at(1000)), (at(1100), at(2000))]);
+        assert!((out - 1.9).abs() < 1e-9 && (span - 2.0).abs() < 1e-9);
+        // A batch of two out together, then one more.
+        let (out, span) = time_out(&[(at(0), at(1000)), (at(200), at(1200)), (at(1300), at(1500))]);
+        assert!((out - 1.4).abs() < 1e-9 && (span - 1.5).abs() < 1e-9);
+        assert_eq!(time_out(&[]), (0.0, 0.0));
+    }
 
     #[test]
     fn mntr_timings_read_as_one_line() {
@@ -270,11 +309,6 @@ mod tests {
             host: Some("zk2".into()),
             deferred: true,
         });
-        r.event(&Event::BatchStarted {
-            index: 1,
-            total: 2,
-            hosts: vec!["zk1".into()],
-        });
         for h in ["zk1", "zk2"] {
             r.event(&started(h, "stop"));
             r.event(&started(h, "start"));
@@ -286,7 +320,10 @@ mod tests {
         let out = r.render();
         assert!(out.contains("leaders seen: zk2 → zk1"), "{out}");
         assert!(out.contains("synced 0.0s after its start"), "{out}");
-        assert!(out.contains("\n  the roll 0.0s ("), "{out}");
+        assert!(
+            out.contains("\n  the roll 0.0s, first stop → last node synced ("),
+            "{out}"
+        );
         r.event(&Event::RunFinished(crate::event::Summary {
             status: crate::event::RunStatus::Ok,
             done: vec![],

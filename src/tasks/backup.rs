@@ -160,9 +160,11 @@ pub const BACKUP: &str = concat!(
 # holes where a filesystem reports fresh appends as a hole (OpenZFS before
 # 2.2.2). Zeros inside the written part are copied; the header is always
 # whole (a short one is not read as an end). Without perl, or where it
-# fails, the whole file is copied and the step's log says why.
+# fails, the whole file is copied and the step's log says why. perl runs in
+# the C locale: a host whose LANG names a locale it lacks would otherwise
+# have perl warn about it on every call.
 log_end() {
-  perl -e '
+  LC_ALL=C PERL_BADLANG=0 perl -e '
     open(my $f, "<:raw", $ARGV[0]) or die "$ARGV[0]: $!\n";
     my $size = -s $f;
     my $walk = 0;
@@ -179,7 +181,7 @@ log_end() {
     while ($at < $size) {
       my $d = sysseek($f, $at, 3);
       if (!defined $d) { last if $!{ENXIO}; @data = ([0, $size]); last }
-      my $h = sysseek($f, $d, 4); $h = $size if !defined $h || $h > $size;
+      my $h = sysseek($f, $d, 4); $h = $size if !defined $h || $h > $size || $h <= $d;
       push @data, [$d, $h]; $at = $h;
     }
     my $last = 0;
@@ -201,17 +203,20 @@ log_end() {
 }
 # A log shorter than its 16-byte header (one caught as ZooKeeper created it)
 # holds no transaction, and ZooKeeper 3.8 refuses to start on it: left out.
+# The copy keeps the log's mode and times (and owner, as root), as cp -p:
+# GNU cp copies them alone; elsewhere touch -r and chmod do.
 copy_log() {
   size=$(stat -c %s "$1")
   if [ "$size" -lt 16 ]; then echo "left out $1: $size bytes, less than a txn log's header" >&2; return 0; fi
-  end=$(log_end "$1" 2>&1) || true
+  end=$(log_end "$1" 2>/dev/null) || end=""
   case $end in
     '' | *[!0-9]*)
-      echo "copying $1 whole: ${end:-perl printed nothing}" >&2
+      [ ! -r "$1" ] || echo "copying $1 whole: $(log_end "$1" 2>&1 >/dev/null | head -n 1)" >&2
       cp -p "$1" "$2" ;;
     *)
       head -c "$end" "$1" >"$2"
-      cp -p --attributes-only "$1" "$2" 2>/dev/null || { rm -f "$2"; cp -p "$1" "$2"; } ;;
+      cp -p --attributes-only "$1" "$2" 2>/dev/null ||
+        { touch -r "$1" "$2" && chmod "$(stat -c %a "$1")" "$2"; } ;;
   esac
 }
 if [ -f "$dest/MANIFEST.sha256" ]; then echo "already backed up: $dest"; cat "$dest/MANIFEST.sha256"; exit 0; fi

@@ -71,11 +71,13 @@ impl StatusStep {
         // (three commands in a row a host) and the first look at the nodes
         // do not depend on each other, so they are asked together: where
         // each host has its own CPUs, a check costs the longer of the two
-        // round-trip chains, not their sum.
+        // round-trip chains, not their sum. A look the configs kept waiting
+        // (a slow host) is too old to stop a node on: taken again.
+        let asked = std::time::Instant::now();
         let (ids, first) =
             futures_util::future::join(probe::identities(x, self.config.real()), probe::view(x))
                 .await;
-        let mut first = Some(first);
+        let mut first = (asked.elapsed() < POLL).then_some(first);
         if self.require == Require::Healthy {
             ensemble::identities(&ids).map_err(|why| {
                 StepError::new(format!("node identities do not add up: {why}")).help(

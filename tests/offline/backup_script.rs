@@ -22,14 +22,16 @@ fn txn_log(path: &Path, written: &[u8]) {
 /// Runs the real backup script on a data dir laid out by `logs`
 /// (name, bytes written) beside snapshot.5; returns the backup dir.
 fn back_up(dir: &Path, logs: &[(&str, Vec<u8>)]) -> std::path::PathBuf {
-    back_up_with(dir, logs, None).0
+    back_up_with(dir, logs, None, &[]).0
 }
 
-/// The same, with `path_first` ahead of PATH; also returns stderr.
+/// The same, with `path_first` ahead of PATH and `env` set; also returns
+/// stderr.
 fn back_up_with(
     dir: &Path,
     logs: &[(&str, Vec<u8>)],
     path_first: Option<&Path>,
+    env: &[(&str, &str)],
 ) -> (std::path::PathBuf, String) {
     let data = dir.join("data");
     fs::create_dir_all(data.join("version-2")).unwrap();
@@ -43,6 +45,7 @@ fn back_up_with(
     }
     let dest = dir.join("backup");
     let mut sh = Command::new("sh");
+    sh.envs(env.iter().copied());
     if let Some(first) = path_first {
         let path = std::env::var("PATH").unwrap_or_default();
         sh.env("PATH", format!("{}:{path}", first.display()));
@@ -92,6 +95,25 @@ fn a_txn_log_in_zookeepers_format_is_cut_after_its_last_record() {
 }
 
 #[test]
+fn a_locale_the_host_lacks_does_not_stop_the_cut() {
+    // Over SSH a client's LANG/LC_* reach the host (Debian's ssh_config
+    // sends them, sshd accepts them); one the host lacks makes perl warn.
+    let dir = tempfile::tempdir().unwrap();
+    let written = records(&[b"create /a"]);
+    let (dest, said) = back_up_with(
+        dir.path(),
+        &[("log.6", written.clone())],
+        None,
+        &[("LC_ALL", "xx_YY.UTF-8"), ("LANG", "xx_YY.UTF-8")],
+    );
+    assert_eq!(
+        fs::read(dest.join("version-2/log.6")).unwrap(),
+        written,
+        "{said}"
+    );
+}
+
+#[test]
 fn without_perl_a_txn_log_is_copied_whole_and_the_log_says_why() {
     let dir = tempfile::tempdir().unwrap();
     let bin = dir.path().join("bin");
@@ -105,6 +127,7 @@ fn without_perl_a_txn_log_is_copied_whole_and_the_log_says_why() {
         dir.path(),
         &[("log.6", records(&[b"create /a"]))],
         Some(&bin),
+        &[],
     );
     assert_eq!(
         fs::metadata(dest.join("version-2/log.6")).unwrap().len(),
@@ -120,7 +143,7 @@ fn a_txn_log_shorter_than_its_header_is_left_out_and_one_of_zeros_keeps_it() {
     fs::create_dir_all(&data).unwrap();
     // Caught as ZooKeeper created it: no header yet.
     fs::write(data.join("log.9"), b"ZKL").unwrap();
-    let (dest, said) = back_up_with(dir.path(), &[("log.6", vec![])], None);
+    let (dest, said) = back_up_with(dir.path(), &[("log.6", vec![])], None, &[]);
     assert!(!dest.join("version-2/log.9").exists());
     assert!(said.contains("log.9: 3 bytes"), "{said}");
     // Nothing but a hole: ZooKeeper cannot read it either; its first

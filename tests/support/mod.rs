@@ -421,16 +421,23 @@ impl Testbed {
 
     /// Runs a testbed subcommand (a fault hook) and returns its stdout.
     pub fn hook(&self, args: &[&str]) -> String {
+        self.try_hook(args).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// The same, with its failure returned: for clean-ups, which must not
+    /// panic while a failed test unwinds.
+    pub fn try_hook(&self, args: &[&str]) -> Result<String, String> {
         let out = Command::new(script())
             .args(args)
             .output()
-            .expect("run scripts/testbed");
-        assert!(
-            out.status.success(),
-            "scripts/testbed {args:?} failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).to_string()
+            .map_err(|e| format!("run scripts/testbed: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "scripts/testbed {args:?} failed:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).to_string())
     }
 
     pub fn wait_healthy(&self) {
