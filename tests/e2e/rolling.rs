@@ -153,6 +153,9 @@ fn each_node_restarts_once_followers_first_leader_last_and_quorum_holds() {
             String::from_utf8_lossy(&out.stderr)
         );
         assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1");
+        // A snapshot holds every znode: the backup is its owner's only.
+        let mode = tb.ssh(n, &format!("stat -c %a /var/backups/zookeeper/{run_id}"));
+        assert_eq!(String::from_utf8_lossy(&mode.stdout).trim(), "700", "zk{n}");
     }
 }
 
@@ -544,7 +547,7 @@ fn a_backup_target_without_room_refuses_the_run_before_any_node_stops() {
     assert_eq!(refused[0]["data"]["task"], "backup");
     let message = refused[0]["data"]["message"].as_str().unwrap();
     assert!(
-        message.contains("not enough space") && message.contains("KiB needed"),
+        message.contains("not enough space") && message.contains("iB needed"),
         "{message}"
     );
     assert!(
