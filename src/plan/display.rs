@@ -28,7 +28,12 @@ pub fn render(plan: &Plan) -> String {
             format!("{}: {} (checked, not changed)", all.len(), list(&all, 8)),
         ));
     }
-    header.push(("run id", plan.run_id.clone()));
+    // This preview's: the backup paths below name it, and a new run makes
+    // its own, so an operator must not note them down as the run's.
+    header.push((
+        "run id",
+        format!("{} (each new run makes its own)", plan.run_id),
+    ));
     header.push(("fingerprint", plan.fingerprint.chars().take(19).collect()));
     for (k, v) in header {
         let _ = writeln!(out, "  {:<12} {v}", style(k).dim());
