@@ -275,6 +275,31 @@ impl State {
             .collect()
     }
 
+    /// Hosts whose node this run may have left out of service: a step that
+    /// takes it out started, and no verify after it passed. In plan order.
+    pub fn maybe_out_of_service(&self, plan: &crate::plan::Plan) -> Vec<String> {
+        use crate::tasks::Effect;
+        let mut out: Vec<String> = Vec::new();
+        for (task, step) in plan.steps() {
+            let Some(action) = &step.action else { continue };
+            let phase = self
+                .steps
+                .get(&key(&step.host, task.id.as_str()))
+                .map(|r| r.phase);
+            match action.effect() {
+                Effect::TakesOut
+                    if matches!(phase, Some(Phase::Running | Phase::Done))
+                        && !out.contains(&step.host) =>
+                {
+                    out.push(step.host.clone());
+                }
+                Effect::Confirms if phase == Some(Phase::Done) => out.retain(|h| *h != step.host),
+                _ => {}
+            }
+        }
+        out
+    }
+
     pub fn counts(&self) -> (usize, usize, usize) {
         let count = |p: Phase| self.steps.values().filter(|r| r.phase == p).count();
         (

@@ -436,8 +436,17 @@ fn execute(
                 errln!("\nzkrun: {signal}: stopped at once.");
                 if !left.is_empty() {
                     errln!(
-                        "The command that was running goes on on its host, ended at its deadline by a watcher zkrun left there:\n  {}",
+                        "Commands that were running go on on their hosts:\n  {}",
                         left.join("\n  ")
+                    );
+                }
+                let out = state.borrow().maybe_out_of_service(plan);
+                if !out.is_empty() {
+                    errln!(
+                        "Possibly out of service (taken out, not yet verified back): {}. \
+                         The resume below brings {} back first.",
+                        out.join(", "),
+                        if out.len() == 1 { "it" } else { "them" }
                     );
                 }
                 errln!("Logs: {}", options.log_dir.display());

@@ -299,6 +299,7 @@ impl Ssh {
                 pid: pid.clone(),
                 deadline: std::time::Instant::now() + deadline,
                 r#become: command.r#become,
+                what: command_name(&command.argv),
             });
             id
         };
@@ -393,7 +394,7 @@ impl Ssh {
     /// a reused pid is never signalled). `hosts`: the play's. Returns what
     /// was left where.
     pub async fn leave_deadlines(&self, hosts: &[PlanHost]) -> Vec<String> {
-        let running: Vec<(&PlanHost, u32, Duration, bool)> = self
+        let running: Vec<(&PlanHost, u32, Duration, bool, String)> = self
             .running
             .lock()
             .expect("not poisoned")
@@ -405,11 +406,11 @@ impl Ssh {
                 let left = r
                     .deadline
                     .saturating_duration_since(std::time::Instant::now());
-                Some((host, pid, left, r.r#become))
+                Some((host, pid, left, r.r#become, r.what.clone()))
             })
             .collect();
         let mut left = Vec::new();
-        for (host, pid, after, r#become) in running {
+        for (host, pid, after, r#become, what) in running {
             // Field 22 of /proc/PID/stat (the 20th after the command name).
             let script = "(trap '' HUP; p=$1; started() { sed 's/.*) //' /proc/$p/stat 2>/dev/null | cut -d' ' -f20; }; \
                  s=$(started); sleep $2; for sig in TERM KILL; do \
@@ -432,13 +433,13 @@ impl Ssh {
                 .is_ok_and(|r| r.is_ok_and(|o| o.success()));
             left.push(if ok {
                 format!(
-                    "{}: pid {pid}, ended at its deadline in {}s",
+                    "{}: {what} (pid {pid}); if still running in {}s, a watcher ends it",
                     host.name,
                     after.as_secs()
                 )
             } else {
                 format!(
-                    "{}: pid {pid}, which nothing will end (the host did not take the watcher)",
+                    "{}: {what} (pid {pid}); nothing will end it (the host did not take the watcher)",
                     host.name
                 )
             });
@@ -466,6 +467,24 @@ struct Running {
     pid: std::sync::Arc<AtomicU32>,
     deadline: std::time::Instant,
     r#become: bool,
+    /// What runs, as a person knows it: the program's file name, or a
+    /// script's `$0` name (`zkrun-backup`). Never its arguments, which may
+    /// hold secrets.
+    what: String,
+}
+
+/// `zkServer.sh` for `/usr/share/zookeeper/bin/zkServer.sh stop`,
+/// `zkrun-backup` for `sh -c SCRIPT zkrun-backup ...`.
+fn command_name(argv: &[String]) -> String {
+    let base = |w: &str| w.rsplit('/').next().unwrap_or(w).to_string();
+    match argv {
+        [shell, c, _, name, ..] if c == "-c" && matches!(base(shell).as_str(), "sh" | "bash") => {
+            base(name)
+        }
+        [shell, c, ..] if c == "-c" => format!("{} -c (a script)", base(shell)),
+        [first, ..] => base(first),
+        [] => "a command".into(),
+    }
 }
 
 #[derive(Default)]
@@ -653,6 +672,22 @@ impl Transport for Ssh {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_running_command_is_named_without_its_arguments() {
+        let v = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            command_name(&v(&["/usr/share/zookeeper/bin/zkServer.sh", "stop"])),
+            "zkServer.sh"
+        );
+        assert_eq!(
+            command_name(&v(&["sh", "-c", "secret script", "zkrun-backup", "a"])),
+            "zkrun-backup"
+        );
+        assert_eq!(command_name(&v(&["bash", "-c", "x"])), "bash -c (a script)");
+        assert_eq!(command_name(&[]), "a command");
+    }
+
     use super::*;
 
     async fn stderr_of(bytes: &[u8], mark: &str) -> (String, u32) {

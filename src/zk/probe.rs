@@ -21,8 +21,8 @@ const NOTHING_ANSWERS: i32 = 7;
 /// bash's /dev/tcp: no netcat needed on the host. The request is bash
 /// printf's format (every byte octal-escaped, see `client::printf_escaped`),
 /// so any bytes cross the command line; the answer comes back raw.
-const EXCHANGE: &str = r#"exec 3<>"/dev/tcp/$0/$1" 2>/dev/null || exit 7
-printf "$2" >&3
+const EXCHANGE: &str = r#"exec 3<>"/dev/tcp/$1/$2" 2>/dev/null || exit 7
+printf "$3" >&3
 cat <&3"#;
 
 /// `request` to the node on `host`'s client port and its whole answer,
@@ -43,7 +43,16 @@ async fn exchange<T: Transport>(
     let at = &host.zookeeper;
     let port = at.port.to_string();
     let escaped = super::client::printf_escaped(request);
-    let argv = ["bash", "-c", EXCHANGE, &at.address, &port, &escaped];
+    // `$0` names it where processes are listed (and after a second Ctrl-C).
+    let argv = [
+        "bash",
+        "-c",
+        EXCHANGE,
+        "zkrun-ask",
+        &at.address,
+        &port,
+        &escaped,
+    ];
     let out = x.query(host, &argv, PROBE_TIMEOUT).await?;
     match out.code {
         Some(0) => Ok(Some(out.stdout)),

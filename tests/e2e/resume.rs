@@ -126,7 +126,7 @@ fn ctrl_c_twice_stops_at_once() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("stopped at once"), "{stderr}");
     assert!(
-        stderr.contains("zk1: pid ") && stderr.contains("ended at its deadline"),
+        stderr.contains("zk1: sleep (pid ") && stderr.contains("a watcher ends it"),
         "{stderr}"
     );
     let s: Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();

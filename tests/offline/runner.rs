@@ -713,3 +713,25 @@ fn a_failed_systemd_start_shows_the_units_status_and_journal() {
     );
     assert!(!tail.iter().any(|l| l.contains("no log at")), "{tail:?}");
 }
+
+#[test]
+fn the_nodes_a_stopped_run_may_have_left_out_are_those_taken_out_and_not_verified() {
+    use zkrun::checkpoint::{Phase, State, StepRecord, key};
+    let shipped = std::fs::read_to_string("playbooks/rolling-restart.yaml").unwrap();
+    let p = plan(&shipped, 4);
+    let mut s = State::new(&p);
+    let mut set = |host: &str, task: &str, phase: Phase| {
+        s.steps.insert(key(host, task), StepRecord { phase, at: 1 });
+    };
+    // zk1 rolled through; zk2 started, its verify running; zk3's stop
+    // running; zk4 only gated.
+    for t in ["gate", "stop", "start", "verify"] {
+        set("zk1", t, Phase::Done);
+    }
+    set("zk2", "stop", Phase::Done);
+    set("zk2", "start", Phase::Done);
+    set("zk2", "verify", Phase::Running);
+    set("zk3", "stop", Phase::Running);
+    set("zk4", "gate", Phase::Done);
+    assert_eq!(s.maybe_out_of_service(&p), ["zk2", "zk3"]);
+}
