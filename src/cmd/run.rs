@@ -371,9 +371,11 @@ fn execute(
     let roll = report::roll::RollReport::default();
     let deliver = |e: &crate::event::Event| {
         reporter.event(e);
+        // The roll report is kept in the run's log directory too: printed
+        // once, it is what an operator looks for afterwards.
+        roll.event(e);
         if cli.report.is_some() {
             timeline.event(e);
-            roll.event(e);
         }
     };
     // Acknowledged after it is on disk: an event the runner waits on the
@@ -465,8 +467,13 @@ fn execute(
     }
     flush(true);
     drop(lock);
+    let rendered = roll.render();
+    if !rendered.is_empty() {
+        // Best effort: the log directory exists once a step has run.
+        let _ = std::fs::write(options.log_dir.join("roll-report.txt"), &rendered);
+    }
     if let Some(path) = &cli.report {
-        write_report(path, &timeline.timeline(&roll.render()), cli.output);
+        write_report(path, &timeline.timeline(&rendered), cli.output);
     }
     if let Some(err) = save_error.borrow().as_ref() {
         let d = Diagnostic::new(err.clone()).help(

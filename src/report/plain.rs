@@ -144,7 +144,7 @@ pub fn summary_lines(s: &Summary) -> String {
     }
     let _ = write!(out, "  not started  {}", list(&s.not_started));
     if !s.not_started.is_empty() {
-        let _ = write!(out, "  (nothing was run on these)");
+        let _ = write!(out, "  (the roll did not reach these)");
     }
     out.push('\n');
     out

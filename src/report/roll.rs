@@ -36,6 +36,8 @@ struct Inner {
     /// verifies), and the stops that restarted the leader of the moment.
     epochs: Option<(u32, u32)>,
     leader_restarts: u32,
+    /// The run's time, when it finished its work (not when it stopped
+    /// early: its "whole run" would leave out what never ran).
     run_ms: Option<u64>,
     /// When each node counted in `nodes` went out and came back.
     windows: Vec<(Instant, Instant)>,
@@ -111,7 +113,9 @@ impl RollReport {
                     i.saw_epoch((zxid >> 32) as u32);
                 }
             }
-            Event::RunFinished(s) => i.run_ms = Some(s.ms),
+            Event::RunFinished(s) if s.status == crate::event::RunStatus::Ok => {
+                i.run_ms = Some(s.ms)
+            }
             _ => {}
         }
     }

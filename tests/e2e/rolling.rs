@@ -884,7 +884,8 @@ fn a_roll_writes_its_timeline_as_a_page_and_as_data() {
     let (tb, _turn) = testbed();
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("roll.json");
-    let (out, _) = tb.zkrun(
+    let (out, events) = tb.zkrun_in(
+        dir.path(),
         std::path::Path::new("playbooks/rolling-restart.yaml"),
         &["--report", json.to_str().unwrap()],
     );
@@ -892,6 +893,13 @@ fn a_roll_writes_its_timeline_as_a_page_and_as_data() {
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+    // The roll report is kept beside the run's step logs.
+    let run_id = events[0]["data"]["run_id"].as_str().unwrap();
+    let kept = std::fs::read_to_string(dir.path().join(run_id).join("roll-report.txt")).unwrap();
+    assert!(
+        kept.contains("sum of node restarts") && kept.contains("whole run"),
+        "{kept}"
     );
     let t: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     let lanes = t["lanes"].as_array().unwrap();

@@ -385,6 +385,16 @@ impl Testbed {
         extra: &[&str],
     ) -> (Output, Vec<serde_json::Value>) {
         let logs = tempfile::tempdir().expect("temp dir");
+        self.zkrun_in(logs.path(), playbook, extra)
+    }
+
+    /// The same, with its state and logs in `logs`, for a test to read.
+    pub fn zkrun_in(
+        &self,
+        logs: &std::path::Path,
+        playbook: &std::path::Path,
+        extra: &[&str],
+    ) -> (Output, Vec<serde_json::Value>) {
         let out = Command::new(env!("CARGO_BIN_EXE_zkrun"))
             .arg(playbook)
             .arg("-i")
@@ -392,9 +402,9 @@ impl Testbed {
             .arg("--ssh-config")
             .arg(&self.ssh_config)
             .arg("--log-dir")
-            .arg(logs.path())
+            .arg(logs)
             .arg("--state")
-            .arg(logs.path().join("state.json"))
+            .arg(logs.join("state.json"))
             .args(["--output", "json", "--connect-timeout", "5s"])
             .args(extra)
             .output()
