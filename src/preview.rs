@@ -53,7 +53,10 @@ pub async fn look<T: Transport>(plan: &Plan, t: &T, forks: usize) -> Live {
         .map(|h| async move {
             (
                 h.name.clone(),
-                t.connect(h).await.map_err(|e| e.explain().0),
+                t.connect(h).await.map_err(|e| {
+                    let (what, help) = e.explain();
+                    format!("{what}; {help}")
+                }),
             )
         })
         .buffer_unordered(forks.max(1))

@@ -41,7 +41,13 @@ pub fn run(cli: Cli) -> ExitCode {
             }
         }
     }
-    ExitCode::from(exit::OK)
+    // A preview that finds the run would be refused (a host unreachable, a
+    // step's problem) says so in its exit code too, for scripts that gate
+    // on it, as `ansible-playbook --check` does.
+    let refused = live
+        .as_ref()
+        .is_some_and(|l| !l.unreachable.is_empty() || l.steps.iter().any(|s| s.problem.is_some()));
+    ExitCode::from(if refused { exit::RUN_FAILED } else { exit::OK })
 }
 
 /// The read-only look at the hosts for `--dry-run`.

@@ -531,7 +531,8 @@ fn classify(e: &openssh::Error) -> TransportError {
         text.push_str(&s.to_string());
         source = s.source();
     }
-    let text = text.trim().replace('\n', " ");
+    // ssh ends its lines with CRLF when it has a terminal: one line, no CR.
+    let text = text.trim().replace("\r\n", " ").replace(['\r', '\n'], " ");
     let lower = text.to_lowercase();
     if lower.contains("host key verification failed")
         || lower.contains("remote host identification has changed")

@@ -77,7 +77,8 @@ fn dry_run_with_a_host_unreachable_says_the_order_is_resolved_at_run_time() {
     tb.hook(&["ssh-stop", "3"]);
     let (out, lines) = tb.zkrun(Path::new("playbooks/rolling-restart.yaml"), &["--dry-run"]);
     tb.hook(&["ssh-start", "3"]);
-    assert!(out.status.success());
+    // The run would be refused: the preview's exit code says so.
+    assert_eq!(out.status.code(), Some(1));
     let l = &lines.iter().find(|l| l["type"] == "live").unwrap()["data"];
     assert_eq!(l["unreachable"][0][0], "zk3", "{l}");
     assert!(l["leader"].is_null());
