@@ -300,6 +300,42 @@ impl State {
         out
     }
 
+    /// Per host of the rolling order: its steps finished (done or skipped)
+    /// and planned, from the steps the run planned (`planned`).
+    pub fn host_progress(&self) -> Vec<(String, usize, usize)> {
+        self.order
+            .iter()
+            .map(|h| {
+                let prefix = format!("{h}/");
+                let mine = || self.planned.keys().filter(|k| k.starts_with(&prefix));
+                let finished = mine()
+                    .filter(|k| {
+                        self.steps
+                            .get(*k)
+                            .is_some_and(|r| matches!(r.phase, Phase::Done | Phase::Skipped))
+                    })
+                    .count();
+                (h.clone(), finished, mine().count())
+            })
+            .collect()
+    }
+
+    /// `zk1 done, zk3 done, zk2 2/6 steps, zk4 0/6 steps`: the hosts in the
+    /// rolling order as decided so far.
+    pub fn progress_line(&self) -> String {
+        self.host_progress()
+            .into_iter()
+            .map(|(h, done, all)| {
+                if done == all && all > 0 {
+                    format!("{h} done")
+                } else {
+                    format!("{h} {done}/{all} steps")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     pub fn counts(&self) -> (usize, usize, usize) {
         let count = |p: Phase| self.steps.values().filter(|r| r.phase == p).count();
         (

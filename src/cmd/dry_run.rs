@@ -32,6 +32,10 @@ pub fn run(cli: Cli) -> ExitCode {
                     s.run_id,
                     p.state_path.display()
                 );
+                // What a resume does differs from the plan above: finished
+                // steps are not run again and the order decided is kept.
+                outln!("  hosts: {}", s.progress_line());
+                outln!("  a resume keeps the order {}", s.order.join(", "));
             }
         }
         Output::Json => {

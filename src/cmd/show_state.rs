@@ -35,6 +35,9 @@ fn show_state(path: &Path, state: Option<&checkpoint::State>) -> ExitCode {
     outln!("  inventory  {}", s.inventory);
     outln!("  steps      {done} done, {running} running, {failed} failed");
     outln!("  order      {}", s.order.join(", "));
+    if !s.finished {
+        outln!("  hosts      {}", s.progress_line());
+    }
     for d in &s.decisions {
         outln!("  decided    {d}");
     }

@@ -715,7 +715,7 @@ fn a_failed_systemd_start_shows_the_units_status_and_journal() {
 }
 
 #[test]
-fn the_nodes_a_stopped_run_may_have_left_out_are_those_taken_out_and_not_verified() {
+fn a_stopped_runs_state_names_the_nodes_it_may_have_left_out_and_where_each_host_stands() {
     use zkrun::checkpoint::{Phase, State, StepRecord, key};
     let shipped = std::fs::read_to_string("playbooks/rolling-restart.yaml").unwrap();
     let p = plan(&shipped, 4);
@@ -734,4 +734,18 @@ fn the_nodes_a_stopped_run_may_have_left_out_are_those_taken_out_and_not_verifie
     set("zk3", "stop", Phase::Running);
     set("zk4", "gate", Phase::Done);
     assert_eq!(s.maybe_out_of_service(&p), ["zk2", "zk3"]);
+    // Where each host stands, in the rolling order: every planned step of a
+    // host counts (its backup, the preflight and final check on zk1 too).
+    for t in ["preflight", "backup", "maintain", "final-check"] {
+        s.steps.insert(
+            key("zk1", t),
+            StepRecord {
+                phase: Phase::Done,
+                at: 1,
+            },
+        );
+    }
+    let line = s.progress_line();
+    assert!(line.starts_with("zk1 done, zk2 2/"), "{line}");
+    assert!(line.contains("zk4 1/"), "{line}");
 }
