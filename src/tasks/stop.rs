@@ -131,6 +131,7 @@ impl StopStep {
         // sleeps a second after its kill. The script runs while the node
         // is watched; whichever ends first decides, and a script that
         // fails before the node is gone fails the step.
+        let asked = std::time::Instant::now();
         let script = x.check(&self.command, None);
         let gone = probe::poll(x, WATCH, async || {
             let left: Vec<u32> = probe::server_pids(x, x.host)
@@ -147,15 +148,29 @@ impl StopStep {
             }
         });
         futures_util::pin_mut!(script, gone);
-        let waited = match futures_util::future::select(gone, script).await {
-            Either::Left((w, _script)) => w,
+        let (waited, script_done) = match futures_util::future::select(gone, script).await {
+            Either::Left((w, _script)) => (w, false),
             Either::Right((r, gone)) => {
                 r?;
-                gone.await
+                (gone.await, true)
             }
         };
         match waited {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                // For the step's log: what "stopped" rested on, and when.
+                x.note(&format!(
+                    "stopped after {} ms: pid {} exited and {} no longer answers{}",
+                    asked.elapsed().as_millis(),
+                    join(&ours),
+                    self.client,
+                    if script_done {
+                        ""
+                    } else {
+                        "; the stop command was not waited for past that (its own trailing sleep)"
+                    }
+                ));
+                Ok(())
+            }
             Err(why) if self.force => match (&self.unit, main_pid) {
                 // systemd's main PID is no server (a wrapper's, or none at
                 // all): the unit's own processes are what it stops.
