@@ -260,15 +260,17 @@ pub fn run(cli: Cli) -> ExitCode {
 fn ask_resume(s: &checkpoint::State, cli: &Cli) -> Option<bool> {
     let (done, running, _) = s.counts();
     let what = format!(
-        "run {} of this playbook on this inventory is unfinished ({done} steps done, {running} running)",
-        s.run_id
+        "run {} of this playbook on this inventory is unfinished ({done} steps done, {running} running; {})",
+        s.run_id,
+        s.progress_line()
     );
     if !std::io::stdin().is_terminal() || cli.output == Output::Json {
         fail(
-            Diagnostic::new(what).help(
-                "--resume continues it (hosts already done are not touched again); \
-                 --fresh archives its state and starts over",
-            ),
+            Diagnostic::new(what).help(format!(
+                "to continue it (hosts already done are not touched again): {}; \
+                 or add --fresh to archive its state and start over",
+                resume_command(cli)
+            )),
             cli.output,
             exit::INVALID_INPUT,
         );

@@ -313,3 +313,29 @@ fn ssh_masters() -> Vec<u32> {
         .filter_map(|l| l.trim().parse().ok())
         .collect()
 }
+
+/// Off a terminal, a new run over an unfinished one is refused (nothing is
+/// touched) and the refusal gives the exact command that resumes it.
+#[test]
+fn a_new_run_over_an_unfinished_one_is_refused_with_the_command_that_resumes_it() {
+    let (tb, _turn) = testbed();
+    let dir = tempfile::tempdir().unwrap();
+    let pb = dir.path().join("pb.yaml");
+    std::fs::write(
+        &pb,
+        "name: t\nhosts: zookeeper\nrolling: {order: inventory}\ntasks:\n  - id: fails\n    maintain: {command: [\"false\"]}\n",
+    )
+    .unwrap();
+    let (out, _) = tb.zkrun_in(dir.path(), &pb, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let (out, events) = tb.zkrun_in(dir.path(), &pb, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!events.iter().any(|e| e["type"] == "step_started"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("zk1 0/1 steps")
+            && text.contains("to continue it")
+            && text.contains("--resume"),
+        "{text}"
+    );
+}
