@@ -9,7 +9,7 @@ use clap::{Parser, ValueEnum};
     name = "zkrun",
     version,
     about = "Run YAML playbooks over SSH: graceful rolling restarts of ZooKeeper ensembles",
-    after_help = "Exit codes: 0 success, 1 the run failed, 2 invalid input or usage, 3 interrupted, 4 another run holds the lock.\n\
+    after_help = "Exit codes: 0 success, 1 the run failed (or a dry-run found it would be refused), 2 invalid input or usage, 3 interrupted, 4 another run holds the lock.\n\
                   Examples:\n  zkrun playbooks/rolling-restart.yaml -i hosts.yaml --dry-run\n  \
                   zkrun playbooks/rolling-restart.yaml -i hosts.yaml --check\n  \
                   zkrun playbooks/rolling-restart.yaml -i hosts.yaml -l zk2 -e backup_root=/srv/backups\n  \

@@ -115,6 +115,10 @@ pub struct StepRecord {
 
 pub use crate::clock::now;
 
+/// The fact (`host/recovery/left_down`) a failed recovery leaves: the node
+/// is down, whatever the forgotten steps said.
+const LEFT_DOWN: &str = "recovery/left_down";
+
 pub use crate::plan::step_key as key;
 
 mod diff;
@@ -194,14 +198,36 @@ impl State {
                 key: format!("{host}/{task}/{name}"),
                 value: value.clone(),
             }],
-            Event::RecoveryFinished { host, reset, .. } if !reset.is_empty() => reset
+            Event::RecoveryFinished {
+                host,
+                reset,
+                ok,
+                message,
+                ..
+            } if !reset.is_empty() => reset
                 .iter()
                 .map(|task| Change::Forget {
                     key: key(host, task),
                 })
-                .chain([Change::Decision {
-                    text: format!("{host} brought back after a failure: its turn starts over"),
-                }])
+                .chain(if *ok {
+                    vec![Change::Decision {
+                        text: format!("{host} brought back after a failure: its turn starts over"),
+                    }]
+                } else {
+                    // Kept so that whoever reads the state later (a second
+                    // Ctrl-C, --show-state) still knows the node is down.
+                    vec![
+                        Change::Decision {
+                            text: format!(
+                                "{host} LEFT OUT OF SERVICE after a failure ({message}): its turn starts over"
+                            ),
+                        },
+                        Change::Fact {
+                            key: format!("{host}/{LEFT_DOWN}"),
+                            value: message.clone(),
+                        },
+                    ]
+                })
                 .collect(),
             // A run that ran nothing (a host unreachable, a step refused by
             // the look before the run) leaves nothing to resume.
@@ -275,47 +301,79 @@ impl State {
             .collect()
     }
 
-    /// Hosts whose node this run may have left out of service: a step that
-    /// takes it out started, and no verify after it passed. In plan order.
+    /// Hosts whose node this run may have left out of service, by the
+    /// runner's own rule: a step that takes it out began (whatever became
+    /// of it), and the step that puts it back for good (its last verify,
+    /// or its last start when it has none) has not passed since; or a
+    /// recovery failed and its turn has not passed since. In the plan's
+    /// host order.
     pub fn maybe_out_of_service(&self, plan: &crate::plan::Plan) -> Vec<String> {
         use crate::tasks::Effect;
-        let mut out: Vec<String> = Vec::new();
-        for (task, step) in plan.steps() {
-            let Some(action) = &step.action else { continue };
-            let phase = self
-                .steps
-                .get(&key(&step.host, task.id.as_str()))
-                .map(|r| r.phase);
-            match action.effect() {
-                Effect::TakesOut
-                    if matches!(phase, Some(Phase::Running | Phase::Done))
-                        && !out.contains(&step.host) =>
-                {
-                    out.push(step.host.clone());
+        let Some(r) = plan.rolling() else {
+            return Vec::new();
+        };
+        let effect = |s: &crate::plan::Step| s.action.as_ref().map_or(Effect::None, |a| a.effect());
+        let mut out = Vec::new();
+        for h in &r.hosts {
+            let steps = &r.steps[h];
+            let back_at = steps
+                .iter()
+                .rposition(|s| effect(s) == Effect::Confirms)
+                .or_else(|| steps.iter().rposition(|s| effect(s) == Effect::BringsBack));
+            let phase = |i: usize| {
+                self.steps
+                    .get(&key(h, r.tasks[i].id.as_str()))
+                    .map(|s| s.phase)
+            };
+            let mut is_out = self.facts.contains_key(&format!("{h}/{LEFT_DOWN}"));
+            for (i, step) in steps.iter().enumerate() {
+                if effect(step) == Effect::TakesOut && phase(i).is_some() {
+                    is_out = true;
                 }
-                Effect::Confirms if phase == Some(Phase::Done) => out.retain(|h| *h != step.host),
-                _ => {}
+                if Some(i) == back_at && matches!(phase(i), Some(Phase::Done | Phase::Skipped)) {
+                    is_out = false;
+                }
+            }
+            if is_out {
+                out.push(h.clone());
             }
         }
         out
     }
 
     /// Per host of the rolling order: its steps finished (done or skipped)
-    /// and planned, from the steps the run planned (`planned`).
+    /// and planned, from the steps the run planned (`planned`). Steps that
+    /// run once for the play (a preflight, a final check) are left out: they
+    /// are the play's, not the host they ran on.
     pub fn host_progress(&self) -> Vec<(String, usize, usize)> {
+        let tasks_of = |h: &str| -> std::collections::BTreeSet<&str> {
+            let prefix = format!("{h}/");
+            self.planned
+                .keys()
+                .filter_map(|k| k.strip_prefix(&prefix))
+                .collect()
+        };
+        let mut common: Option<std::collections::BTreeSet<&str>> = None;
+        for h in &self.order {
+            let mine = tasks_of(h);
+            common = Some(match common {
+                None => mine,
+                Some(c) => c.intersection(&mine).copied().collect(),
+            });
+        }
+        let common = common.unwrap_or_default();
         self.order
             .iter()
             .map(|h| {
-                let prefix = format!("{h}/");
-                let mine = || self.planned.keys().filter(|k| k.starts_with(&prefix));
-                let finished = mine()
-                    .filter(|k| {
+                let finished = common
+                    .iter()
+                    .filter(|t| {
                         self.steps
-                            .get(*k)
+                            .get(&key(h, t))
                             .is_some_and(|r| matches!(r.phase, Phase::Done | Phase::Skipped))
                     })
                     .count();
-                (h.clone(), finished, mine().count())
+                (h.clone(), finished, common.len())
             })
             .collect()
     }

@@ -17,7 +17,8 @@ pub fn run(cli: Cli) -> ExitCode {
     let live = (!cli.offline).then(|| look_live(cli, &plan)).flatten();
     match cli.output {
         Output::Human => {
-            out!("{}", plan::display::render(&plan));
+            let resuming = cli.resume && p.unfinished.is_some();
+            out!("{}", plan::display::render(&plan, resuming));
             match &live {
                 Some(l) => out!("{}", crate::preview::render(l)),
                 None => outln!(
@@ -34,8 +35,13 @@ pub fn run(cli: Cli) -> ExitCode {
                 );
                 // What a resume does differs from the plan above: finished
                 // steps are not run again and the order decided is kept.
-                outln!("  hosts: {}", s.progress_line());
-                outln!("  a resume keeps the order {}", s.order.join(", "));
+                if !s.order.is_empty() {
+                    outln!("  hosts: {}", s.progress_line());
+                    outln!(
+                        "  a resume starts from the order {} (the leader is still moved last)",
+                        s.order.join(", ")
+                    );
+                }
             }
         }
         Output::Json => {
@@ -48,9 +54,18 @@ pub fn run(cli: Cli) -> ExitCode {
     // A preview that finds the run would be refused (a host unreachable, a
     // step's problem) says so in its exit code too, for scripts that gate
     // on it, as `ansible-playbook --check` does.
-    let refused = live
-        .as_ref()
-        .is_some_and(|l| !l.unreachable.is_empty() || l.steps.iter().any(|s| s.problem.is_some()));
+    // With --resume, steps the unfinished run finished are not run again:
+    // their problems do not refuse it.
+    let finished = match (&p.unfinished, cli.resume) {
+        (Some(s), true) => s.finished_steps(),
+        _ => Default::default(),
+    };
+    let refused = live.as_ref().is_some_and(|l| {
+        !l.unreachable.is_empty()
+            || l.steps.iter().any(|s| {
+                s.problem.is_some() && !finished.contains(&crate::checkpoint::key(&s.host, &s.task))
+            })
+    });
     ExitCode::from(if refused { exit::RUN_FAILED } else { exit::OK })
 }
 

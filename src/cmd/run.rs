@@ -471,8 +471,29 @@ fn execute(
     drop(lock);
     let rendered = roll.render();
     if !rendered.is_empty() {
-        // Best effort: the log directory exists once a step has run.
-        let _ = std::fs::write(options.log_dir.join("roll-report.txt"), &rendered);
+        // Appended: a resume keeps the run's log directory, and each
+        // invocation reports the nodes it restarted. Best effort: the log
+        // directory exists once a step has run.
+        use std::io::Write as _;
+        let path = options.log_dir.join("roll-report.txt");
+        let written = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| {
+                let resumed = if cli.resume { " (resumed)" } else { "" };
+                write!(
+                    f,
+                    "== {}{resumed}\n{rendered}",
+                    crate::clock::utc(crate::clock::now())
+                )
+            });
+        if let Err(e) = written {
+            errln!(
+                "zkrun: could not keep the roll report in {}: {e}",
+                path.display()
+            );
+        }
     }
     if let Some(path) = &cli.report {
         write_report(path, &timeline.timeline(&rendered), cli.output);

@@ -35,7 +35,7 @@ fn show_state(path: &Path, state: Option<&checkpoint::State>) -> ExitCode {
     outln!("  inventory  {}", s.inventory);
     outln!("  steps      {done} done, {running} running, {failed} failed");
     outln!("  order      {}", s.order.join(", "));
-    if !s.finished {
+    if !s.finished && !s.order.is_empty() {
         outln!("  hosts      {}", s.progress_line());
     }
     for d in &s.decisions {

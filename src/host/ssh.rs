@@ -433,9 +433,9 @@ impl Ssh {
                 .is_ok_and(|r| r.is_ok_and(|o| o.success()));
             left.push(if ok {
                 format!(
-                    "{}: {what} (pid {pid}); if still running in {}s, a watcher ends it",
+                    "{}: {what} (pid {pid}); if still running in {:.1}s, a watcher ends it",
                     host.name,
-                    after.as_secs()
+                    after.as_secs_f64()
                 )
             } else {
                 format!(
@@ -474,13 +474,13 @@ struct Running {
 }
 
 /// `zkServer.sh` for `/usr/share/zookeeper/bin/zkServer.sh stop`,
-/// `zkrun-backup` for `sh -c SCRIPT zkrun-backup ...`.
+/// `zkrun-backup` for `sh -c SCRIPT zkrun-backup ...`. A script's `$0` is
+/// shown only when it is one of zkrun's names: elsewhere it is data (a
+/// unit, a path), which would read as the thing being ended.
 fn command_name(argv: &[String]) -> String {
     let base = |w: &str| w.rsplit('/').next().unwrap_or(w).to_string();
     match argv {
-        [shell, c, _, name, ..] if c == "-c" && matches!(base(shell).as_str(), "sh" | "bash") => {
-            base(name)
-        }
+        [_, c, _, name, ..] if c == "-c" && name.starts_with("zkrun-") => name.clone(),
         [shell, c, ..] if c == "-c" => format!("{} -c (a script)", base(shell)),
         [first, ..] => base(first),
         [] => "a command".into(),
@@ -686,6 +686,11 @@ mod tests {
             "zkrun-backup"
         );
         assert_eq!(command_name(&v(&["bash", "-c", "x"])), "bash -c (a script)");
+        // Data in `$0` (a unit name) is not shown as the command.
+        assert_eq!(
+            command_name(&v(&["sh", "-c", "systemctl show \"$0\"", "zookeeper"])),
+            "sh -c (a script)"
+        );
         assert_eq!(command_name(&[]), "a command");
     }
 

@@ -7,7 +7,8 @@ use console::style;
 
 use super::{Plan, Rolling, Stage, Step, TaskInfo};
 
-pub fn render(plan: &Plan) -> String {
+/// `resuming`: the plan is an unfinished run's, whose run id it keeps.
+pub fn render(plan: &Plan, resuming: bool) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -28,12 +29,14 @@ pub fn render(plan: &Plan) -> String {
             format!("{}: {} (checked, not changed)", all.len(), list(&all, 8)),
         ));
     }
-    // This preview's: the backup paths below name it, and a new run makes
-    // its own, so an operator must not note them down as the run's.
-    header.push((
-        "run id",
-        format!("{} (each new run makes its own)", plan.run_id),
-    ));
+    // Unless resuming, this preview's: the backup paths below name it, and
+    // a new run makes its own, so an operator must not note them down.
+    let whose = if resuming {
+        "the unfinished run's, kept by --resume"
+    } else {
+        "each new run makes its own"
+    };
+    header.push(("run id", format!("{} ({whose})", plan.run_id)));
     header.push(("fingerprint", plan.fingerprint.chars().take(19).collect()));
     for (k, v) in header {
         let _ = writeln!(out, "  {:<12} {v}", style(k).dim());

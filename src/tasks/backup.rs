@@ -110,7 +110,7 @@ newest_snapshot() {
   done
   return 0
 }
-# KiB as a person reads them: 1.5 GiB, 820 MiB, 300 KiB.
+# KiB as a person reads them: 1.5 GiB, 820.0 MiB, 300 KiB.
 human() { awk -v k="$1" 'BEGIN { split("KiB MiB GiB TiB", u); i = 1; while (k >= 1024 && i < 4) { k /= 1024; i++ }; printf((i == 1 ? "%d %s" : "%.1f %s"), k, u[i]) }'; }
 room() {
   need=$(du -sk "$snaps" "$txns" 2>/dev/null | awk '{ s += $1 } END { print int(s * 1.1) + 1024 }')
@@ -129,7 +129,7 @@ room() {
   if [ "$keep_free" -gt 0 ]; then
     why=" (the copy, plus $(human "$keep_free") left for ZooKeeper's next snapshot and transaction logs on the same filesystem)"
   fi
-  if [ "$free" -lt $((need + keep_free)) ]; then echo "not enough space for the backup in $1: $(human "$free") free, $(human $((need + keep_free))) needed$why" >&2; return 1; fi
+  if [ "$free" -lt $((need + keep_free)) ]; then echo "not enough space for the backup in $1: $(human "$free") free, $(human $((need + keep_free))) needed ($free KiB < $((need + keep_free)) KiB)$why" >&2; return 1; fi
   echo "room for the backup in $1: $(human "$free") free, about $(human $((need + keep_free))) needed$why"
 }
 "#
@@ -228,7 +228,7 @@ snapz=${snap#snapshot.}; snapz=${snapz%%.*}
 tmp="$dest.partial"
 # A snapshot holds every znode, secrets included: the backup is readable by
 # its owner only (the files keep their modes; the directory closes them).
-rm -rf "$tmp"; mkdir -p "$tmp/version-2"; chmod 700 "$tmp"
+rm -rf "$tmp"; (umask 077; mkdir -p "$tmp/version-2")
 room "$tmp" || { rm -rf "$tmp"; exit 6; }
 cp -p "$snaps/$snap" "$tmp/version-2/"
 older=""

@@ -159,14 +159,15 @@ impl StopStep {
             Ok(()) => {
                 // For the step's log: what "stopped" rested on, and when.
                 x.note(&format!(
-                    "stopped after {} ms: pid {} exited and {} no longer answers{}",
+                    "stopped after {} ms: {} {} exited and {} no longer answers{}",
                     asked.elapsed().as_millis(),
+                    if ours.len() == 1 { "pid" } else { "pids" },
                     join(&ours),
                     self.client,
                     if script_done {
                         ""
                     } else {
-                        "; the stop command was not waited for past that (its own trailing sleep)"
+                        "; the stop command was not waited for past that"
                     }
                 ));
                 Ok(())

@@ -22,7 +22,7 @@ fn plan(playbook: &str, inventory: &str, extra: &[&str]) -> zkrun::plan::Plan {
 
 fn text(p: &zkrun::plan::Plan) -> String {
     console::set_colors_enabled(false);
-    zkrun::plan::display::render(p)
+    zkrun::plan::display::render(p, false)
 }
 
 #[test]
