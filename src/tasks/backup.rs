@@ -228,7 +228,8 @@ snapz=${snap#snapshot.}; snapz=${snapz%%.*}
 tmp="$dest.partial"
 # A snapshot holds every znode, secrets included: the backup is readable by
 # its owner only (the files keep their modes; the directory closes them).
-rm -rf "$tmp"; (umask 077; mkdir -p "$tmp/version-2")
+# Only the backup's own directory: parents made here keep the usual mode.
+rm -rf "$tmp"; mkdir -p "$(dirname "$tmp")"; (umask 077; mkdir "$tmp"); mkdir "$tmp/version-2"
 room "$tmp" || { rm -rf "$tmp"; exit 6; }
 cp -p "$snaps/$snap" "$tmp/version-2/"
 older=""

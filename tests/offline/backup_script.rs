@@ -179,6 +179,8 @@ fn a_txn_log_is_copied_up_to_its_last_written_byte_with_its_zeros_inside() {
         fs::metadata(dest.join("version-2/log.6")).unwrap(),
     );
     assert_eq!((a.mode(), a.mtime()), (b.mode(), b.mtime()));
+    // The backup is its owner's only: a snapshot holds every znode.
+    assert_eq!(fs::metadata(&dest).unwrap().mode() & 0o777, 0o700);
     // The snapshot is copied whole.
     assert_eq!(copied("snapshot.5"), b"snap\0\0\0\x01/");
 }
