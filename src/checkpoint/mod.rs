@@ -312,14 +312,10 @@ impl State {
         let Some(r) = plan.rolling() else {
             return Vec::new();
         };
-        let effect = |s: &crate::plan::Step| s.action.as_ref().map_or(Effect::None, |a| a.effect());
         let mut out = Vec::new();
         for h in &r.hosts {
             let steps = &r.steps[h];
-            let back_at = steps
-                .iter()
-                .rposition(|s| effect(s) == Effect::Confirms)
-                .or_else(|| steps.iter().rposition(|s| effect(s) == Effect::BringsBack));
+            let back_at = crate::plan::back_at(steps);
             let phase = |i: usize| {
                 self.steps
                     .get(&key(h, r.tasks[i].id.as_str()))
@@ -327,7 +323,7 @@ impl State {
             };
             let mut is_out = self.facts.contains_key(&format!("{h}/{LEFT_DOWN}"));
             for (i, step) in steps.iter().enumerate() {
-                if effect(step) == Effect::TakesOut && phase(i).is_some() {
+                if step.effect() == Effect::TakesOut && phase(i).is_some() {
                     is_out = true;
                 }
                 if Some(i) == back_at && matches!(phase(i), Some(Phase::Done | Phase::Skipped)) {

@@ -73,6 +73,27 @@ pub struct Step {
     pub action: Option<Action>,
 }
 
+impl Step {
+    /// What the step does to its node's service; a skipped step, nothing.
+    pub fn effect(&self) -> crate::tasks::Effect {
+        self.action
+            .as_ref()
+            .map_or(crate::tasks::Effect::None, |a| a.effect())
+    }
+}
+
+/// Of one host's rolling steps, the one after which its node is back for
+/// good: the last that confirms it (a verify) or, with none, the last that
+/// starts it (a JVM that dies after its start is still out of service).
+/// The runner and the checkpoint's reading of a stopped run share it.
+pub fn back_at(steps: &[Step]) -> Option<usize> {
+    use crate::tasks::Effect;
+    steps
+        .iter()
+        .rposition(|s| s.effect() == Effect::Confirms)
+        .or_else(|| steps.iter().rposition(|s| s.effect() == Effect::BringsBack))
+}
+
 // A plan holds a handful of stages: their sizes do not matter.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Serialize)]

@@ -111,20 +111,13 @@ impl<T: Transport, P: Policy> Runner<'_, T, P> {
     /// `--no-recover`), and a halt request waits until the node is back.
     async fn host_turn(&self, r: &crate::plan::Rolling, h: &str, batch: &[String]) -> bool {
         let steps = &r.steps[h];
-        let effect = |s: &Step| s.action.as_ref().map_or(Effect::None, |a| a.effect());
-        // The node is back once the last step confirming it is (or, with
-        // none, once it was started): a JVM that dies after its start is
-        // still out of service.
-        let back_at = steps
-            .iter()
-            .rposition(|s| effect(s) == Effect::Confirms)
-            .or_else(|| steps.iter().rposition(|s| effect(s) == Effect::BringsBack));
+        let back_at = crate::plan::back_at(steps);
         let mut out = false;
         for (i, (task, step)) in r.tasks.iter().zip(steps).enumerate() {
             // A halt between steps must not strand a stopped node: while it
             // is out, the turn goes on until the node is back.
             let was_out = out;
-            if effect(step) == Effect::TakesOut {
+            if step.effect() == Effect::TakesOut {
                 out = true;
             }
             match self.step(task, step, batch, was_out).await {
@@ -161,11 +154,7 @@ impl<T: Transport, P: Policy> Runner<'_, T, P> {
             .tasks
             .iter()
             .zip(&r.steps[h])
-            .filter(|(_, s)| {
-                s.action
-                    .as_ref()
-                    .is_some_and(|a| matches!(a.effect(), Effect::BringsBack | Effect::Confirms))
-            })
+            .filter(|(_, s)| matches!(s.effect(), Effect::BringsBack | Effect::Confirms))
             .collect();
         // Whatever happens next, the host's turn starts over on a resume:
         // its stop is no longer "done" once the node may have been started
